@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DmConfig(AppConfig):
+    name = "dm"
+    verbose_name = "Platforms and DMs"

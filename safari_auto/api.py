@@ -1,0 +1,47 @@
+"""API conventions shared by every app: JSON errors that say what was wrong."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def _first_message(detail: Any, prefix: str = "") -> str:
+    """Flatten DRF's nested error detail into one readable sentence naming the field."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = "" if key == "non_field_errors" else str(key)
+            return _first_message(value, f"{prefix}.{name}" if prefix and name else name or prefix)
+        return prefix or "invalid input"
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0], prefix)
+    text = str(detail)
+    return f"{prefix}: {text}" if prefix else text
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or "Not found.")
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    detail = response.data
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {"success": False, "error": _first_message(detail), "fields": detail}
+    else:
+        message = detail.get("detail", detail) if isinstance(detail, dict) else detail
+        response.data = {"success": False, "error": str(message)}
+    return response
+
+
+def error(message: str, code: int = status.HTTP_400_BAD_REQUEST) -> Response:
+    return Response({"success": False, "error": message}, status=code)

@@ -1,0 +1,90 @@
+"""The one seam to the outside: every HTTP call to a service goes through `call`.
+
+Explicit connect/read timeouts, JSON in and out, and a single error type whose `permanent`
+says whether a retry can help. Per-service clients only build payloads and read answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from django.conf import settings
+
+_session = requests.Session()
+
+
+class ServiceError(Exception):
+    """A call to an outside service failed. `permanent` is False when a retry can help."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        status: int | None = None,
+        body: Any = None,
+        url: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.status = status
+        self.body = body
+        self.url = url
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.body.get(key, default) if isinstance(self.body, dict) else default
+
+
+def call(
+    method: str,
+    url: str,
+    *,
+    json: Any = None,
+    params: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float | None = None,
+) -> Answer:
+    """Make one HTTP call and return its status and parsed JSON body.
+
+    Any status comes back as an Answer (clients read 400/429 bodies themselves). Network
+    failures raise ServiceError: retryable, since nothing tells us the service is gone for good.
+    A read timeout is also retryable, but the caller must treat it as "outcome unknown".
+    """
+    read_timeout = timeout if timeout is not None else settings.HTTP_TIMEOUT_SECONDS
+    try:
+        response = _session.request(
+            method,
+            url,
+            json=json,
+            params=params,
+            headers=headers,
+            timeout=(settings.HTTP_CONNECT_TIMEOUT_SECONDS, read_timeout),
+        )
+    except requests.ConnectTimeout as exc:
+        raise ServiceError(f"{url}: connect timed out", permanent=False, url=url) from exc
+    except requests.ConnectionError as exc:
+        raise ServiceError(f"{url}: cannot connect ({exc.__class__.__name__})", permanent=False,
+                           url=url) from exc
+    except requests.Timeout as exc:
+        raise ServiceError(f"{url}: no answer within {read_timeout:g}s", permanent=False,
+                           url=url) from exc
+    except requests.RequestException as exc:
+        raise ServiceError(f"{url}: {exc}", permanent=False, url=url) from exc
+    try:
+        body = response.json() if response.content else None
+    except ValueError:
+        body = {"error": response.text[:500]}
+    return Answer(status=response.status_code, body=body, headers=dict(response.headers))

@@ -1,0 +1,253 @@
+"""Settings for Safari Auto, read from the environment.
+
+Every variable is documented in `.env.example`. The embedded default needs nothing but
+Python (SQLite, django-q2's ORM broker, the in-memory channel layer); `DATABASE_URL` and
+`REDIS_URL` switch to the scale-out profile (Postgres, django-q2's Redis broker, channels-redis).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from safari_auto.env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data")))
+
+PLACEHOLDER_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105
+
+SAFARI_ENV = env_str("SAFARI_ENV", "development")  # development | production
+SAFARI_ROLE = env_str("SAFARI_ROLE", "all")  # all | crm (the CRM as its own deployment)
+DEBUG = env_bool("DEBUG", SAFARI_ENV == "development")
+SECRET_KEY = env_str("SECRET_KEY", PLACEHOLDER_SECRET)
+if SAFARI_ENV != "development":
+    if DEBUG:
+        raise ImproperlyConfigured("DEBUG must be off outside development (SAFARI_ENV).")
+    if SECRET_KEY == PLACEHOLDER_SECRET or len(SECRET_KEY) < 32:
+        raise ImproperlyConfigured("Set SECRET_KEY to a real secret outside development.")
+
+DEMO = env_bool("DEMO", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list(
+    "CSRF_TRUSTED_ORIGINS", ["http://127.0.0.1:3010", "http://localhost:3010"]
+)
+
+CORE_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "channels",
+]
+if SAFARI_ROLE == "crm":
+    INSTALLED_APPS = [*CORE_APPS, "crm"]
+    ROOT_URLCONF = "safari_auto.urls_crm"
+else:
+    INSTALLED_APPS = [*CORE_APPS, "django_q", "scheduler", "crm", "dm", "sora"]
+    ROOT_URLCONF = "safari_auto.urls"
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "safari_auto.context_processors.demo",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = None
+ASGI_APPLICATION = "safari_auto.asgi.application"
+
+# --- Database ----------------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL")
+SQLITE_PATH = Path(env_str("SQLITE_PATH", str(DATA_DIR / "safari_auto.sqlite3")))
+if DATABASE_URL:
+    DATABASES: dict[str, Any] = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": SQLITE_PATH,
+            "OPTIONS": {
+                "timeout": env_int("SQLITE_BUSY_TIMEOUT_SECONDS", 30),
+                "transaction_mode": "IMMEDIATE",
+                "init_command": (
+                    "PRAGMA journal_mode=WAL;"
+                    "PRAGMA synchronous=NORMAL;"
+                    "PRAGMA foreign_keys=ON;"
+                    "PRAGMA temp_store=MEMORY;"
+                ),
+            },
+            "TEST": {"NAME": env_str("SQLITE_TEST_PATH", "") or None},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Broker, channel layer ---------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS: dict[str, Any] = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- Safari hosts and the scheduler ------------------------------------------------------
+# Each Safari host (one Mac) runs its own django-q2 cluster; the dispatcher routes each task
+# to the cluster of the host it needs.
+SAFARI_HOSTS = env_list("SAFARI_HOSTS", ["local"])
+SAFARI_HOST = env_str("SAFARI_HOST", SAFARI_HOSTS[0])  # the host this process serves
+Q_CLUSTER_PREFIX = env_str("Q_CLUSTER_PREFIX", "safari")
+
+SCHEDULER = {
+    "LEADER_LEASE_SECONDS": env_float("SCHEDULER_LEADER_LEASE_SECONDS", 10.0),
+    "CLAIM_LEASE_SECONDS": env_float("SCHEDULER_CLAIM_LEASE_SECONDS", 120.0),
+    "HEARTBEAT_SECONDS": env_float("SCHEDULER_HEARTBEAT_SECONDS", 5.0),
+    "HEARTBEAT_TIMEOUT_SECONDS": env_float("SCHEDULER_HEARTBEAT_TIMEOUT_SECONDS", 30.0),
+    "POLL_SECONDS": env_float("SCHEDULER_POLL_SECONDS", 0.05),
+    "MAX_SLEEP_SECONDS": env_float("SCHEDULER_MAX_SLEEP_SECONDS", 5.0),
+    "DISPATCH_BATCH": env_int("SCHEDULER_DISPATCH_BATCH", 50),
+    "MAX_INFLIGHT": env_int("SCHEDULER_MAX_INFLIGHT", 64),
+    "BACKOFF_BASE_SECONDS": env_float("SCHEDULER_BACKOFF_BASE_SECONDS", 30.0),
+    "BACKOFF_CAP_SECONDS": env_float("SCHEDULER_BACKOFF_CAP_SECONDS", 3600.0),
+    "DEFAULT_MAX_RETRIES": env_int("SCHEDULER_DEFAULT_MAX_RETRIES", 3),
+    "DEFAULT_TIMEOUT_SECONDS": env_int("SCHEDULER_DEFAULT_TIMEOUT_SECONDS", 900),
+    "RETENTION_DAYS": env_int("RETENTION_DAYS", 30),
+}
+ALERT_WEBHOOK_URL = env_str("ALERT_WEBHOOK_URL")
+
+# --- django-q2: the executor only --------------------------------------------------------
+# Retries, backoff and crash recovery are ours: ack_failures on, max_attempts 1, and retry
+# longer than the longest task timeout so the broker never re-delivers a running package.
+Q_CLUSTER: dict[str, Any] = {
+    "name": f"{Q_CLUSTER_PREFIX}-{SAFARI_HOST}",
+    "workers": env_int("Q_WORKERS", 4),
+    "recycle": 500,
+    "timeout": env_int("Q_TIMEOUT_SECONDS", 3600),
+    "retry": env_int("Q_TIMEOUT_SECONDS", 3600) + 600,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "save_limit": env_int("Q_SAVE_LIMIT", 250),
+    "catch_up": False,
+    "poll": env_float("Q_POLL_SECONDS", 0.05),
+    "bulk": env_int("Q_BULK", 4),
+    "queue_limit": env_int("Q_QUEUE_LIMIT", 16),
+    "label": "Executor",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+# --- The automation services we drive ----------------------------------------------------
+# With DEMO on, every base URL points at the simulators (the real port + 1000), so a simulator
+# can never stand in for a real service by accident.
+SIM_PORT_OFFSET = 1000
+
+
+def _service_url(name: str, port: int) -> str:
+    return env_str(name, f"http://127.0.0.1:{port + SIM_PORT_OFFSET if DEMO else port}")
+
+
+SERVICE_URLS = {
+    "instagram_dm": _service_url("INSTAGRAM_DM_URL", 3001),
+    "tiktok_dm": _service_url("TIKTOK_DM_URL", 3002),
+    "twitter_dm": _service_url("TWITTER_DM_URL", 3003),
+    "threads_comments": _service_url("THREADS_COMMENTS_URL", 3004),
+    "instagram_comments": _service_url("INSTAGRAM_COMMENTS_URL", 3005),
+    "tiktok_comments": _service_url("TIKTOK_COMMENTS_URL", 3006),
+    "twitter_comments": _service_url("TWITTER_COMMENTS_URL", 3007),
+    "sora": _service_url("SORA_URL", 7070),
+}
+SERVICE_TOKENS = {
+    "threads_comments": env_str("THREADS_COMMENTS_TOKEN", "dev-token"),
+    "instagram_comments": env_str("INSTAGRAM_COMMENTS_TOKEN", "dev-token"),
+    "tiktok_comments": env_str("TIKTOK_COMMENTS_TOKEN", "dev-token"),
+    "twitter_comments": env_str("TWITTER_COMMENTS_TOKEN", "dev-token"),
+}
+HTTP_TIMEOUT_SECONDS = env_float("HTTP_TIMEOUT_SECONDS", 30.0)
+HTTP_CONNECT_TIMEOUT_SECONDS = env_float("HTTP_CONNECT_TIMEOUT_SECONDS", 3.0)
+SIM_TIME_SCALE = env_float("SIM_TIME_SCALE", 1.0)
+
+# --- CRM ---------------------------------------------------------------------------------
+CRM_API_URL = env_str("CRM_API_URL")  # empty: the CRM in this process (ORM); else HTTP
+CRM_API_KEY = env_str("CRM_API_KEY")
+
+# --- Sora --------------------------------------------------------------------------------
+SORA_HOLD_SAFARI_FOR_GENERATION = env_bool("SORA_HOLD_SAFARI_FOR_GENERATION", False)
+
+# --- Auth, REST --------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "/admin/login/"
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "safari_auto.api.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Safari Auto API",
+    "DESCRIPTION": "Scheduler, platforms, Sora and CRM of Safari Auto.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Internationalisation, static --------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = False
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(DATA_DIR / "static")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django_q": {"level": env_str("Q_LOG_LEVEL", "WARNING")}},
+}

@@ -1,0 +1,15 @@
+"""Test settings: what must be fixed at import time.
+
+django-q2 runs tasks inline (`sync`) inside the in-process tests; the end-to-end tests start
+real processes with `safari_auto.settings` and their own environment instead.
+"""
+
+from safari_auto.settings import *  # noqa: F403
+from safari_auto.settings import Q_CLUSTER
+
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

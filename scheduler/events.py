@@ -1,0 +1,61 @@
+"""Event rows: written in the same transaction as the change they describe."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from scheduler.models import Event, Task
+from scheduler.signals import SIGNAL_BY_KIND, event_recorded
+
+logger = logging.getLogger(__name__)
+
+# Kinds that never change what is eligible: the dispatcher's own claims and a worker picking
+# up what was claimed. Every other kind wakes the dispatcher.
+QUIET_KINDS = frozenset({"task.claimed", "task.started", "task.progress"})
+
+
+def record(
+    kind: str,
+    *,
+    task: Task | None = None,
+    task_id: int | None = None,
+    subject: str = "task",
+    subject_id: str | int = "",
+    message: str = "",
+    data: dict[str, Any] | None = None,
+    now: Any = None,
+) -> Event:
+    """Write one event row and fire its signals once the surrounding transaction commits."""
+    resolved_id = task.pk if task is not None else task_id
+    event = Event.objects.create(
+        created_at=now or timezone.now(),
+        kind=kind,
+        subject=subject,
+        subject_id=str(subject_id or (resolved_id if subject == "task" else "") or ""),
+        task_id=resolved_id,
+        message=message[:500],
+        data=data or {},
+        wakes=kind not in QUIET_KINDS,
+    )
+    transaction.on_commit(lambda: _fire(event, task))
+    return event
+
+
+def _fire(event: Event, task: Task | None) -> None:
+    signal = SIGNAL_BY_KIND.get(event.kind)
+    if signal is not None:
+        sender: Any = event
+        if event.subject == "task" and event.task_id is not None:
+            sender = Task.objects.filter(pk=event.task_id).first() or task or event
+        _send(signal, sender, event)
+    _send(event_recorded, event, event)
+
+
+def _send(signal: Any, sender: Any, event: Event) -> None:
+    for receiver, response in signal.send_robust(sender=sender, event=event):
+        if isinstance(response, Exception):
+            logger.error("signal receiver %r failed for %s: %r", receiver, event.kind, response)

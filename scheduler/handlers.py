@@ -1,0 +1,71 @@
+"""The scheduler's own task types: check, webhook and cleanup."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from safari_auto.http import ServiceError, call
+from scheduler.errors import TaskError
+from scheduler.models import FINAL_STATUSES, Event, Task
+from scheduler.registry import TaskType, register_task_type
+
+if TYPE_CHECKING:
+    from scheduler.runner import TaskContext
+
+
+def check(ctx: TaskContext) -> dict[str, Any]:
+    """A diagnostic task: waits `seconds` (cancellable), then reports. Checks the pipeline
+    end to end and is what the benchmarks run; `fail: "message"` makes it fail on purpose."""
+    seconds = float(ctx.payload.get("seconds", 0) or 0)
+    if seconds > 0:
+        ctx.sleep(seconds)
+    if ctx.payload.get("fail"):
+        raise TaskError(str(ctx.payload["fail"]), permanent=bool(ctx.payload.get("permanent")))
+    return {"ok": True, "attempt": ctx.attempt, "slept": seconds}
+
+
+def webhook(ctx: TaskContext) -> dict[str, Any]:
+    """POST the payload's `body` as JSON to its `url`; 4xx is permanent, 5xx is retried."""
+    url = ctx.payload.get("url")
+    if not url:
+        raise TaskError("webhook task has no url", permanent=True)
+    try:
+        answer = call("POST", url, json=ctx.payload.get("body", {}), timeout=10)
+    except ServiceError as exc:
+        raise TaskError(str(exc), permanent=exc.permanent) from exc
+    if not answer.ok:
+        raise TaskError(f"webhook answered {answer.status}", permanent=answer.status < 500)
+    return {"status": answer.status}
+
+
+def cleanup(ctx: TaskContext) -> dict[str, int]:
+    """Prune finished tasks, events and django-q2 results older than the retention period."""
+    from django_q.models import Success
+    from django_q.models import Task as QTask
+
+    days = int(ctx.payload.get("days") or settings.SCHEDULER["RETENTION_DAYS"])
+    cutoff = timezone.now() - timedelta(days=days)
+    with transaction.atomic():
+        events, _ = Event.objects.filter(created_at__lt=cutoff).delete()
+        tasks, _ = (
+            Task.objects.filter(status__in=FINAL_STATUSES, finished_at__lt=cutoff)
+            .exclude(pk=ctx.task.pk)
+            .delete()
+        )
+        results, _ = QTask.objects.filter(stopped__lt=cutoff).delete()
+        Success.objects.filter(stopped__lt=cutoff).delete()
+    return {"events": events, "tasks": tasks, "results": results, "days": days}
+
+
+def register_builtin_types() -> None:
+    register_task_type(TaskType("check", check, "Diagnostic: wait, then report.",
+                                timeout_seconds=3600))
+    register_task_type(TaskType("webhook", webhook, "Deliver an alert to ALERT_WEBHOOK_URL.",
+                                timeout_seconds=60, max_retries=5))
+    register_task_type(TaskType("cleanup", cleanup, "Prune old tasks, events and results.",
+                                timeout_seconds=1800, max_retries=1))

@@ -1,0 +1,147 @@
+"""Task state transitions. Each is a conditional update plus an event in one transaction.
+
+`filter(pk=…, status=old, …).update(…)` goes on only if exactly one row changed, so every
+transition is safe with many workers, several dispatchers and SQLite alike.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from scheduler import events
+from scheduler.models import FINAL_STATUSES, Task, TaskStatus
+from scheduler.planning import backoff
+
+S = TaskStatus
+
+
+def transition(
+    task_id: int,
+    *,
+    source: Iterable[str],
+    target: str,
+    kind: str,
+    message: str = "",
+    data: dict[str, Any] | None = None,
+    attempt: int | None = None,
+    now: datetime | None = None,
+    **fields: Any,
+) -> bool:
+    """Move one task from any of `source` to `target`; False when someone else moved it first."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        rows = Task.objects.filter(pk=task_id, status__in=list(source))
+        if attempt is not None:
+            rows = rows.filter(attempt=attempt)
+        if target in FINAL_STATUSES or target in (S.PENDING, S.BLOCKED):
+            fields.setdefault("holds_safari", False)
+            fields.setdefault("cancel_requested", "")
+        if target in FINAL_STATUSES:
+            fields.setdefault("finished_at", now)
+        if not rows.update(status=target, **fields):
+            return False
+        events.record(kind, task_id=task_id, message=message, data=data, now=now)
+        if target == S.COMPLETED:
+            _release_dependents(task_id)
+        elif target in (S.FAILED, S.CANCELLED):
+            _fail_dependents(task_id, f"dependency #{task_id} {target}", now)
+    return True
+
+
+def _release_dependents(task_id: int) -> None:
+    Task.objects.filter(dependencies__id=task_id, pending_deps__gt=0).update(
+        pending_deps=F("pending_deps") - 1
+    )
+
+
+def _fail_dependents(task_id: int, reason: str, now: datetime) -> None:
+    """A failed or cancelled dependency fails its dependents, transitively, with that reason."""
+    frontier = [task_id]
+    while frontier:
+        dependents = list(
+            Task.objects.filter(dependencies__id__in=frontier)
+            .exclude(status__in=[*FINAL_STATUSES, S.RUNNING])
+            .values_list("pk", flat=True)
+            .distinct()
+        )
+        frontier = []
+        for dependent in dependents:
+            moved = Task.objects.filter(
+                pk=dependent, status__in=[S.PENDING, S.SCHEDULED, S.BLOCKED]
+            ).update(
+                status=S.FAILED,
+                error=reason,
+                finished_at=now,
+                holds_safari=False,
+                result={"failedDependency": task_id},
+            )
+            if moved:
+                events.record("task.failed", task_id=dependent, message=reason, now=now)
+                frontier.append(dependent)
+
+
+def next_retry_at(retry: int, now: datetime) -> datetime:
+    conf = settings.SCHEDULER
+    delay = backoff(
+        retry,
+        base=conf["BACKOFF_BASE_SECONDS"],
+        cap=conf["BACKOFF_CAP_SECONDS"],
+        jitter=random.random(),
+    )
+    return now + delay
+
+
+def fail_attempt(
+    task: Task,
+    error: str,
+    *,
+    permanent: bool,
+    source: Iterable[str] = (S.RUNNING,),
+    attempt: int | None = None,
+    now: datetime | None = None,
+) -> str:
+    """End an attempt that failed: retry with backoff while retries remain, else fail.
+
+    Returns the status the task ended in ('' when it had already moved on).
+    """
+    now = now or timezone.now()
+    if not permanent and task.retry_count < task.max_retries:
+        retry = task.retry_count + 1
+        when = next_retry_at(retry, now)
+        moved = transition(
+            task.pk,
+            source=source,
+            target=S.PENDING,
+            kind="task.retry_scheduled",
+            message=f"attempt {task.attempt} failed: {error}; retry {retry}/{task.max_retries} "
+            f"at {when:%H:%M:%S}",
+            data={"error": error, "retry": retry, "at": when.isoformat()},
+            attempt=attempt,
+            now=now,
+            retry_count=retry,
+            scheduled_for=when,
+            error=error,
+            wait_reason=f"retry {retry}/{task.max_retries} after: {error}"[:300],
+            claimed_by="",
+        )
+        return S.PENDING if moved else ""
+    moved = transition(
+        task.pk,
+        source=source,
+        target=S.FAILED,
+        kind="task.failed",
+        message=error,
+        data={"error": error, "permanent": permanent, "retries": task.retry_count},
+        attempt=attempt,
+        now=now,
+        error=error,
+    )
+    return S.FAILED if moved else ""

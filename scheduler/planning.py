@@ -1,0 +1,205 @@
+"""The pure planning core: no ORM, no clock, no I/O.
+
+Given `now`, the heads of the lanes and the resource state, `plan` decides which tasks start,
+why each other head waits, and when the next thing can change. Everything here is plain
+functions over frozen dataclasses, so it is tested in milliseconds without a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A ready task at (or near) the head of its lane."""
+
+    id: int
+    lane: str
+    priority: int
+    scheduled_for: datetime
+    created_at: datetime
+    safari_host: str = "local"
+    safari_exclusive: bool = False
+    platform: str = ""
+    account: str = ""
+    needs: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def order(self) -> tuple[int, datetime, datetime, int]:
+        return (self.priority, self.scheduled_for, self.created_at, self.id)
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A counted resource as a probe reported it (send allowance, credits, slots).
+
+    `available` None means unlimited. `ready_at` in the future closes the gate until then;
+    a closed gate with no `ready_at` waits for an event (a probe, a refill, a human).
+    """
+
+    available: int | None = None
+    ready_at: datetime | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Pauses:
+    everything: str | None = None
+    platforms: Mapping[str, str] = field(default_factory=dict)
+    accounts: Mapping[tuple[str, str], str] = field(default_factory=dict)
+
+    def reason_for(self, platform: str, account: str) -> str | None:
+        if self.everything is not None:
+            return self.everything
+        if platform and platform in self.platforms:
+            return self.platforms[platform]
+        if platform and (platform, account) in self.accounts:
+            return self.accounts[(platform, account)]
+        return None
+
+
+@dataclass(frozen=True)
+class ResourceState:
+    busy_hosts: frozenset[str] = frozenset()
+    gates: Mapping[str, Gate] = field(default_factory=dict)
+    pauses: Pauses = field(default_factory=Pauses)
+    free_slots: int = 1_000_000
+
+
+@dataclass(frozen=True)
+class Plan:
+    start: tuple[int, ...]
+    waits: Mapping[int, str]
+    next_change: datetime | None
+
+
+def plan(
+    now: datetime,
+    candidates: Iterable[Candidate],
+    resources: ResourceState,
+    *,
+    next_due: datetime | None = None,
+) -> Plan:
+    """Pick what starts now, in priority order, without letting one lane hold up another.
+
+    Within a lane order is kept: once a lane's head waits, the tasks behind it wait too.
+    """
+    busy = set(resources.busy_hosts)
+    remaining = {key: gate.available for key, gate in resources.gates.items()}
+    free = resources.free_slots
+    start: list[int] = []
+    waits: dict[int, str] = {}
+    blocked_lanes: dict[str, int] = {}
+    wake: list[datetime] = [next_due] if next_due is not None and next_due > now else []
+
+    for cand in sorted(candidates, key=lambda c: c.order):
+        if cand.scheduled_for > now:
+            wake.append(cand.scheduled_for)
+            continue
+        if cand.lane in blocked_lanes:
+            waits[cand.id] = f"queued behind #{blocked_lanes[cand.lane]} in lane {cand.lane}"
+            continue
+        reason = _wait_reason(cand, now, resources, busy, remaining, free, wake)
+        if reason is not None:
+            waits[cand.id] = reason
+            blocked_lanes[cand.lane] = cand.id
+            continue
+        start.append(cand.id)
+        free -= 1
+        if cand.safari_exclusive:
+            busy.add(cand.safari_host)
+        for key, amount in cand.needs.items():
+            left = remaining.get(key)
+            if left is not None:
+                remaining[key] = left - amount
+
+    future = [moment for moment in wake if moment > now]
+    return Plan(start=tuple(start), waits=waits, next_change=min(future) if future else None)
+
+
+def _wait_reason(
+    cand: Candidate,
+    now: datetime,
+    resources: ResourceState,
+    busy: set[str],
+    remaining: Mapping[str, int | None],
+    free: int,
+    wake: list[datetime],
+) -> str | None:
+    paused = resources.pauses.reason_for(cand.platform, cand.account)
+    if paused is not None:
+        return f"paused: {paused}" if paused else "paused"
+    if cand.safari_exclusive and cand.safari_host in busy:
+        return f"Safari on {cand.safari_host} is busy"
+    for key, amount in sorted(cand.needs.items()):
+        gate = resources.gates.get(key, Gate())
+        if gate.ready_at is not None and gate.ready_at > now:
+            wake.append(gate.ready_at)
+            return gate.reason or f"{key} until {gate.ready_at.isoformat()}"
+        left = remaining.get(key)
+        if left is not None and left < amount:
+            if gate.ready_at is not None and gate.ready_at > now:
+                wake.append(gate.ready_at)
+            return gate.reason or f"needs {amount} {key}, {max(left, 0)} available"
+    if free <= 0:
+        return "all workers are busy"
+    return None
+
+
+def backoff(retry: int, *, base: float, cap: float, jitter: float) -> timedelta:
+    """Exponential backoff for the `retry`-th retry (1-based), capped, with equal jitter.
+
+    `jitter` is a number in [0, 1) the caller draws; the delay lands in [d/2, d).
+    """
+    exponent = max(retry - 1, 0)
+    delay = cap if exponent >= 64 else min(cap, base * (2**exponent))
+    return timedelta(seconds=delay * (0.5 + 0.5 * min(max(jitter, 0.0), 1.0)))
+
+
+@dataclass(frozen=True)
+class Window:
+    is_open: bool
+    opens_at: datetime | None
+    closes_at: datetime | None
+
+
+def active_window(now: datetime, tz: str, start: time, end: time) -> Window:
+    """Whether `now` falls inside a daily [start, end) window in zone `tz`, DST-safe.
+
+    A window whose end is before its start runs past midnight. Local times that a DST change
+    skips resolve to the instant just after the gap.
+    """
+    zone = ZoneInfo(tz)
+    local = now.astimezone(zone)
+    if start == end:
+        return Window(True, None, None)
+    for day_offset in (-1, 0, 1):
+        day = local.date() + timedelta(days=day_offset)
+        opens = _local_instant(day, start, zone)
+        close_day = day + timedelta(days=1) if end <= start else day
+        closes = _local_instant(close_day, end, zone)
+        if opens <= now < closes:
+            return Window(True, opens, closes)
+    for day_offset in (0, 1):
+        day = local.date() + timedelta(days=day_offset)
+        opens = _local_instant(day, start, zone)
+        if opens > now:
+            close_day = day + timedelta(days=1) if end <= start else day
+            return Window(False, opens, _local_instant(close_day, end, zone))
+    raise AssertionError("unreachable: a daily window opens within two days")  # pragma: no cover
+
+
+def _local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
+    naive = datetime.combine(day, at)
+    aware = naive.replace(tzinfo=zone)
+    # Round-trip through UTC to normalise local times inside a DST gap.
+    return aware.astimezone(ZoneInfo("UTC")).astimezone(zone)
+
+
+def lane_positions(task_ids_in_order: Sequence[int]) -> dict[int, int]:
+    """How many tasks stand ahead of each task in its lane (computed on read)."""
+    return {task_id: index for index, task_id in enumerate(task_ids_in_order)}

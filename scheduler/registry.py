@@ -1,0 +1,73 @@
+"""The handler and resource registries that other apps fill in `AppConfig.ready`.
+
+The scheduler knows nothing of platforms or Sora: `dm` and `sora` register their task types
+(handler, default resource requirements, timeout) and their resource probes here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from scheduler.planning import Gate
+
+if TYPE_CHECKING:
+    from scheduler.models import Task
+    from scheduler.runner import TaskContext
+
+Handler = Callable[["TaskContext"], Any]
+NeedsFn = Callable[["Task"], Mapping[str, int]]
+# A probe reads stored state only (never the network) and reports the gates it owns.
+Probe = Callable[[Iterable[str], datetime], Mapping[str, Gate]]
+# Called by the reaper for a task whose worker vanished; returns True when it handled it.
+RecoverFn = Callable[["Task"], bool]
+
+
+@dataclass(frozen=True)
+class TaskType:
+    name: str
+    handler: Handler
+    description: str = ""
+    safari_exclusive: bool = False
+    needs_platform: bool = False
+    timeout_seconds: int | None = None
+    needs: NeedsFn | None = None
+    idempotent_key_required: bool = False
+    max_retries: int | None = None
+    counted: bool = True
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+_types: dict[str, TaskType] = {}
+_probes: dict[str, Probe] = {}
+
+
+def register_task_type(task_type: TaskType) -> None:
+    _types[task_type.name] = task_type
+
+
+def task_type(name: str) -> TaskType | None:
+    return _types.get(name)
+
+
+def task_types() -> dict[str, TaskType]:
+    return dict(_types)
+
+
+def register_probe(prefix: str, probe: Probe) -> None:
+    """Own every gate whose key starts with `prefix:`."""
+    _probes[prefix] = probe
+
+
+def read_gates(keys: Iterable[str], now: datetime) -> dict[str, Gate]:
+    by_prefix: dict[str, list[str]] = {}
+    for key in keys:
+        by_prefix.setdefault(key.split(":", 1)[0], []).append(key)
+    gates: dict[str, Gate] = {}
+    for prefix, prefixed in by_prefix.items():
+        probe = _probes.get(prefix)
+        if probe is not None:
+            gates.update(probe(prefixed, now))
+    return gates

@@ -1,0 +1,208 @@
+"""The runner: what a django-q2 worker executes for one claimed task.
+
+`run(task_id, attempt)` does nothing unless the row is still `scheduled` at that attempt, so a
+package the broker delivers again after a crash can never run a task twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
+
+from scheduler import events, registry
+from scheduler.errors import TaskBlocked, TaskCancelled, TaskDeferred, TaskError
+from scheduler.lifecycle import S, fail_attempt, transition
+from scheduler.models import Task
+
+logger = logging.getLogger(__name__)
+
+
+class TaskContext:
+    """What a handler sees: the task, its payload, and cooperative controls."""
+
+    def __init__(self, task: Task, heartbeat: Heartbeat) -> None:
+        self.task = task
+        self.payload: dict[str, Any] = task.payload or {}
+        self._heartbeat = heartbeat
+
+    @property
+    def attempt(self) -> int:
+        return self.task.attempt
+
+    def now(self) -> datetime:
+        return timezone.now()
+
+    def cancel_requested(self) -> str:
+        return self._heartbeat.cancel_requested
+
+    def check_cancelled(self) -> None:
+        """Raise TaskCancelled at a safe point if a cancel or stop was asked for."""
+        if self._heartbeat.cancel_requested:
+            raise TaskCancelled(self._heartbeat.cancel_requested)
+
+    def sleep(self, seconds: float) -> None:
+        """Wait, waking early (and raising TaskCancelled) when asked to stop."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            self.check_cancelled()
+            self._heartbeat.changed.wait(min(left, 0.2))
+        self.check_cancelled()
+
+    def release_safari(self, reason: str = "") -> None:
+        """Give Safari back while the task goes on (a video generating, say)."""
+        with transaction.atomic():
+            if Task.objects.filter(
+                pk=self.task.pk, attempt=self.task.attempt, holds_safari=True
+            ).update(holds_safari=False):
+                events.record("task.released_safari", task=self.task, message=reason)
+        self.task.holds_safari = False
+
+    def event(self, kind: str, message: str = "", **data: Any) -> None:
+        with transaction.atomic():
+            events.record(kind, task=self.task, message=message, data=data)
+
+    def save_progress(self, **result: Any) -> None:
+        """Store partial results on the task now (a command id after a 202, say)."""
+        merged = {**(self.task.result or {}), **result}
+        Task.objects.filter(pk=self.task.pk, attempt=self.task.attempt).update(result=merged)
+        self.task.result = merged
+
+
+class Heartbeat:
+    """Touches `heartbeat_at` while the task runs and reads cancel requests back."""
+
+    def __init__(self, task_id: int, attempt: int) -> None:
+        self.task_id = task_id
+        self.attempt = attempt
+        self.cancel_requested = ""
+        self.changed = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name=f"hb-{task_id}")
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self.changed.set()
+
+    def _loop(self) -> None:
+        interval = float(settings.SCHEDULER["HEARTBEAT_SECONDS"])
+        try:
+            while not self._stop.wait(interval):
+                rows = Task.objects.filter(
+                    pk=self.task_id, attempt=self.attempt, status=S.RUNNING
+                )
+                rows.update(heartbeat_at=timezone.now())
+                flag = rows.values_list("cancel_requested", flat=True).first()
+                if flag:
+                    self.cancel_requested = flag
+                    self.changed.set()
+        except Exception:  # the worker goes on; the reaper covers a silent heartbeat
+            logger.exception("heartbeat for task %s failed", self.task_id)
+        finally:
+            connection.close()
+
+
+def run(task_id: int, attempt: int) -> str:
+    """Execute one attempt of a claimed task; returns the status it ended in."""
+    close_old_connections()
+    now = timezone.now()
+    if not transition(
+        task_id,
+        source=[S.SCHEDULED],
+        target=S.RUNNING,
+        kind="task.started",
+        attempt=attempt,
+        now=now,
+        started_at=now,
+        heartbeat_at=now,
+    ):
+        logger.info("task %s attempt %s is no longer ours to run; skipping", task_id, attempt)
+        return ""
+    task = Task.objects.get(pk=task_id)
+    task_type = registry.task_type(task.type)
+    with Heartbeat(task_id, attempt) as heartbeat:
+        if task_type is None:
+            return fail_attempt(task, f"no handler for type {task.type!r}", permanent=True,
+                                attempt=attempt)
+        try:
+            result = task_type.handler(TaskContext(task, heartbeat))
+        except TaskCancelled:
+            return _end_cancelled(task, attempt)
+        except TaskBlocked as blocked:
+            return _end_blocked(task, attempt, blocked)
+        except TaskDeferred as deferred:
+            return _end_deferred(task, attempt, deferred)
+        except TaskError as exc:
+            return _end_failed(task, attempt, str(exc), permanent=exc.permanent)
+        except Exception as exc:
+            logger.exception("task %s raised", task_id)
+            return _end_failed(task, attempt, f"{exc.__class__.__name__}: {exc}", permanent=False)
+    return _end_completed(task, attempt, result)
+
+
+def _end_completed(task: Task, attempt: int, result: Any) -> str:
+    if result is None:
+        result = task.result
+    moved = transition(
+        task.pk,
+        source=[S.RUNNING],
+        target=S.COMPLETED,
+        kind="task.completed",
+        message=task.name,
+        attempt=attempt,
+        result=result,
+        error="",
+        wait_reason="",
+    )
+    return S.COMPLETED if moved else ""
+
+
+def _end_failed(task: Task, attempt: int, error: str, *, permanent: bool) -> str:
+    task.refresh_from_db()
+    if task.cancel_requested:
+        return _end_cancelled(task, attempt)
+    return fail_attempt(task, error, permanent=permanent, attempt=attempt)
+
+
+def _end_cancelled(task: Task, attempt: int) -> str:
+    flag = Task.objects.filter(pk=task.pk).values_list("cancel_requested", flat=True).first()
+    if flag == "requeue":
+        moved = transition(
+            task.pk, source=[S.RUNNING], target=S.PENDING, kind="task.requeued",
+            message="stopped; back in the queue", attempt=attempt,
+            wait_reason="stopped by user", claimed_by="",
+        )
+        return S.PENDING if moved else ""
+    moved = transition(
+        task.pk, source=[S.RUNNING], target=S.CANCELLED, kind="task.cancelled",
+        message="cancelled while running", attempt=attempt, error="cancelled while running",
+    )
+    return S.CANCELLED if moved else ""
+
+
+def _end_blocked(task: Task, attempt: int, blocked: TaskBlocked) -> str:
+    moved = transition(
+        task.pk, source=[S.RUNNING], target=S.BLOCKED, kind="task.blocked",
+        message=blocked.reason, data=blocked.data, attempt=attempt,
+        wait_reason=blocked.reason[:300],
+    )
+    return S.BLOCKED if moved else ""
+
+
+def _end_deferred(task: Task, attempt: int, deferred: TaskDeferred) -> str:
+    moved = transition(
+        task.pk, source=[S.RUNNING], target=S.PENDING, kind="task.deferred",
+        message=deferred.reason, data={"until": deferred.until.isoformat()}, attempt=attempt,
+        scheduled_for=deferred.until, wait_reason=deferred.reason[:300], claimed_by="",
+    )
+    return S.PENDING if moved else ""

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SoraConfig(AppConfig):
+    name = "sora"
+    verbose_name = "Sora videos"
