@@ -24,7 +24,19 @@ def _first_message(detail: Any, prefix: str = "") -> str:
     return f"{prefix}: {text}" if prefix else text
 
 
+class NotFoundError(Exception):
+    """A service could not find what it was asked about: 404 at the API."""
+
+
+class ConflictError(Exception):
+    """The request does not fit the object's current state: 409 at the API."""
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, NotFoundError):
+        return error(str(exc), status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, ConflictError):
+        return error(str(exc), status.HTTP_409_CONFLICT)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else exc.messages

@@ -76,11 +76,13 @@ def call(
     except requests.ConnectTimeout as exc:
         raise ServiceError(f"{url}: connect timed out", permanent=False, url=url) from exc
     except requests.ConnectionError as exc:
-        raise ServiceError(f"{url}: cannot connect ({exc.__class__.__name__})", permanent=False,
-                           url=url) from exc
+        raise ServiceError(
+            f"{url}: cannot connect ({exc.__class__.__name__})", permanent=False, url=url
+        ) from exc
     except requests.Timeout as exc:
-        raise ServiceError(f"{url}: no answer within {read_timeout:g}s", permanent=False,
-                           url=url) from exc
+        raise ServiceError(
+            f"{url}: no answer within {read_timeout:g}s", permanent=False, url=url
+        ) from exc
     except requests.RequestException as exc:
         raise ServiceError(f"{url}: {exc}", permanent=False, url=url) from exc
     try:

@@ -13,7 +13,7 @@ class TaskError(Exception):
         self.permanent = permanent
 
 
-class TaskBlocked(Exception):  # noqa: N818 - it names a state, not an error
+class TaskBlocked(Exception):
     """The outcome needs a human decision; the task waits as `blocked` holding nothing."""
 
     def __init__(self, reason: str, *, data: dict[str, object] | None = None) -> None:
@@ -22,7 +22,7 @@ class TaskBlocked(Exception):  # noqa: N818 - it names a state, not an error
         self.data = data or {}
 
 
-class TaskDeferred(Exception):  # noqa: N818 - it names an outcome, not an error
+class TaskDeferred(Exception):
     """Nothing happened and nothing went wrong: run again at `until` without using a retry.
 
     Raised when a service reports a limit (429) before doing anything.
@@ -34,5 +34,5 @@ class TaskDeferred(Exception):  # noqa: N818 - it names an outcome, not an error
         self.reason = reason
 
 
-class TaskCancelled(Exception):  # noqa: N818 - it names an outcome, not an error
+class TaskCancelled(Exception):
     """The task saw its cancel request and stopped cooperatively."""

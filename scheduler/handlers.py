@@ -63,9 +63,24 @@ def cleanup(ctx: TaskContext) -> dict[str, int]:
 
 
 def register_builtin_types() -> None:
-    register_task_type(TaskType("check", check, "Diagnostic: wait, then report.",
-                                timeout_seconds=3600))
-    register_task_type(TaskType("webhook", webhook, "Deliver an alert to ALERT_WEBHOOK_URL.",
-                                timeout_seconds=60, max_retries=5))
-    register_task_type(TaskType("cleanup", cleanup, "Prune old tasks, events and results.",
-                                timeout_seconds=1800, max_retries=1))
+    register_task_type(
+        TaskType("check", check, "Diagnostic: wait, then report.", timeout_seconds=3600)
+    )
+    register_task_type(
+        TaskType(
+            "webhook",
+            webhook,
+            "Deliver an alert to ALERT_WEBHOOK_URL.",
+            timeout_seconds=60,
+            max_retries=5,
+        )
+    )
+    register_task_type(
+        TaskType(
+            "cleanup",
+            cleanup,
+            "Prune old tasks, events and results.",
+            timeout_seconds=1800,
+            max_retries=1,
+        )
+    )

@@ -54,9 +54,7 @@ class Task(models.Model):
         default=False, help_text="True while the task holds its host's Safari."
     )
 
-    status = models.CharField(
-        max_length=16, choices=TaskStatus.choices, default=TaskStatus.PENDING
-    )
+    status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.PENDING)
     retry_count = models.PositiveIntegerField(default=0)
     max_retries = models.PositiveIntegerField(default=_default_max_retries)
     payload = models.JSONField(default=dict, blank=True)
@@ -90,9 +88,7 @@ class Task(models.Model):
                 name="task_lane_head",
             ),
             # The next future due time across all lanes.
-            models.Index(
-                fields=["status", "pending_deps", "scheduled_for"], name="task_next_due"
-            ),
+            models.Index(fields=["status", "pending_deps", "scheduled_for"], name="task_next_due"),
             models.Index(fields=["status", "finished_at"], name="task_finished"),
             models.Index(fields=["status", "heartbeat_at"], name="task_lease"),
         ]

@@ -52,6 +52,14 @@ def task_type(name: str) -> TaskType | None:
     return _types.get(name)
 
 
+def get_task_type(name: str) -> TaskType:
+    """The registered type, or a KeyError naming the known ones."""
+    try:
+        return _types[name]
+    except KeyError:
+        raise KeyError(f"unknown task type {name!r}; known: {sorted(_types)}") from None
+
+
 def task_types() -> dict[str, TaskType]:
     return dict(_types)
 
@@ -71,3 +79,37 @@ def read_gates(keys: Iterable[str], now: datetime) -> dict[str, Gate]:
         if probe is not None:
             gates.update(probe(prefixed, now))
     return gates
+
+
+# Sections other apps add to GET /api/scheduler/status (soraCredits, platforms).
+StatusFn = Callable[[], Any]
+_status_sections: dict[str, StatusFn] = {}
+
+
+def register_status_section(key: str, fn: StatusFn) -> None:
+    _status_sections[key] = fn
+
+
+def status_sections() -> dict[str, Any]:
+    return {key: fn() for key, fn in _status_sections.items()}
+
+
+@dataclass(frozen=True)
+class CliCommand:
+    """A `manage.py scheduler <name>` subcommand another app contributes."""
+
+    name: str
+    help: str
+    add_arguments: Callable[[Any], None]
+    handle: Callable[[dict[str, Any], Any], None]
+
+
+_cli: dict[str, CliCommand] = {}
+
+
+def register_cli(command: CliCommand) -> None:
+    _cli[command.name] = command
+
+
+def cli_commands() -> dict[str, CliCommand]:
+    return dict(_cli)

@@ -98,9 +98,7 @@ class Heartbeat:
         interval = float(settings.SCHEDULER["HEARTBEAT_SECONDS"])
         try:
             while not self._stop.wait(interval):
-                rows = Task.objects.filter(
-                    pk=self.task_id, attempt=self.attempt, status=S.RUNNING
-                )
+                rows = Task.objects.filter(pk=self.task_id, attempt=self.attempt, status=S.RUNNING)
                 rows.update(heartbeat_at=timezone.now())
                 flag = rows.values_list("cancel_requested", flat=True).first()
                 if flag:
@@ -132,8 +130,9 @@ def run(task_id: int, attempt: int) -> str:
     task_type = registry.task_type(task.type)
     with Heartbeat(task_id, attempt) as heartbeat:
         if task_type is None:
-            return fail_attempt(task, f"no handler for type {task.type!r}", permanent=True,
-                                attempt=attempt)
+            return fail_attempt(
+                task, f"no handler for type {task.type!r}", permanent=True, attempt=attempt
+            )
         try:
             result = task_type.handler(TaskContext(task, heartbeat))
         except TaskCancelled:
@@ -178,22 +177,37 @@ def _end_cancelled(task: Task, attempt: int) -> str:
     flag = Task.objects.filter(pk=task.pk).values_list("cancel_requested", flat=True).first()
     if flag == "requeue":
         moved = transition(
-            task.pk, source=[S.RUNNING], target=S.PENDING, kind="task.requeued",
-            message="stopped; back in the queue", attempt=attempt,
-            wait_reason="stopped by user", claimed_by="",
+            task.pk,
+            source=[S.RUNNING],
+            target=S.PENDING,
+            kind="task.requeued",
+            message="stopped; back in the queue",
+            attempt=attempt,
+            wait_reason="stopped by user",
+            claimed_by="",
         )
         return S.PENDING if moved else ""
     moved = transition(
-        task.pk, source=[S.RUNNING], target=S.CANCELLED, kind="task.cancelled",
-        message="cancelled while running", attempt=attempt, error="cancelled while running",
+        task.pk,
+        source=[S.RUNNING],
+        target=S.CANCELLED,
+        kind="task.cancelled",
+        message="cancelled while running",
+        attempt=attempt,
+        error="cancelled while running",
     )
     return S.CANCELLED if moved else ""
 
 
 def _end_blocked(task: Task, attempt: int, blocked: TaskBlocked) -> str:
     moved = transition(
-        task.pk, source=[S.RUNNING], target=S.BLOCKED, kind="task.blocked",
-        message=blocked.reason, data=blocked.data, attempt=attempt,
+        task.pk,
+        source=[S.RUNNING],
+        target=S.BLOCKED,
+        kind="task.blocked",
+        message=blocked.reason,
+        data=blocked.data,
+        attempt=attempt,
         wait_reason=blocked.reason[:300],
     )
     return S.BLOCKED if moved else ""
@@ -201,8 +215,15 @@ def _end_blocked(task: Task, attempt: int, blocked: TaskBlocked) -> str:
 
 def _end_deferred(task: Task, attempt: int, deferred: TaskDeferred) -> str:
     moved = transition(
-        task.pk, source=[S.RUNNING], target=S.PENDING, kind="task.deferred",
-        message=deferred.reason, data={"until": deferred.until.isoformat()}, attempt=attempt,
-        scheduled_for=deferred.until, wait_reason=deferred.reason[:300], claimed_by="",
+        task.pk,
+        source=[S.RUNNING],
+        target=S.PENDING,
+        kind="task.deferred",
+        message=deferred.reason,
+        data={"until": deferred.until.isoformat()},
+        attempt=attempt,
+        scheduled_for=deferred.until,
+        wait_reason=deferred.reason[:300],
+        claimed_by="",
     )
     return S.PENDING if moved else ""

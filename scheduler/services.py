@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from safari_auto.api import ConflictError, NotFoundError
 from scheduler import events, registry
 from scheduler.lifecycle import S, transition
 from scheduler.models import (
@@ -27,15 +28,15 @@ from scheduler.models import (
 _known_lanes: set[str] = set()
 
 
-class TaskNotFound(Exception):  # noqa: N818 - reads as the condition it reports
+class TaskNotFound(NotFoundError):
     pass
 
 
-class InvalidTransition(Exception):  # noqa: N818 - reads as the condition it reports
+class InvalidTransition(ConflictError):
     pass
 
 
-def lane_key(*, type: str, platform: str, account: str, host: str) -> str:  # noqa: A002
+def lane_key(*, type: str, platform: str, account: str, host: str) -> str:
     return f"{type}|{platform or '-'}|{account or '-'}|{host}"
 
 
@@ -69,7 +70,7 @@ def resolve_requirements(
 
 def task_schedule(
     *,
-    type: str,  # noqa: A002 - the PRD's field name
+    type: str,
     name: str = "",
     platform: str = "",
     account: str = "",
@@ -92,8 +93,7 @@ def task_schedule(
     if not 1 <= int(priority) <= 5:
         raise ValidationError({"priority": "priority must be between 1 (highest) and 5"})
     reqs = resolve_requirements(type, platform, requirements)
-    task_type = registry.task_type(type)
-    assert task_type is not None  # resolve_requirements checked it
+    task_type = registry.get_task_type(type)
     if task_type.idempotent_key_required and not idempotency_key:
         idempotency_key = f"{type}:{uuid.uuid4()}"
     host = safari_host or settings.SAFARI_HOST
@@ -232,8 +232,9 @@ def task_retry(*, task_id: int | str, now: datetime | None = None) -> Task:
             pending_deps=_unfinished_dependencies(task),
         )
         if not moved:
-            raise InvalidTransition(f"task {task.pk} is {task.status}; only failed or cancelled "
-                                    "tasks can be retried")
+            raise InvalidTransition(
+                f"task {task.pk} is {task.status}; only failed or cancelled tasks can be retried"
+            )
         _revive_dependents(task.pk, now)
     task.refresh_from_db()
     return task
@@ -375,8 +376,12 @@ def scheduler_stop(*, reason: str = "stopped by user") -> int:
         SchedulerState.objects.update_or_create(pk=1, defaults={"stopped": True})
         scheduler_pause(reason=reason)
         asked = Task.objects.filter(status=S.RUNNING).update(cancel_requested="requeue")
-        events.record("scheduler.stopped", subject="scheduler", message=reason,
-                      data={"running_asked_to_stop": asked})
+        events.record(
+            "scheduler.stopped",
+            subject="scheduler",
+            message=reason,
+            data={"running_asked_to_stop": asked},
+        )
     return asked
 
 

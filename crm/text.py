@@ -1,0 +1,53 @@
+"""Pure text helpers: message identity and campaign templates."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from datetime import datetime
+
+_SPACES = re.compile(r"\s+")
+_VARIABLE = re.compile(r"\{([a-z_]+)\}")
+
+
+def normalise_text(text: str) -> str:
+    """NFC, whitespace collapsed, trimmed, case-folded: how de-duplication compares texts."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip().casefold()
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha1(normalise_text(text).encode(), usedforsecurity=False).hexdigest()
+
+
+def minute_of(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
+
+
+def first_name(display_name: str) -> str:
+    parts = display_name.strip().split()
+    return parts[0] if parts else ""
+
+
+def template_variables(*, display_name: str, username: str, platform: str) -> dict[str, str]:
+    return {
+        "first_name": first_name(display_name) or username,
+        "display_name": display_name or username,
+        "username": username,
+        "platform": platform,
+    }
+
+
+def template_render(template: str, variables: dict[str, str]) -> str:
+    """Fill {variable}s; an unknown variable is left as written, so a typo shows in previews."""
+    return _VARIABLE.sub(lambda m: variables.get(m.group(1), m.group(0)), template)
+
+
+def template_text(template: object) -> str:
+    """A template is a string, or a dict with a `text` (or `template`, `body`) key."""
+    if isinstance(template, dict):
+        for key in ("text", "template", "body", "message"):
+            if isinstance(template.get(key), str):
+                return str(template[key])
+        return ""
+    return template if isinstance(template, str) else ""

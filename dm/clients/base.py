@@ -1,0 +1,105 @@
+"""What every platform client shares: where the service is, and how to call it.
+
+Clients only build payloads and read answers; the HTTP itself is `safari_auto.http.call`, the
+one seam to the outside. This module adds the two things a sender needs on top of it: reading
+a non-2xx answer of a *read* as an error, and telling "nothing was sent" (cannot connect) from
+"the request left, the answer never came" (read timeout, connection dropped mid-answer).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from django.conf import settings
+
+from safari_auto.http import Answer, ServiceError, call
+
+from .results import SendOutcomeUnknown, SendResult, failed, send_result
+
+
+def service_url(key: str) -> str:
+    """The base URL of a service from `settings.SERVICE_URLS`, without a trailing slash."""
+    return str(settings.SERVICE_URLS[key]).rstrip("/")
+
+
+def service_token(key: str) -> str:
+    return str(getattr(settings, "SERVICE_TOKENS", {}).get(key, ""))
+
+
+def request_left(exc: ServiceError) -> bool:
+    """True when the request may have reached the service before the call failed.
+
+    A connect timeout or a refused connection means nothing was sent; a read timeout or a
+    connection dropped after the request was written means the outcome is unknown.
+    """
+    cause = exc.__cause__
+    if isinstance(cause, requests.ConnectTimeout):
+        return False
+    if isinstance(cause, requests.Timeout):
+        return True
+    if isinstance(cause, requests.ConnectionError):
+        text = repr(cause)
+        return not any(
+            marker in text
+            for marker in ("NewConnectionError", "ConnectionRefused", "Name or service")
+        )
+    return False
+
+
+class ServiceClient:
+    """A client for one service at `base_url`, with optional extra headers (a Bearer token)."""
+
+    platform: str = ""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.headers = dict(headers or {})
+        self.timeout = timeout
+
+    def _call(
+        self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+    ) -> Answer:
+        return call(
+            method,
+            self.base_url + path,
+            json=json,
+            params=params,
+            headers=self.headers or None,
+            timeout=self.timeout,
+        )
+
+    def read(
+        self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Call a read-only route and return its JSON object; any non-2xx is a ServiceError."""
+        answer = self._call(method, path, json=json, params=params)
+        body = answer.body if isinstance(answer.body, dict) else {}
+        if not answer.ok:
+            message = str(body.get("error") or body.get("message") or f"HTTP {answer.status}")
+            raise ServiceError(
+                f"{self.platform} {path}: {message}",
+                permanent=answer.status in (400, 401, 403, 404),
+                status=answer.status,
+                body=answer.body,
+                url=self.base_url + path,
+            )
+        return body
+
+    def post_send(self, path: str, payload: dict[str, Any], **result_options: Any) -> SendResult:
+        """POST a send and normalise the answer; raise SendOutcomeUnknown if it may have left."""
+        try:
+            answer = self._call("POST", path, json=payload)
+        except ServiceError as exc:
+            if request_left(exc):
+                raise SendOutcomeUnknown(
+                    str(exc), platform=self.platform, url=self.base_url + path
+                ) from exc
+            return failed(f"{self.platform} unreachable: {exc}", retryable=True)
+        return send_result(answer, **result_options)

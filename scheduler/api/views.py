@@ -1,0 +1,234 @@
+"""The scheduler's REST API at the PRD's paths. Views parse, call one service, format."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from safari_auto.api import error
+from scheduler import selectors, services
+from scheduler.api.serializers import (
+    CompletedSerializer,
+    DecideSerializer,
+    PauseSerializer,
+    QueueSerializer,
+    RescheduleSerializer,
+    StatusSerializer,
+    SuccessSerializer,
+    TaskCreatedSerializer,
+    TaskCreateSerializer,
+    TaskEnvelopeSerializer,
+    TaskSerializer,
+)
+from scheduler.models import Task
+
+MAX_PAGE = 1000
+
+
+def _with_deps(rows: Any) -> Any:
+    return rows.prefetch_related(Prefetch("dependencies", queryset=Task.objects.only("id")))
+
+
+def _task_answer(task: Task, code: int = status.HTTP_200_OK) -> Response:
+    return Response({"success": True, "task": TaskSerializer(task).data}, status=code)
+
+
+def _int_param(request: Request, name: str, default: int, maximum: int = MAX_PAGE) -> int:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError({name: f"{name} must be a whole number"}) from None
+    if not 0 <= value <= maximum:
+        raise ValidationError({name: f"{name} must be between 0 and {maximum}"})
+    return value
+
+
+class StatusView(APIView):
+    @extend_schema(responses=StatusSerializer, summary="Scheduler state and counts")
+    def get(self, request: Request) -> Response:
+        return Response(StatusSerializer(selectors.scheduler_state()).data)
+
+
+class QueueView(APIView):
+    @extend_schema(
+        responses=QueueSerializer,
+        parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
+        summary="Queued (pending, scheduled, blocked) and running tasks",
+    )
+    def get(self, request: Request) -> Response:
+        limit = _int_param(request, "limit", 200)
+        offset = _int_param(request, "offset", 0, maximum=10**9)
+        queue = selectors.task_queue()
+        page = _with_deps(queue)[offset : offset + limit]
+        return Response(
+            {
+                "queue": TaskSerializer(page, many=True).data,
+                "running": TaskSerializer(_with_deps(selectors.task_running()), many=True).data,
+                "total": queue.count(),
+            }
+        )
+
+
+class RunningView(APIView):
+    @extend_schema(responses=TaskSerializer(many=True), summary="Running tasks")
+    def get(self, request: Request) -> Response:
+        rows = _with_deps(selectors.task_running())
+        return Response({"running": TaskSerializer(rows, many=True).data})
+
+
+class CompletedView(APIView):
+    @extend_schema(
+        responses=CompletedSerializer,
+        parameters=[OpenApiParameter("limit", int)],
+        summary="Completed tasks, newest first",
+    )
+    def get(self, request: Request) -> Response:
+        limit = _int_param(request, "limit", 20)
+        rows = _with_deps(Task.objects.filter(pk__in=selectors.task_completed(limit=limit)))
+        ordered = sorted(rows, key=lambda t: (t.finished_at, t.pk), reverse=True)
+        return Response({"completed": TaskSerializer(ordered, many=True).data})
+
+
+class TaskCreateView(APIView):
+    @extend_schema(
+        request=TaskCreateSerializer,
+        responses={201: TaskCreatedSerializer, 200: TaskCreatedSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        summary="Schedule a task (a repeated idempotency key answers 200 with the first)",
+    )
+    def post(self, request: Request) -> Response:
+        body = TaskCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        key = data.get("idempotencyKey") or request.headers.get("Idempotency-Key") or None
+        task, created = services.task_schedule(
+            type=data["type"],
+            name=data.get("name") or "",
+            platform=data.get("platform") or "",
+            account=data.get("account") or "",
+            safari_host=data.get("safariHost"),
+            priority=data["priority"],
+            scheduled_for=data.get("scheduledFor"),
+            payload=data.get("payload") or {},
+            dependencies=data.get("dependencies") or [],
+            requirements=data.get("resourceRequirements"),
+            max_retries=data.get("maxRetries"),
+            idempotency_key=key,
+        )
+        return Response(
+            {
+                "success": True,
+                "taskId": str(task.pk),
+                "task": TaskSerializer(task).data,
+                "created": created,
+            },
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class TaskDetailView(APIView):
+    @extend_schema(responses=TaskEnvelopeSerializer, summary="One task")
+    def get(self, request: Request, task_id: str) -> Response:
+        task = selectors.task_get(task_id=task_id)
+        if task is None:
+            return error(f"task {task_id} not found", status.HTTP_404_NOT_FOUND)
+        return _task_answer(task)
+
+    @extend_schema(responses=TaskEnvelopeSerializer, summary="Cancel a task")
+    def delete(self, request: Request, task_id: str) -> Response:
+        return _task_answer(services.task_cancel(task_id=task_id, reason="cancelled via API"))
+
+    @extend_schema(
+        request=RescheduleSerializer,
+        responses=TaskEnvelopeSerializer,
+        summary="Reschedule a queued task",
+    )
+    def patch(self, request: Request, task_id: str) -> Response:
+        if selectors.task_get(task_id=task_id) is None:
+            return error(f"task {task_id} not found", status.HTTP_404_NOT_FOUND)
+        body = RescheduleSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        when = body.validated_data["scheduledFor"]
+        return _task_answer(services.task_reschedule(task_id=task_id, when=when))
+
+
+class TaskRetryView(APIView):
+    @extend_schema(
+        request=None,
+        responses=TaskEnvelopeSerializer,
+        summary="Run a failed or cancelled task again",
+    )
+    def post(self, request: Request, task_id: str) -> Response:
+        return _task_answer(services.task_retry(task_id=task_id))
+
+
+class TaskDecideView(APIView):
+    @extend_schema(
+        request=DecideSerializer,
+        responses=TaskEnvelopeSerializer,
+        summary="Decide a blocked task (e.g. a send: 'sent' or 'resend')",
+    )
+    def post(self, request: Request, task_id: str) -> Response:
+        body = DecideSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        task = services.task_decide(
+            task_id=task_id,
+            decision=body.validated_data["decision"],
+            note=body.validated_data.get("note", ""),
+        )
+        return _task_answer(task)
+
+
+class PauseView(APIView):
+    @extend_schema(
+        request=PauseSerializer,
+        responses=SuccessSerializer,
+        summary="Pause the scheduler, a platform or an account (persisted)",
+    )
+    def post(self, request: Request) -> Response:
+        body = PauseSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        pause = services.scheduler_pause(**body.validated_data)
+        return Response({"success": True, "message": str(pause)})
+
+
+class ResumeView(APIView):
+    @extend_schema(
+        request=PauseSerializer, responses=SuccessSerializer, summary="Lift a user pause"
+    )
+    def post(self, request: Request) -> Response:
+        body = PauseSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        lifted = services.scheduler_resume(platform=data["platform"], account=data["account"])
+        return Response({"success": True, "message": f"lifted {lifted} pause(s)"})
+
+
+class StartView(APIView):
+    @extend_schema(request=None, responses=SuccessSerializer, summary="Lift a stop and pause")
+    def post(self, request: Request) -> Response:
+        services.scheduler_start()
+        return Response({"success": True, "message": "started"})
+
+
+class StopView(APIView):
+    @extend_schema(
+        request=None,
+        responses=SuccessSerializer,
+        summary="Pause and ask running tasks to stop (they go back to pending)",
+    )
+    def post(self, request: Request) -> Response:
+        asked = services.scheduler_stop()
+        return Response(
+            {"success": True, "message": f"stopped; {asked} running task(s) asked to stop"}
+        )

@@ -1,0 +1,339 @@
+"""The dispatcher: the imperative shell around the pure planning core.
+
+One loop per process; one process leads (a lease in SchedulerState), the others stand by.
+Each cycle: renew the lease, reap expired leases, load lane heads and resource state, plan,
+claim by conditional update, enqueue to django-q2 after commit, then sleep until the next
+change or a waking event row.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, close_old_connections, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from scheduler import events, lifecycle, registry
+from scheduler.lifecycle import S
+from scheduler.models import Event, Lane, Pause, PauseScope, SchedulerState, Task
+from scheduler.planning import Candidate, Pauses, Plan, ResourceState, plan
+
+logger = logging.getLogger(__name__)
+
+HEAD_FIELDS = (
+    "id",
+    "lane",
+    "type",
+    "priority",
+    "scheduled_for",
+    "created_at",
+    "safari_host",
+    "req_safari_exclusive",
+    "req_sora_credits",
+    "req_platform",
+    "platform",
+    "account",
+    "payload",
+)
+
+
+def cluster_for(host: str) -> str:
+    return f"{settings.Q_CLUSTER_PREFIX}-{host}"
+
+
+def enqueue(task_id: int, attempt: int, task_type: str, host: str) -> None:
+    from django_q.tasks import async_task
+
+    spec = registry.task_type(task_type)
+    timeout = (spec.timeout_seconds if spec else None) or settings.SCHEDULER[
+        "DEFAULT_TIMEOUT_SECONDS"
+    ]
+    async_task(
+        "scheduler.runner.run",
+        task_id,
+        attempt,
+        cluster=cluster_for(host),
+        timeout=int(timeout),
+        task_name=f"task-{task_id}-{attempt}",
+        save=False,
+    )
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        log: Callable[[str], None] | None = None,
+        enqueue_fn: Callable[[int, int, str, str], None] = enqueue,
+    ) -> None:
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.log = log or logger.info
+        self.enqueue = enqueue_fn
+        self.stop_event = threading.Event()
+        self.conf = settings.SCHEDULER
+        self.is_leader = False
+        self._last_wake_id = 0
+        self._last_reap = 0.0
+        self._reasons: dict[int, str] = {}
+
+    # --- leadership -------------------------------------------------------------------
+
+    def take_lease(self, now: datetime) -> bool:
+        expires = now + timedelta(seconds=self.conf["LEADER_LEASE_SECONDS"])
+        SchedulerState.objects.get_or_create(pk=1)
+        free = Q(leader=self.name) | Q(leader="") | Q(leader_expires_at__lt=now)
+        updated = SchedulerState.objects.filter(free, pk=1).update(
+            leader=self.name, leader_expires_at=expires
+        )
+        if updated and not self.is_leader:
+            SchedulerState.objects.filter(pk=1).update(leader_since=now)
+            with transaction.atomic():
+                events.record(
+                    "scheduler.leader",
+                    subject="scheduler",
+                    subject_id=self.name,
+                    message=f"{self.name} leads the dispatcher",
+                )
+            self.log(f"leader: {self.name}")
+        elif not updated and self.is_leader:
+            self.log(f"lost the lease; standing by: {self.name}")
+        self.is_leader = bool(updated)
+        return self.is_leader
+
+    def release_lease(self) -> None:
+        SchedulerState.objects.filter(pk=1, leader=self.name).update(
+            leader="", leader_expires_at=None
+        )
+        self.is_leader = False
+
+    # --- reaping ----------------------------------------------------------------------
+
+    def reap(self, now: datetime) -> int:
+        """Recover tasks whose worker vanished or whose claim was never picked up."""
+        hb_cutoff = now - timedelta(seconds=self.conf["HEARTBEAT_TIMEOUT_SECONDS"])
+        claim_cutoff = now - timedelta(seconds=self.conf["CLAIM_LEASE_SECONDS"])
+        recovered = 0
+        for task in Task.objects.filter(status=S.RUNNING, heartbeat_at__lt=hb_cutoff):
+            silent = (now - task.heartbeat_at).total_seconds() if task.heartbeat_at else 0
+            reason = (
+                f"worker lost: no heartbeat for {silent:.0f}s (killed, crashed or over its "
+                f"timeout) on attempt {task.attempt}"
+            )
+            spec = registry.task_type(task.type)
+            recover = spec.extra.get("recover") if spec else None
+            if recover is not None and recover(task):
+                recovered += 1
+                continue
+            if lifecycle.fail_attempt(task, reason, permanent=False, attempt=task.attempt, now=now):
+                recovered += 1
+        for task_id in Task.objects.filter(
+            status=S.SCHEDULED, claimed_at__lt=claim_cutoff
+        ).values_list("pk", flat=True):
+            if lifecycle.transition(
+                task_id,
+                source=[S.SCHEDULED],
+                target=S.PENDING,
+                kind="task.reclaimed",
+                message="claim expired before a worker started it; back in the queue",
+                now=now,
+                claimed_by="",
+                wait_reason="",
+            ):
+                recovered += 1
+        return recovered
+
+    # --- one cycle ----------------------------------------------------------------------
+
+    def load_candidates(self, now: datetime) -> list[Candidate]:
+        batch = int(self.conf["DISPATCH_BATCH"])
+        heads: list[Candidate] = []
+        for key in Lane.objects.values_list("key", flat=True):
+            rows = (
+                Task.objects.filter(
+                    lane=key, status=S.PENDING, pending_deps=0, scheduled_for__lte=now
+                )
+                .order_by("priority", "scheduled_for", "id")
+                .values(*HEAD_FIELDS)[:batch]
+            )
+            heads.extend(self._candidate(row) for row in rows)
+        return heads
+
+    def _candidate(self, row: dict[str, Any]) -> Candidate:
+        needs: dict[str, int] = {}
+        spec = registry.task_type(row["type"])
+        if spec is not None and spec.needs is not None:
+            needs.update(spec.needs(Task(**row)))
+        if row["req_sora_credits"]:
+            needs["sora:credits"] = max(needs.get("sora:credits", 0), row["req_sora_credits"])
+        return Candidate(
+            id=row["id"],
+            lane=row["lane"],
+            priority=row["priority"],
+            scheduled_for=row["scheduled_for"],
+            created_at=row["created_at"],
+            safari_host=row["safari_host"],
+            safari_exclusive=row["req_safari_exclusive"],
+            platform=row["req_platform"] or row["platform"],
+            account=row["account"],
+            needs=needs,
+        )
+
+    def load_resources(self, now: datetime, candidates: list[Candidate]) -> ResourceState:
+        busy = frozenset(
+            Task.objects.filter(status__in=[S.SCHEDULED, S.RUNNING], holds_safari=True).values_list(
+                "safari_host", flat=True
+            )
+        )
+        inflight = Task.objects.filter(status__in=[S.SCHEDULED, S.RUNNING]).count()
+        keys = {key for cand in candidates for key in cand.needs}
+        return ResourceState(
+            busy_hosts=busy,
+            gates=registry.read_gates(keys, now) if keys else {},
+            pauses=load_pauses(),
+            free_slots=max(int(self.conf["MAX_INFLIGHT"]) - inflight, 0),
+        )
+
+    def next_due(self, now: datetime) -> datetime | None:
+        return (
+            Task.objects.filter(status=S.PENDING, pending_deps=0, scheduled_for__gt=now)
+            .order_by("scheduled_for")
+            .values_list("scheduled_for", flat=True)
+            .first()
+        )
+
+    def cycle(self, now: datetime | None = None) -> Plan:
+        """Plan and claim once; returns the plan (for tests and `scheduler status`)."""
+        now = now or timezone.now()
+        if time.monotonic() - self._last_reap >= 1.0:
+            self.reap(now)
+            self._last_reap = time.monotonic()
+        candidates = self.load_candidates(now)
+        resources = self.load_resources(now, candidates)
+        result = plan(now, candidates, resources, next_due=self.next_due(now))
+        self.store_reasons(result)
+        self.claim(result.start, now, {c.id: c for c in candidates})
+        return result
+
+    def store_reasons(self, result: Plan) -> None:
+        by_reason: dict[str, list[int]] = {}
+        for task_id, reason in result.waits.items():
+            if self._reasons.get(task_id) != reason:
+                by_reason.setdefault(reason[:300], []).append(task_id)
+                self._reasons[task_id] = reason
+        for reason, ids in by_reason.items():
+            Task.objects.filter(pk__in=ids, status=S.PENDING).update(wait_reason=reason)
+        if len(self._reasons) > 50_000:
+            self._reasons.clear()
+
+    def claim(
+        self, task_ids: tuple[int, ...], now: datetime, candidates: dict[int, Candidate]
+    ) -> list[int]:
+        claimed: list[tuple[int, int, str, str]] = []
+        with transaction.atomic():
+            for task_id in task_ids:
+                try:
+                    with transaction.atomic():
+                        moved = Task.objects.filter(
+                            pk=task_id, status=S.PENDING, pending_deps=0
+                        ).update(
+                            status=S.SCHEDULED,
+                            claimed_by=self.name,
+                            claimed_at=now,
+                            attempt=F("attempt") + 1,
+                            wait_reason="",
+                            holds_safari=F("req_safari_exclusive"),
+                        )
+                except IntegrityError:  # the database's Safari rule said no
+                    continue
+                if not moved:
+                    continue
+                row = Task.objects.filter(pk=task_id).values("attempt", "type", "safari_host").get()
+                events.record(
+                    "task.claimed",
+                    task_id=task_id,
+                    now=now,
+                    data={"attempt": row["attempt"], "by": self.name},
+                )
+                claimed.append((task_id, row["attempt"], row["type"], row["safari_host"]))
+                self._reasons.pop(task_id, None)
+            transaction.on_commit(lambda: self._enqueue_all(claimed))
+        return [task_id for task_id, *_ in claimed]
+
+    def _enqueue_all(self, claimed: list[tuple[int, int, str, str]]) -> None:
+        for task_id, attempt, task_type, host in claimed:
+            try:
+                self.enqueue(task_id, attempt, task_type, host)
+            except Exception:  # the claim lease expires and the reaper re-queues it
+                logger.exception("could not enqueue task %s", task_id)
+
+    # --- the loop -----------------------------------------------------------------------
+
+    def latest_wake_id(self) -> int:
+        return (
+            Event.objects.filter(wakes=True).order_by("-id").values_list("id", flat=True).first()
+            or 0
+        )
+
+    def wait(self, until: datetime | None) -> None:
+        """Sleep until `until` or until a waking event row appears, polling cheaply."""
+        poll = float(self.conf["POLL_SECONDS"])
+        max_sleep = float(self.conf["MAX_SLEEP_SECONDS"])
+        seconds = max_sleep if until is None else (until - timezone.now()).total_seconds()
+        deadline = time.monotonic() + min(max(seconds, 0.0), max_sleep)
+        while not self.stop_event.is_set():
+            latest = self.latest_wake_id()
+            if latest > self._last_wake_id:
+                self._last_wake_id = latest
+                return
+            if time.monotonic() >= deadline:
+                return
+            self.stop_event.wait(min(poll, max(deadline - time.monotonic(), 0)))
+
+    def run_forever(self) -> None:
+        self.log(f"dispatcher {self.name} starting")
+        self._last_wake_id = self.latest_wake_id()
+        lease = float(self.conf["LEADER_LEASE_SECONDS"])
+        while not self.stop_event.is_set():
+            close_old_connections()
+            try:
+                now = timezone.now()
+                if not self.take_lease(now):
+                    self.stop_event.wait(lease / 3)
+                    continue
+                if SchedulerState.objects.filter(pk=1, stopped=True).exists():
+                    self.reap(now)
+                    self.wait(now + timedelta(seconds=lease / 3))
+                    continue
+                result = self.cycle(now)
+                renew_by = now + timedelta(seconds=lease / 3)
+                until = min(filter(None, [result.next_change, renew_by]))
+                self.wait(until)
+            except Exception:
+                logger.exception("dispatcher cycle failed; retrying in 1s")
+                self.stop_event.wait(1.0)
+        self.release_lease()
+        self.log(f"dispatcher {self.name} stopped")
+
+
+def load_pauses() -> Pauses:
+    everything: str | None = None
+    platforms: dict[str, str] = {}
+    accounts: dict[tuple[str, str], str] = {}
+    for pause in Pause.objects.all():
+        if pause.scope == PauseScope.ALL:
+            everything = pause.reason or "scheduler paused"
+        elif pause.scope == PauseScope.PLATFORM:
+            platforms[pause.platform] = pause.reason or f"{pause.platform} paused"
+        else:
+            accounts[(pause.platform, pause.account)] = pause.reason or "account paused"
+    return Pauses(everything=everything, platforms=platforms, accounts=accounts)

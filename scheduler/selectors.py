@@ -1,0 +1,102 @@
+"""Reads of the queue and the scheduler's state, shaped for the API, CLI and dashboard."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, QuerySet
+from django.utils import timezone
+
+from scheduler import registry
+from scheduler.lifecycle import S
+from scheduler.models import QUEUE_STATUSES, Pause, PauseScope, SchedulerState, Task
+
+
+def task_queue(*, limit: int | None = None) -> QuerySet[Task]:
+    """Pending, scheduled and blocked tasks in planning order."""
+    rows = Task.objects.filter(status__in=QUEUE_STATUSES).order_by(
+        "priority", "scheduled_for", "created_at", "id"
+    )
+    return rows[:limit] if limit else rows
+
+
+def task_running() -> QuerySet[Task]:
+    return Task.objects.filter(status=S.RUNNING).order_by("started_at", "id")
+
+
+def task_completed(*, limit: int = 20) -> QuerySet[Task]:
+    return Task.objects.filter(status=S.COMPLETED).order_by("-finished_at", "-id")[:limit]
+
+
+def task_get(*, task_id: int | str) -> Task | None:
+    try:
+        return Task.objects.filter(pk=int(task_id)).first()
+    except ValueError:
+        return None
+
+
+def scheduler_state(*, now: datetime | None = None) -> dict[str, Any]:
+    """The PRD's status: whether a dispatcher leads, pause state and the queue's counts."""
+    now = now or timezone.now()
+    state = SchedulerState.objects.filter(pk=1).first()
+    lease_fresh = bool(
+        state and state.leader and state.leader_expires_at and state.leader_expires_at > now
+    )
+    counts = dict(
+        Task.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n")
+    )
+    paused = Pause.objects.filter(scope=PauseScope.ALL).first()
+    stopped = bool(state and state.stopped)
+    return {
+        "isRunning": lease_fresh and not stopped,
+        "isPaused": paused is not None,
+        "pauseReason": paused.reason if paused else None,
+        "isStopped": stopped,
+        "leader": state.leader if lease_fresh and state else None,
+        "startedAt": state.leader_since if lease_fresh and state else None,
+        "tasksInQueue": sum(counts.get(status, 0) for status in QUEUE_STATUSES),
+        "tasksRunning": counts.get(S.RUNNING, 0),
+        "tasksCompleted": counts.get(S.COMPLETED, 0),
+        "tasksFailed": counts.get(S.FAILED, 0),
+        "tasksBlocked": counts.get(S.BLOCKED, 0),
+        "soraCredits": None,
+        "platforms": [],
+        "demo": settings.DEMO,
+        **registry.status_sections(),
+    }
+
+
+def pauses() -> list[Pause]:
+    return list(Pause.objects.order_by("scope", "platform", "account"))
+
+
+def display_state(task: Task, *, now: datetime | None = None) -> tuple[str, str]:
+    """The dashboard's word for a task and its detail: SCHEDULED (in 5 m), WAITING (why),
+    STARTING, RUNNING, NEEDS YOU, or the final status."""
+    now = now or timezone.now()
+    if task.status == S.PENDING:
+        if task.scheduled_for > now:
+            return "SCHEDULED", f"in {humanize_delta(task.scheduled_for - now)}"
+        return "WAITING", task.wait_reason or "waiting for its turn"
+    if task.status == S.SCHEDULED:
+        return "STARTING", ""
+    if task.status == S.BLOCKED:
+        return "NEEDS YOU", task.wait_reason
+    return task.status.upper(), task.error
+
+
+def humanize_delta(delta: timedelta) -> str:
+    """'4h 23m', '5m', '40s' — the old API's timeUntilRefresh style."""
+    seconds = max(int(delta.total_seconds()), 0)
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    if minutes:
+        return f"{minutes}m"
+    return f"{secs}s"
