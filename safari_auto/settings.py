@@ -51,10 +51,10 @@ CORE_APPS = [
     "channels",
 ]
 if SAFARI_ROLE == "crm":
-    INSTALLED_APPS = [*CORE_APPS, "crm"]
+    INSTALLED_APPS = [*CORE_APPS, "safari_auto", "crm"]
     ROOT_URLCONF = "safari_auto.urls_crm"
 else:
-    INSTALLED_APPS = [*CORE_APPS, "django_q", "scheduler", "crm", "dm", "sora"]
+    INSTALLED_APPS = [*CORE_APPS, "safari_auto", "django_q", "scheduler", "crm", "dm", "sora"]
     ROOT_URLCONF = "safari_auto.urls"
 
 MIDDLEWARE = [

@@ -63,29 +63,29 @@ def _release_dependents(task_id: int) -> None:
 
 
 def _fail_dependents(task_id: int, reason: str, now: datetime) -> None:
-    """A failed or cancelled dependency fails its dependents, transitively, with that reason."""
-    frontier = [task_id]
+    """A failed or cancelled dependency fails its dependents, transitively, each naming the
+    dependency that failed it."""
+    frontier = [(task_id, reason)]
     while frontier:
-        dependents = list(
-            Task.objects.filter(dependencies__id__in=frontier)
+        failed_id, why = frontier.pop()
+        dependents = (
+            Task.objects.filter(dependencies__id=failed_id)
             .exclude(status__in=[*FINAL_STATUSES, S.RUNNING])
             .values_list("pk", flat=True)
-            .distinct()
         )
-        frontier = []
-        for dependent in dependents:
+        for dependent in list(dependents):
             moved = Task.objects.filter(
                 pk=dependent, status__in=[S.PENDING, S.SCHEDULED, S.BLOCKED]
             ).update(
                 status=S.FAILED,
-                error=reason,
+                error=why,
                 finished_at=now,
                 holds_safari=False,
-                result={"failedDependency": task_id},
+                result={"failedDependency": failed_id},
             )
             if moved:
-                events.record("task.failed", task_id=dependent, message=reason, now=now)
-                frontier.append(dependent)
+                events.record("task.failed", task_id=dependent, message=why, now=now)
+                frontier.append((dependent, f"dependency #{dependent} failed"))
 
 
 def next_retry_at(retry: int, now: datetime) -> datetime:

@@ -25,9 +25,6 @@ from scheduler.models import (
     Task,
 )
 
-_known_lanes: set[str] = set()
-
-
 class TaskNotFound(NotFoundError):
     pass
 
@@ -41,9 +38,8 @@ def lane_key(*, type: str, platform: str, account: str, host: str) -> str:
 
 
 def _ensure_lane(key: str) -> None:
-    if key not in _known_lanes:
-        Lane.objects.get_or_create(key=key)
-        _known_lanes.add(key)
+    """Lanes are how the dispatcher finds work in O(lanes); one cheap insert-or-ignore."""
+    Lane.objects.bulk_create([Lane(key=key)], ignore_conflicts=True)
 
 
 def resolve_requirements(
@@ -112,9 +108,9 @@ def task_schedule(
         raise ValidationError({"maxRetries": "maxRetries must be ≥ 0"})
     platform = platform or reqs["req_platform"]
     key = lane_key(type=type, platform=platform, account=account, host=host)
-    _ensure_lane(key)
     try:
         with transaction.atomic():
+            _ensure_lane(key)
             task = Task.objects.create(
                 type=type,
                 name=name or type,

@@ -10,10 +10,10 @@ cannot decide: the request left but no answer came back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from collections.abc import Callable
 from typing import Any, Literal
 
 from safari_auto.http import Answer
@@ -38,7 +38,7 @@ _LIMIT_WORDS = ("rate limit", "rate-limit", "ratelimit", "too many", "limit reac
 _FINAL_ERRORS = ("already_messaged", "already_in_conversation", "identity_mismatch")
 
 
-class SendOutcomeUnknown(Exception):  # noqa: N818 - the name says what the caller must do
+class SendOutcomeUnknown(Exception):
     """The request reached the service but no answer came back (read timeout, dropped socket).
 
     The message may or may not be out. The caller must verify by reading the conversation, and

@@ -57,7 +57,8 @@ class UnifiedDMClient:
     def send_to_thread(self, thread_id: str, text: str) -> SendResult:
         """Reply in a known Instagram thread (only Instagram has thread ids)."""
         client = self.client("instagram")
-        assert isinstance(client, InstagramDMClient)  # noqa: S101 - built above
+        if not isinstance(client, InstagramDMClient):
+            raise TypeError("the instagram client cannot send into a thread")
         return client.send_to_thread(thread_id, text)
 
     def discover(self, platform: str, **criteria: Any) -> list[Candidate]:

@@ -1,0 +1,69 @@
+# Safari Auto — two commands on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+SCALE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+SCALE_REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: run test lint install install-dev browser bench clean
+
+$(VENV)/bin/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/activate
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/activate
+	$(PIP) install -q -e ".[dev]"
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## run: the whole system on the embedded default (SQLite) in demo mode, on 127.0.0.1:3010
+run: install
+	mkdir -p data
+	DEMO=$${DEMO:-1} $(PY) manage.py migrate --noinput
+	DEMO=$${DEMO:-1} $(PY) manage.py collectstatic --noinput -v 0
+	DEMO=$${DEMO:-1} $(PY) manage.py ensure_admin
+	DEMO=$${DEMO:-1} $(PY) manage.py sora import sora/fixtures/trilogies.json || true
+	DEMO=$${DEMO:-1} bin/run-all
+
+## browser: Debian's Chromium for the dashboard tests (needs root and apt-get)
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "Chromium missing: install Debian's chromium package (browser tests need it)"; fi; \
+	fi
+
+lint: install-dev
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports
+
+## test: the whole suite, with coverage (subprocesses included) and an 80 % floor per app
+test: install-dev browser
+	rm -f .coverage .coverage.*
+	$(PY) -m coverage run -m pytest tests
+	@if $(PY) -m tests.services_up; then \
+	  echo "== integration and e2e tests again on the scale profile (Postgres + Redis) =="; \
+	  DATABASE_URL=$(SCALE_DATABASE_URL) REDIS_URL=$(SCALE_REDIS_URL) \
+	    $(PY) -m coverage run -m pytest tests/integration tests/e2e -m "not browser"; \
+	elif [ "$${CI:-}" = "true" ]; then \
+	  echo "Postgres or Redis is down: the scale profile must run in CI"; exit 1; \
+	else echo "Postgres/Redis not reachable: scale-profile run skipped"; fi
+	$(PY) -m coverage combine -q
+	$(PY) -m coverage report --skip-covered --sort=cover | tail -n 25
+	$(PY) .ci/coverage_gate.py
+
+## bench: the benchmarks (not part of `make test`); figures land in bench-results/
+bench: install-dev
+	$(PY) manage.py bench scheduler
+
+clean:
+	rm -rf $(VENV) data .coverage .coverage.* htmlcov artifacts bench-results
