@@ -54,7 +54,16 @@ if SAFARI_ROLE == "crm":
     INSTALLED_APPS = [*CORE_APPS, "safari_auto", "crm"]
     ROOT_URLCONF = "safari_auto.urls_crm"
 else:
-    INSTALLED_APPS = [*CORE_APPS, "safari_auto", "django_q", "scheduler", "crm", "dm", "sora"]
+    INSTALLED_APPS = [
+        *CORE_APPS,
+        "safari_auto",
+        "django_q",
+        "scheduler",
+        "crm",
+        "dm",
+        "sora",
+        "dashboard",
+    ]
     ROOT_URLCONF = "safari_auto.urls"
 
 MIDDLEWARE = [
@@ -201,12 +210,36 @@ HTTP_TIMEOUT_SECONDS = env_float("HTTP_TIMEOUT_SECONDS", 30.0)
 HTTP_CONNECT_TIMEOUT_SECONDS = env_float("HTTP_CONNECT_TIMEOUT_SECONDS", 3.0)
 SIM_TIME_SCALE = env_float("SIM_TIME_SCALE", 1.0)
 
+# --- DM and platforms -------------------------------------------------------------------
+# Limits per (account, action): "platform:action=hourly/daily/mingap-maxgap" entries override
+# the CONTRACTS.md defaults, e.g. DM_LIMITS="twitter:dm=10/80/120-300,tiktok:comment=3/10/200-400".
+DM_LIMITS = env_list("DM_LIMITS", [])
+DM_ACTIVE_START = env_str("DM_ACTIVE_START", "09:00")  # new accounts' active hours (local)
+DM_ACTIVE_END = env_str("DM_ACTIVE_END", "21:00")
+DM_ACCOUNT_TIME_ZONE = env_str("DM_ACCOUNT_TIME_ZONE", env_str("TIME_ZONE", "UTC"))
+# Extra accounts beside each host's default one: "platform:handle@host" (host optional).
+DM_ACCOUNTS = env_list("DM_ACCOUNTS", [])
+DM_COLD_COOLDOWN_DAYS = env_int("DM_COLD_COOLDOWN_DAYS", 7)
+DM_WARMUP_START_PERCENT = env_int("DM_WARMUP_START_PERCENT", 30)
+DM_WARMUP_DAILY_PERCENT = env_int("DM_WARMUP_DAILY_PERCENT", 10)
+DM_WARMUP_DEFAULT_ACCOUNTS = env_bool("DM_WARMUP_DEFAULT_ACCOUNTS", False)
+DM_COOLDOWN_BASE_SECONDS = env_float("DM_COOLDOWN_BASE_SECONDS", 1800.0)
+DM_COOLDOWN_CAP_SECONDS = env_float("DM_COOLDOWN_CAP_SECONDS", 86400.0)
+DM_VERIFY_SKEW_SECONDS = env_float("DM_VERIFY_SKEW_SECONDS", 5.0)
+DM_PROBE_INTERVAL_SECONDS = env_float("DM_PROBE_INTERVAL_SECONDS", 900.0)
+DM_PROBE_BACKOFF_BASE_SECONDS = env_float("DM_PROBE_BACKOFF_BASE_SECONDS", 60.0)
+DM_PROBE_BACKOFF_CAP_SECONDS = env_float("DM_PROBE_BACKOFF_CAP_SECONDS", 3600.0)
+DM_SYNC_CRON = env_str("DM_SYNC_CRON", "0 * * * *")  # inbox sync inside the window
+DM_OUTREACH_CRON = env_str("DM_OUTREACH_CRON", "*/10 * * * *")  # campaign outreach
+DM_SEND_MAX_RETRIES = env_int("DM_SEND_MAX_RETRIES", 5)
+
 # --- CRM ---------------------------------------------------------------------------------
 CRM_API_URL = env_str("CRM_API_URL")  # empty: the CRM in this process (ORM); else HTTP
 CRM_API_KEY = env_str("CRM_API_KEY")
 
 # --- Sora --------------------------------------------------------------------------------
 SORA_HOLD_SAFARI_FOR_GENERATION = env_bool("SORA_HOLD_SAFARI_FOR_GENERATION", False)
+SORA_POLL_SECONDS = env_float("SORA_POLL_SECONDS", 15.0)
 
 # --- Auth, REST --------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -249,5 +282,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django_q": {"level": env_str("Q_LOG_LEVEL", "WARNING")}},
+    "loggers": {"django-q": {"level": env_str("Q_LOG_LEVEL", "WARNING")}},
 }

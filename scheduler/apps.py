@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class SchedulerConfig(AppConfig):
@@ -6,7 +7,17 @@ class SchedulerConfig(AppConfig):
     verbose_name = "Scheduler"
 
     def ready(self) -> None:
-        from scheduler import alerts, handlers
+        from scheduler import alerts, handlers, recurring
+        from scheduler.registry import Recurring, register_recurring
 
         handlers.register_builtin_types()
         alerts.connect()
+        register_recurring(
+            Recurring(
+                name="cleanup: prune old tasks, events and results",
+                func="scheduler.recurring.create_task",
+                cron="17 3 * * *",
+                kwargs={"task_type": "cleanup", "name": "daily clean-up"},
+            )
+        )
+        post_migrate.connect(recurring.ensure_schedules, sender=self)

@@ -7,6 +7,7 @@ functions over frozen dataclasses, so it is tested in milliseconds without a dat
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -203,3 +204,102 @@ def _local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
 def lane_positions(task_ids_in_order: Sequence[int]) -> dict[int, int]:
     """How many tasks stand ahead of each task in its lane (computed on read)."""
     return {task_id: index for index, task_id in enumerate(task_ids_in_order)}
+
+
+# --- Projection: expected start times for the tasks on screen ------------------------------
+
+
+@dataclass(frozen=True)
+class Projection:
+    """When a queued task is expected to start, or why that cannot be said (`start` None)."""
+
+    start: datetime | None
+    reason: str = ""
+
+
+def project_starts(
+    now: datetime,
+    tasks: Sequence[Candidate],
+    resources: ResourceState,
+    *,
+    durations: Mapping[str, timedelta],
+    default_duration: timedelta,
+    busy_until: Mapping[str, datetime] | None = None,
+) -> dict[int, Projection]:
+    """Project the queue forward: an estimate of when each pending task starts.
+
+    `tasks` are pending tasks in any order, ready or not (a task still waiting on a
+    dependency should not be passed). `durations` maps a lane to how long one of its tasks
+    usually runs; `busy_until` maps a Safari host to when its current holder should finish.
+
+    The model follows `plan`: within a lane order is kept; a Safari-exclusive task needs its
+    host free; a gate with a `ready_at` opens then, a closed gate without one (or a pause)
+    leaves the task, and the lane behind it, without an estimate. Among tasks ready at the
+    same moment on one host, priority order wins. Worker slots are assumed plentiful.
+    """
+    host_free = {host: max(at, now) for host, at in (busy_until or {}).items()}
+    for host in resources.busy_hosts:
+        host_free.setdefault(host, now)
+    lanes: dict[str, list[Candidate]] = {}
+    for task in sorted(tasks, key=lambda c: c.order):
+        lanes.setdefault(task.lane, []).append(task)
+
+    result: dict[int, Projection] = {}
+    # (earliest possible start, order, task, position in lane) of each lane's current head.
+    arriving: list[tuple[datetime, tuple[int, datetime, datetime, int], int, str]] = []
+
+    def admit(lane: str, index: int, not_before: datetime) -> None:
+        queue = lanes[lane]
+        if index >= len(queue):
+            return
+        task = queue[index]
+        earliest, why = _earliest(task, now, resources)
+        if earliest is None:
+            for later in queue[index:]:
+                result[later.id] = Projection(
+                    None, why if later is task else f"behind #{task.id}: {why}"
+                )
+            return
+        heapq.heappush(arriving, (max(earliest, not_before), task.order, index, lane))
+
+    for lane in lanes:
+        admit(lane, 0, now)
+
+    by_host: dict[str, list[tuple[tuple[int, datetime, datetime, int], int, str]]] = {}
+    while arriving or any(by_host.values()):
+        # The next moment anything can start: the earliest arrival, or a host freeing up.
+        moments = [arriving[0][0]] if arriving else []
+        moments += [max(host_free.get(h, now), now) for h, ready in by_host.items() if ready]
+        clock = min(moments)
+        while arriving and arriving[0][0] <= clock:
+            at, order, index, lane = heapq.heappop(arriving)
+            task = lanes[lane][index]
+            if not task.safari_exclusive:
+                result[task.id] = Projection(at)
+                admit(lane, index + 1, at)
+                continue
+            heapq.heappush(by_host.setdefault(task.safari_host, []), (order, index, lane))
+        for host, ready in by_host.items():
+            if ready and host_free.get(host, now) <= clock:
+                _, index, lane = heapq.heappop(ready)
+                task = lanes[lane][index]
+                result[task.id] = Projection(clock)
+                host_free[host] = clock + durations.get(lane, default_duration)
+                admit(lane, index + 1, clock)
+    return result
+
+
+def _earliest(
+    task: Candidate, now: datetime, resources: ResourceState
+) -> tuple[datetime | None, str]:
+    paused = resources.pauses.reason_for(task.platform, task.account)
+    if paused is not None:
+        return None, f"paused: {paused}" if paused else "paused"
+    earliest = max(task.scheduled_for, now)
+    for key, amount in sorted(task.needs.items()):
+        gate = resources.gates.get(key, Gate())
+        if gate.ready_at is not None and gate.ready_at > now:
+            earliest = max(earliest, gate.ready_at)
+        elif gate.available is not None and gate.available < amount:
+            return None, gate.reason or f"needs {amount} {key}, {max(gate.available, 0)} available"
+    return earliest, ""

@@ -113,3 +113,25 @@ def register_cli(command: CliCommand) -> None:
 
 def cli_commands() -> dict[str, CliCommand]:
     return dict(_cli)
+
+
+@dataclass(frozen=True)
+class Recurring:
+    """A django-q2 Schedule to keep in place; `func` should only create Task rows."""
+
+    name: str
+    func: str
+    cron: str
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    host: str = ""
+
+
+_recurring: dict[str, Recurring] = {}
+
+
+def register_recurring(item: Recurring) -> None:
+    _recurring[item.name] = item
+
+
+def recurring() -> dict[str, Recurring]:
+    return dict(_recurring)

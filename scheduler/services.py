@@ -25,6 +25,7 @@ from scheduler.models import (
     Task,
 )
 
+
 class TaskNotFound(NotFoundError):
     pass
 

@@ -3,6 +3,8 @@ from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+pytest_plugins = ["tests.sora_fixtures"]
+
 
 @pytest.fixture
 def staff_user(db):

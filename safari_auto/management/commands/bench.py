@@ -1,0 +1,58 @@
+"""`manage.py bench NAME`: run an app's benchmark, print its figures and write them as JSON.
+
+Each benchmark lives in `<app>.bench` with `run(*, stdout, options) -> dict` and measures a
+ratio against a baseline in the same run, on the same database and broker.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from argparse import ArgumentParser
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+BENCHES = {
+    "scheduler": "scheduler.bench",
+    "crm": "crm.bench",
+    "dm": "dm.bench",
+    "dashboard": "dashboard.bench",
+}
+
+
+class Command(BaseCommand):
+    help = "Run a benchmark (scheduler, crm, dm, dashboard) on a database named for benching."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("name", choices=sorted(BENCHES), help="Which benchmark to run.")
+        parser.add_argument("--out", default="bench-results", help="Folder for the JSON file.")
+        parser.add_argument("--quick", action="store_true", help="Smaller sizes, for a smoke run.")
+        parser.add_argument(
+            "--scale",
+            action="store_true",
+            help="Also measure on Postgres + Redis where the bench supports it.",
+        )
+        parser.add_argument("--tasks", type=int, default=None, help="Override the task count.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        db = settings.DATABASES["default"]
+        if "bench" not in str(db.get("NAME", "")):
+            raise CommandError(
+                "Benchmarks write and delete lots of rows: point SQLITE_PATH (or DATABASE_URL) "
+                "at a database whose name contains 'bench', e.g. "
+                "SQLITE_PATH=bench-results/bench.sqlite3"
+            )
+        try:
+            module = importlib.import_module(BENCHES[options["name"]])
+        except ModuleNotFoundError as exc:
+            raise CommandError(f"no benchmark module {BENCHES[options['name']]}: {exc}") from None
+        figures = module.run(stdout=self.stdout, options=options)
+        out = Path(options["out"])
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / f"{options['name']}-{db['ENGINE'].rsplit('.', 1)[-1]}.json"
+        path.write_text(json.dumps(figures, indent=2, default=str))
+        self.stdout.write(json.dumps(figures, indent=2, default=str))
+        self.stdout.write(self.style.SUCCESS(f"figures written to {path}"))

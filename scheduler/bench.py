@@ -1,0 +1,281 @@
+"""`manage.py bench scheduler`: the scheduler against raw django-q2, in one run.
+
+Figures: throughput of no-op tasks (ours ÷ raw `async_task`, same Q_CLUSTER, same database
+and broker), the Safari refill gap, lateness on an idle lane, the idle CPU of the dispatcher
+and workers, and one planning cycle with 1,000 and 100,000 pending tasks.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.utils import timezone
+
+from scheduler import services
+from scheduler.dispatcher import Dispatcher, cluster_for
+from scheduler.models import Event, Lane, Pause, SchedulerState, Task
+from scheduler.planning import Candidate, ResourceState, plan
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def noop() -> None:
+    """The baseline's task: does nothing, like the `check` tasks we time."""
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(round(q / 100 * (len(ordered) - 1)), len(ordered) - 1)
+    return ordered[index]
+
+
+class Processes:
+    """The workers and the dispatcher as real processes, in their own process groups."""
+
+    def __init__(self) -> None:
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str, *args: str) -> None:
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=os.environ.copy(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of every process in our process groups."""
+        groups = {proc.pid for proc in self.procs.values()}
+        ticks = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) in groups:  # field 5 of stat: the process group
+                ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def reset() -> None:
+    from django_q.models import OrmQ, Success
+    from django_q.models import Task as QTask
+
+    Task.dependencies.through.objects.all().delete()
+    for model in (Event, Task, Lane, Pause, SchedulerState, OrmQ, Success, QTask):
+        model.objects.all().delete()
+
+
+def wait_until(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def throughput_baseline(n: int) -> float:
+    from django_q.models import Success
+    from django_q.tasks import async_task
+
+    group = f"bench-{uuid.uuid4().hex[:8]}"
+    start = time.monotonic()
+    for _ in range(n):
+        async_task("scheduler.bench.noop", group=group, cluster=cluster_for(settings.SAFARI_HOST))
+    wait_until(lambda: Success.objects.filter(group=group).count() >= n, 600, "raw django-q2")
+    return n / (time.monotonic() - start)
+
+
+def throughput_ours(n: int) -> float:
+    marker = uuid.uuid4().hex[:8]
+    start = time.monotonic()
+    for i in range(n):
+        services.task_schedule(type="check", name=f"{marker} {i}")
+    done = Task.objects.filter(name__startswith=marker, status="completed")
+    wait_until(lambda: done.count() >= n, 600, "our tasks")
+    return n / (time.monotonic() - start)
+
+
+def refill_gaps(m: int) -> list[float]:
+    marker = uuid.uuid4().hex[:8]
+    for i in range(m):
+        services.task_schedule(
+            type="check",
+            name=f"{marker} {i}",
+            payload={"seconds": 0.02},
+            requirements={"safariExclusive": True},
+        )
+    rows = Task.objects.filter(name__startswith=marker)
+    wait_until(lambda: rows.filter(status="completed").count() >= m, 300, "Safari tasks")
+    spans = sorted(
+        (start, end)
+        for start, end in rows.values_list("started_at", "finished_at")
+        if start is not None and end is not None
+    )
+    return [(spans[i + 1][0] - spans[i][1]).total_seconds() * 1000 for i in range(len(spans) - 1)]
+
+
+def lateness(k: int) -> list[float]:
+    marker = uuid.uuid4().hex[:8]
+    base = timezone.now() + timedelta(seconds=2)
+    for i in range(k):
+        services.task_schedule(
+            type="check", name=f"{marker} {i}", scheduled_for=base + timedelta(milliseconds=300 * i)
+        )
+    rows = Task.objects.filter(name__startswith=marker)
+    wait_until(lambda: rows.filter(status="completed").count() >= k, 120, "timed tasks")
+    return [
+        (started - due).total_seconds() * 1000
+        for started, due in rows.values_list("started_at", "scheduled_for")
+        if started is not None
+    ]
+
+
+def planning_cycle(sizes: tuple[int, ...], lanes: int = 20) -> dict[str, Any]:
+    reset()
+    services.scheduler_pause(reason="bench: measure planning without claiming")
+    dispatcher = Dispatcher(name="bench", enqueue_fn=lambda *args: None)
+    now = timezone.now()
+    made = 0
+    figures: dict[str, Any] = {}
+    for size in sizes:
+        batch = []
+        for i in range(made, size):
+            lane = (
+                f"check|-|-|{settings.SAFARI_HOST}"
+                if i % lanes == 0
+                else f"check|p{i % lanes}|-|local"
+            )
+            batch.append(
+                Task(
+                    type="check",
+                    name=f"plan {i}",
+                    lane=lane,
+                    platform="",
+                    priority=1 + i % 5,
+                    scheduled_for=now - timedelta(seconds=i % 997),
+                    created_at=now,
+                )
+            )
+        Lane.objects.bulk_create([Lane(key=t.lane) for t in batch[:lanes]], ignore_conflicts=True)
+        Task.objects.bulk_create(batch, batch_size=2000)
+        made = size
+        dispatcher.cycle()  # warm-up: stores each head's wait reason once
+        times = []
+        for _ in range(7):
+            start = time.perf_counter()
+            dispatcher.cycle()
+            times.append((time.perf_counter() - start) * 1000)
+        candidates = dispatcher.load_candidates(timezone.now())
+        start = time.perf_counter()
+        plan(timezone.now(), candidates, ResourceState())
+        pure = (time.perf_counter() - start) * 1000
+        figures[str(size)] = {
+            "cycle_ms_median": round(statistics.median(times), 2),
+            "cycle_ms_max": round(max(times), 2),
+            "pure_plan_ms": round(pure, 3),
+            "heads": len(candidates),
+        }
+    services.scheduler_resume()
+    return figures
+
+
+def _planning_only(candidates: list[Candidate]) -> None:  # pragma: no cover - debugging aid
+    plan(timezone.now(), candidates, ResourceState())
+
+
+def run(*, stdout: Any, options: dict[str, Any]) -> dict[str, Any]:
+    quick = bool(options.get("quick"))
+    n = options.get("tasks") or (300 if quick else 1500)
+    engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    broker = "redis" if settings.REDIS_URL else "orm"
+    stdout.write(f"bench scheduler on {engine} with the {broker} broker, {n} tasks")
+    call_command("migrate", verbosity=0)
+    reset()
+    # Keep every result of the baseline's packages so their count tells when it is done.
+    os.environ["Q_SAVE_LIMIT"] = "0"
+    procs = Processes()
+    procs.start("workers", "qcluster")
+    procs.start("dispatcher", "scheduler", "start", "--name", "bench-dispatcher")
+    figures: dict[str, Any] = {
+        "database": engine,
+        "broker": broker,
+        "tasks": n,
+        "q_cluster": {k: v for k, v in settings.Q_CLUSTER.items() if k not in ("redis", "orm")},
+    }
+    try:
+        wait_until(
+            lambda: SchedulerState.objects.exclude(leader="").exists(), 60, "the dispatcher to lead"
+        )
+        time.sleep(2)  # let the cluster's workers come up
+        stdout.write("warming up…")
+        throughput_baseline(50)
+        throughput_ours(50)
+        stdout.write("throughput: raw django-q2…")
+        raw = throughput_baseline(n)
+        stdout.write(f"  {raw:.1f} tasks/s; ours…")
+        ours = throughput_ours(n)
+        stdout.write(f"  {ours:.1f} tasks/s")
+        figures["throughput"] = {
+            "raw_django_q2_per_s": round(raw, 1),
+            "ours_per_s": round(ours, 1),
+            "ratio": round(ours / raw, 3),
+        }
+        stdout.write("Safari refill gap…")
+        gaps = refill_gaps(30 if quick else 100)
+        figures["safari_refill_gap_ms"] = {
+            "p50": round(pct(gaps, 50), 1),
+            "p99": round(pct(gaps, 99), 1),
+            "n": len(gaps),
+        }
+        stdout.write("lateness on an idle lane…")
+        late = lateness(20 if quick else 60)
+        figures["lateness_ms"] = {
+            "p50": round(pct(late, 50), 1),
+            "p99": round(pct(late, 99), 1),
+            "n": len(late),
+        }
+        seconds = 5 if quick else 15
+        stdout.write(f"idle CPU over {seconds}s…")
+        time.sleep(1)
+        before = procs.cpu_seconds()
+        time.sleep(seconds)
+        used = procs.cpu_seconds() - before
+        figures["idle_cpu_percent_of_one_core"] = round(100 * used / seconds, 2)
+    finally:
+        procs.stop()
+    stdout.write("planning cycle with 1,000 and 100,000 pending tasks…")
+    sizes = (1_000, 20_000) if quick else (1_000, 100_000)
+    cycles = planning_cycle(sizes)
+    small, large = cycles[str(sizes[0])], cycles[str(sizes[1])]
+    cycles["ratio_large_to_small"] = round(
+        large["cycle_ms_median"] / max(small["cycle_ms_median"], 0.001), 2
+    )
+    figures["planning_cycle"] = cycles
+    reset()
+    return figures

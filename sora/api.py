@@ -1,0 +1,82 @@
+"""The Sora REST routes: thin views that parse, call one service or selector, and format."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from sora import importer, selectors, services
+from sora.serializers import QueueTrilogyInput, QueueTrilogyOutput, trilogy_data
+
+
+class CreditsApi(APIView):
+    """GET /api/resources/sora and GET /api/sora/credits."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: OpenApiResponse(description="credits and timeUntilRefresh")})
+    def get(self, request: Request) -> Response:
+        return Response(selectors.credits_summary(now=timezone.now()))
+
+
+class QueueTrilogyApi(APIView):
+    """POST /api/sora/queue-trilogy: one task per part, chained, gated on all its credits."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=QueueTrilogyInput, responses={201: QueueTrilogyOutput, 200: QueueTrilogyOutput}
+    )
+    def post(self, request: Request) -> Response:
+        data = QueueTrilogyInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        body: dict[str, Any] = data.validated_data
+        key = body.get("idempotencyKey") or request.headers.get("Idempotency-Key") or None
+        result = services.trilogy_queue(
+            slug=body["trilogyId"],
+            label=body.get("trilogyName") or "",
+            wait_for_credits=body["waitForCredits"],
+            priority=body["priority"],
+            idempotency_key=key,
+        )
+        ids = [str(pk) for pk in result.task_ids]
+        answer = {
+            "success": True,
+            "taskIds": ids,
+            "taskId": ids[0] if ids else None,
+            "runId": str(result.run.pk),
+            "message": result.message,
+        }
+        return Response(
+            answer, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        )
+
+
+class TrilogiesApi(APIView):
+    """GET the trilogies; POST one trilogy or a whole batch (CONTRACTS.md format)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: OpenApiResponse(description="{trilogies:[…]}")})
+    def get(self, request: Request) -> Response:
+        return Response({"trilogies": [trilogy_data(t) for t in selectors.trilogy_list()]})
+
+    @extend_schema(request=None, responses={201: OpenApiResponse(description="import result")})
+    def post(self, request: Request) -> Response:
+        result = importer.batch_import(data=request.data, source="api")
+        return Response(
+            {
+                "success": True,
+                "created": result.created,
+                "updated": result.updated,
+                "message": result.message,
+            },
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )

@@ -1,0 +1,55 @@
+"""`python manage.py sora import FILE | queue TRILOGY | credits | check | list`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from sora import cli, importer
+
+
+class Command(BaseCommand):
+    help = "Sora trilogies and credits: import batch files, queue trilogies, show credits."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        imp = sub.add_parser("import", help="Import a trilogy batch file (CONTRACTS.md format).")
+        imp.add_argument(
+            "file",
+            nargs="?",
+            default=str(importer.SAMPLE_FILE),
+            help="The batch JSON file (default: the bundled sample).",
+        )
+        queue = sub.add_parser("queue", help="Queue a trilogy, gated on its credits.")
+        queue.add_argument("trilogy", help="The trilogy id, e.g. first_contact.")
+        queue.add_argument(
+            "--when-credits",
+            type=int,
+            default=3,
+            dest="when_credits",
+            help="Wait until this many credits are free.",
+        )
+        queue.add_argument("--priority", type=int, default=2, help="1 (highest) to 5.")
+        queue.add_argument(
+            "--idempotency-key", default=None, dest="idempotency_key", help="Repeat-safe key."
+        )
+        sub.add_parser("credits", help="Show credits, reservations and the refresh estimate.")
+        sub.add_parser("check", help="Queue a credit check now.")
+        sub.add_parser("list", help="List the known trilogies.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        action = options["action"]
+        choices: dict[str, dict[str, Any]] = {
+            "import": {"import_file": options.get("file")},
+            "queue": {
+                "trilogy": options.get("trilogy"),
+                "when_credits": options.get("when_credits"),
+                "priority": options.get("priority"),
+                "idempotency_key": options.get("idempotency_key"),
+            },
+            "credits": {"credits": True},
+            "check": {"check": True},
+            "list": {"list": True},
+        }
+        cli.handle(choices[action], self.stdout)

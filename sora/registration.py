@@ -1,0 +1,72 @@
+"""What sora registers with the scheduler: its task types and its resource probe."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+from scheduler.registry import (
+    CliCommand,
+    Recurring,
+    TaskType,
+    register_cli,
+    register_probe,
+    register_recurring,
+    register_status_section,
+    register_task_type,
+)
+from sora import cli, gates, handlers, selectors
+
+
+def sora_status() -> dict[str, Any]:
+    """`soraCredits` in GET /api/scheduler/status and `scheduler resources`."""
+    summary = selectors.credits_summary(now=timezone.now())
+    credits: dict[str, Any] = dict(summary["credits"])  # type: ignore[call-overload]
+    return {**credits, "timeUntilRefresh": summary["timeUntilRefresh"]}
+
+
+def register() -> None:
+    register_task_type(
+        TaskType(
+            selectors.VIDEO_TYPE,
+            handlers.make_video,
+            "Make one trilogy part: submit once (Safari), then generate (a Sora slot).",
+            safari_exclusive=True,
+            timeout_seconds=2 * 3600,
+            needs=gates.video_needs,
+            max_retries=3,
+            extra={
+                "decisions": {"resubmit": "retry", "generated": "done"},
+                "on_decide": handlers.on_decide,
+            },
+        )
+    )
+    register_task_type(
+        TaskType(
+            selectors.CHECK_TYPE,
+            handlers.check_credits,
+            "checkCredits: read Sora usage, learn the refresh, queue the next check.",
+            safari_exclusive=True,
+            timeout_seconds=300,
+            max_retries=1,
+        )
+    )
+    register_probe("sora", gates.probe)
+    register_status_section("soraCredits", sora_status)
+    register_cli(
+        CliCommand(
+            "sora",
+            "Queue a trilogy (--trilogy ID --when-credits N), show or check Sora credits.",
+            cli.add_arguments,
+            cli.handle,
+        )
+    )
+    # The check chain keeps itself going once started; this starts it on a fresh install.
+    register_recurring(
+        Recurring(
+            name="sora: make sure a credit check is queued",
+            func="sora.services.credit_check_ensure",
+            cron="7 * * * *",
+        )
+    )

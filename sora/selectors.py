@@ -1,0 +1,162 @@
+"""Reads: the credit picture, reservations, Sora slots, trilogies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Q, QuerySet
+
+from scheduler.models import Task, TaskStatus
+from sora import estimation
+from sora.models import CreditSnapshot, Trilogy, TrilogyRun, Video
+
+SLOT_CAPACITY = 3
+VIDEO_TYPE = "sora"
+CHECK_TYPE = "sora_check"
+IN_FLIGHT = [TaskStatus.SCHEDULED, TaskStatus.RUNNING]
+
+
+@dataclass(frozen=True)
+class CreditState:
+    snapshot: CreditSnapshot | None
+    reserved: int
+    available: int | None
+    estimate: datetime | None
+    interval_hours: float
+
+    @property
+    def known(self) -> bool:
+        return self.available is not None
+
+
+def snapshot_latest() -> CreditSnapshot | None:
+    return CreditSnapshot.objects.order_by("-observed_at", "-id").first()
+
+
+def snapshot_latest_known() -> CreditSnapshot | None:
+    return (
+        CreditSnapshot.objects.filter(remaining__isnull=False)
+        .order_by("-observed_at", "-id")
+        .first()
+    )
+
+
+def refresh_times(limit: int = 30) -> list[datetime]:
+    times = (
+        CreditSnapshot.objects.filter(refreshed_at__isnull=False)
+        .order_by("-refreshed_at")
+        .values_list("refreshed_at", flat=True)[:limit]
+    )
+    return [moment for moment in times if moment is not None]
+
+
+def credits_reserved(*, as_of: datetime | None) -> int:
+    """Credits promised to admitted parts that had not been submitted at `as_of`, plus those
+    of trilogies being admitted right now (first part claimed, reservation not yet written)."""
+    # A part that ended failed or cancelled without submitting gave its credit back.
+    released = Q(task__status__in=[TaskStatus.FAILED, TaskStatus.CANCELLED]) & Q(
+        submitted_at__isnull=True
+    )
+    videos = Video.objects.filter(reserved=True, task__isnull=False).exclude(released)
+    if as_of is not None:
+        videos = videos.filter(Q(submitted_at__isnull=True) | Q(submitted_at__gt=as_of))
+    else:
+        videos = videos.filter(submitted_at__isnull=True)
+    reserved = videos.count()
+    admitting = (
+        Video.objects.filter(
+            task__type=VIDEO_TYPE,
+            task__status__in=IN_FLIGHT,
+            task__req_sora_credits__gt=0,
+            run__admitted_at__isnull=True,
+        )
+        .values_list("run_id", flat=True)
+        .distinct()
+    )
+    if admitting:
+        reserved += Video.objects.filter(run_id__in=list(admitting)).count()
+    return reserved
+
+
+def credit_state(*, now: datetime) -> CreditState:
+    latest = snapshot_latest()
+    known = latest if latest is not None and latest.is_known else None
+    reserved = credits_reserved(as_of=known.observed_at if known else None)
+    refreshes = refresh_times()
+    hint = known.refresh_hint if known is not None else None
+    return CreditState(
+        snapshot=latest,
+        reserved=reserved,
+        available=estimation.available(known.remaining if known else None, reserved),
+        estimate=estimation.estimate_next_refresh(refreshes=refreshes, hint=hint, now=now),
+        interval_hours=estimation.typical_interval(refreshes).total_seconds() / 3600,
+    )
+
+
+def slots_in_use() -> int:
+    return Task.objects.filter(type=VIDEO_TYPE, status__in=IN_FLIGHT).count()
+
+
+def credits_needed_by_head() -> int | None:
+    """What the first credit-gated part in line needs (for its wait reason)."""
+    head = (
+        Task.objects.filter(
+            type=VIDEO_TYPE, status=TaskStatus.PENDING, pending_deps=0, req_sora_credits__gt=0
+        )
+        .order_by("priority", "scheduled_for", "created_at", "id")
+        .values_list("req_sora_credits", flat=True)
+        .first()
+    )
+    return int(head) if head else None
+
+
+def check_pending() -> bool:
+    return Task.objects.filter(
+        type=CHECK_TYPE, status__in=[TaskStatus.PENDING, *IN_FLIGHT]
+    ).exists()
+
+
+def trilogy_list() -> QuerySet[Trilogy]:
+    return Trilogy.objects.prefetch_related("parts").order_by("slug")
+
+
+def trilogy_get(*, slug: str) -> Trilogy | None:
+    return Trilogy.objects.prefetch_related("parts").filter(slug=slug).first()
+
+
+def run_list(*, limit: int = 50) -> QuerySet[TrilogyRun]:
+    return (
+        TrilogyRun.objects.select_related("trilogy")
+        .annotate(parts=Count("videos"))
+        .prefetch_related("videos__task", "videos__part")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def video_with_file(*, video_id: int) -> Video | None:
+    return Video.objects.select_related("part__trilogy").filter(pk=video_id).first()
+
+
+def credits_summary(*, now: datetime) -> dict[str, object]:
+    """The CONTRACTS.md shape of GET /api/sora/credits (unknown is null, never 0), plus ours:
+    remaining, reserved and available credits, slots in use, and whether the reading is known."""
+    state = credit_state(now=now)
+    snap = state.snapshot
+    return {
+        "credits": {
+            "freeCredits": snap.free if snap else None,
+            "paidCredits": snap.paid if snap else None,
+            "totalCredits": snap.total if snap else None,
+            "lastChecked": snap.observed_at.isoformat() if snap else None,
+            "estimatedRefreshTime": state.estimate.isoformat() if state.estimate else None,
+            "refreshIntervalHours": round(state.interval_hours, 2),
+            "remainingCredits": snap.remaining if snap else None,
+            "reservedCredits": state.reserved,
+            "availableCredits": state.available,
+            "known": state.known,
+            "slotsInUse": slots_in_use(),
+            "slotCapacity": SLOT_CAPACITY,
+        },
+        "timeUntilRefresh": estimation.time_until(now, state.estimate),
+    }

@@ -1,0 +1,40 @@
+"""Input and output shapes of the Sora API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from sora.models import Trilogy
+
+
+class QueueTrilogyInput(serializers.Serializer[Any]):
+    trilogyId = serializers.CharField(max_length=100)
+    trilogyName = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    waitForCredits = serializers.IntegerField(required=False, default=3, min_value=0)
+    priority = serializers.IntegerField(required=False, default=2, min_value=1, max_value=5)
+    idempotencyKey = serializers.CharField(
+        max_length=180, required=False, allow_blank=True, allow_null=True
+    )
+
+
+class QueueTrilogyOutput(serializers.Serializer[Any]):
+    success = serializers.BooleanField()
+    taskIds = serializers.ListField(child=serializers.CharField())
+    taskId = serializers.CharField(allow_null=True)
+    runId = serializers.CharField()
+    message = serializers.CharField()
+
+
+def trilogy_data(trilogy: Trilogy) -> dict[str, Any]:
+    return {
+        "id": trilogy.slug,
+        "title": trilogy.title,
+        "theme": trilogy.theme,
+        "character": trilogy.character,
+        "videos": [
+            {"part": p.part, "title": p.title, "stage": p.stage, "prompt": p.prompt}
+            for p in trilogy.parts.all()
+        ],
+    }

@@ -1,0 +1,418 @@
+"""Writes: credit readings and triggers, checks, trilogy queueing and admission, videos."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from scheduler import events
+from scheduler.models import Task
+from scheduler.services import task_schedule
+from sora import estimation, selectors
+from sora.models import CreditSnapshot, CreditTrigger, TrilogyRun, Video, VideoState
+
+logger = logging.getLogger(__name__)
+
+
+# --- credit readings ----------------------------------------------------------------------
+
+
+def _as_reading(snapshot: CreditSnapshot) -> estimation.Reading:
+    return estimation.Reading(
+        remaining=snapshot.remaining,
+        free=snapshot.free,
+        paid=snapshot.paid,
+        refreshes_at=snapshot.refresh_hint,
+    )
+
+
+def snapshot_record(
+    *,
+    reading: estimation.Reading,
+    raw: dict[str, Any] | None = None,
+    source: str = "usage",
+    now: datetime | None = None,
+) -> CreditSnapshot:
+    """Store one reading; detect a refresh (once), fire its event, evaluate the triggers."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        previous = selectors.snapshot_latest_known()
+        snapshot = CreditSnapshot.objects.create(
+            observed_at=now,
+            source=source,
+            free=reading.free,
+            paid=reading.paid,
+            total=reading.total,
+            remaining=reading.remaining,
+            videos_generated_today=reading.videos_generated_today,
+            daily_limit=reading.daily_limit,
+            plan=reading.plan,
+            refresh_hint=reading.refreshes_at,
+            raw=raw or {},
+        )
+        refreshed = previous is not None and estimation.is_refresh(_as_reading(previous), reading)
+        if refreshed and previous is not None:
+            refreshed = _mark_refresh(snapshot, previous)
+        state = selectors.credit_state(now=now)
+        data = {
+            "snapshotId": snapshot.pk,
+            "free": reading.free,
+            "paid": reading.paid,
+            "remaining": reading.remaining,
+            "available": state.available,
+            "estimatedRefreshTime": state.estimate.isoformat() if state.estimate else None,
+        }
+        if refreshed:
+            events.record(
+                "sora.credits_refreshed",
+                subject="credits",
+                subject_id=snapshot.pk,
+                message=f"Sora credits refreshed: {reading.remaining} remaining",
+                data={**data, "refreshedAt": _iso(snapshot.refreshed_at)},
+                now=now,
+            )
+        else:
+            left = "unknown" if reading.remaining is None else reading.remaining
+            events.record(
+                "sora.credits_checked",
+                subject="credits",
+                subject_id=snapshot.pk,
+                message=f"Sora credits: {left} remaining",
+                data=data,
+                now=now,
+            )
+        triggers_evaluate(snapshot=snapshot, available=state.available, now=now)
+    return snapshot
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _mark_refresh(snapshot: CreditSnapshot, previous: CreditSnapshot) -> bool:
+    """One refresh per pair of readings: the unique `refresh_after` makes a racing check lose."""
+    moment = estimation.refresh_moment(
+        previous.observed_at, snapshot.observed_at, previous.refresh_hint
+    )
+    try:
+        with transaction.atomic():
+            CreditSnapshot.objects.filter(pk=snapshot.pk).update(
+                refresh_after=previous, refreshed_at=moment
+            )
+    except IntegrityError:
+        return False
+    snapshot.refresh_after, snapshot.refreshed_at = previous, moment
+    return True
+
+
+def _epoch() -> int:
+    latest = (
+        CreditSnapshot.objects.filter(refreshed_at__isnull=False)
+        .order_by("-refreshed_at", "-id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return int(latest or 0)
+
+
+def triggers_evaluate(
+    *, snapshot: CreditSnapshot, available: int | None, now: datetime
+) -> list[CreditTrigger]:
+    """Fire each trigger whose threshold is met, at most once per refresh (on commit)."""
+    if available is None:
+        return []
+    epoch = _epoch()
+    fired: list[CreditTrigger] = []
+    for trigger in CreditTrigger.objects.filter(active=True, threshold__lte=available):
+        moved = (
+            CreditTrigger.objects.filter(pk=trigger.pk, active=True)
+            .exclude(fired_epoch=epoch)
+            .update(fired_epoch=epoch, fired_at=now)
+        )
+        if moved:
+            fired.append(trigger)
+            events.record(
+                "sora.trigger_fired",
+                subject="credits",
+                subject_id=snapshot.pk,
+                message=f"{trigger.name}: {available} credits available",
+                data={"trigger": trigger.name, "available": available},
+                now=now,
+            )
+            transaction.on_commit(partial(_call_trigger, trigger, snapshot, available))
+    return fired
+
+
+def _call_trigger(trigger: CreditTrigger, snapshot: CreditSnapshot, available: int) -> None:
+    try:
+        import_string(trigger.callback)(credits=available, snapshot=snapshot)
+    except Exception:
+        logger.exception("credit trigger %s (%s) failed", trigger.name, trigger.callback)
+
+
+def credit_trigger_register(*, name: str, callback: str, threshold: int = 1) -> CreditTrigger:
+    """onCreditsAvailable(threshold, callback): `callback(credits=, snapshot=)`."""
+    try:
+        import_string(callback)
+    except ImportError as exc:
+        raise ValidationError({"callback": f"cannot import {callback!r}"}) from exc
+    if threshold < 1:
+        raise ValidationError({"threshold": "threshold must be at least 1"})
+    trigger, _ = CreditTrigger.objects.update_or_create(
+        name=name, defaults={"callback": callback, "threshold": threshold, "active": True}
+    )
+    return trigger
+
+
+# --- credit checks ------------------------------------------------------------------------
+
+
+def credit_check_schedule(*, when: datetime, reason: str = "") -> Task:
+    """Queue a usage check at `when`; one per minute slot (idempotency key)."""
+    task, _ = task_schedule(
+        type=selectors.CHECK_TYPE,
+        name=f"Sora credit check{': ' + reason if reason else ''}",
+        priority=2,
+        scheduled_for=when,
+        idempotency_key=f"sora_check:{when:%Y-%m-%dT%H:%M}",
+    )
+    return task
+
+
+def credit_check_ensure(*, now: datetime | None = None, reason: str = "") -> Task | None:
+    """Queue a check now unless one is already waiting or running."""
+    if selectors.check_pending():
+        return None
+    return credit_check_schedule(when=now or timezone.now(), reason=reason)
+
+
+def credit_check_next(*, snapshot: CreditSnapshot, now: datetime) -> Task:
+    """scheduleRefreshCheck: at the refresh estimate, hourly otherwise, soon when unknown."""
+    state = selectors.credit_state(now=now)
+    when = estimation.next_check_at(now=now, estimate=state.estimate, known=snapshot.is_known)
+    # Never the running check's own minute slot: that key would answer with this very task.
+    when = max(when, now + timedelta(minutes=1))
+    return credit_check_schedule(when=when, reason="next")
+
+
+# --- trilogies: queue, admit --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueResult:
+    run: TrilogyRun
+    task_ids: list[int]
+    created: bool
+    message: str
+
+
+def _result(run: TrilogyRun, created: bool, note: str = "") -> QueueResult:
+    videos = list(run.videos.select_related("part").order_by("part__part"))
+    ids = [video.task_id for video in videos if video.task_id is not None]
+    message = note or (
+        f"queued {run.trilogy.slug}: {len(ids)} parts; part 1 waits for "
+        f"{max(len(ids), run.wait_for_credits)} credits"
+        if created
+        else f"already queued as run #{run.pk}"
+    )
+    return QueueResult(run=run, task_ids=ids, created=created, message=message)
+
+
+def trilogy_queue(
+    *,
+    slug: str,
+    label: str = "",
+    wait_for_credits: int = 3,
+    priority: int = 2,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> QueueResult:
+    """One video task per part, chained; part 1 waits for every part's credit (all or nothing).
+
+    A repeated idempotency key returns the first run.
+    """
+    now = now or timezone.now()
+    if idempotency_key:
+        existing = TrilogyRun.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return _result(existing, created=False)
+    trilogy = selectors.trilogy_get(slug=slug)
+    if trilogy is None:
+        raise ValidationError({"trilogyId": f"unknown trilogy {slug!r}; import it first"})
+    parts = list(trilogy.parts.order_by("part"))
+    if not parts:
+        raise ValidationError({"trilogyId": f"trilogy {slug!r} has no parts"})
+    if wait_for_credits < 0:
+        raise ValidationError({"waitForCredits": "waitForCredits must be ≥ 0"})
+    gate = max(len(parts), wait_for_credits)
+    try:
+        with transaction.atomic():
+            run = TrilogyRun.objects.create(
+                trilogy=trilogy,
+                label=label or trilogy.title,
+                wait_for_credits=wait_for_credits,
+                priority=priority,
+                idempotency_key=idempotency_key or None,
+                created_at=now,
+            )
+            previous: Task | None = None
+            for part in parts:
+                video = Video.objects.create(run=run, part=part)
+                task, _ = task_schedule(
+                    type=selectors.VIDEO_TYPE,
+                    name=f"{run.label} — part {part.part}/{len(parts)}: {part.title}",
+                    priority=priority,
+                    payload={
+                        "videoId": video.pk,
+                        "runId": run.pk,
+                        "trilogyId": trilogy.slug,
+                        "part": part.part,
+                        "admit": previous is None,
+                    },
+                    dependencies=[previous.pk] if previous else [],
+                    requirements={"soraCredits": gate} if previous is None else None,
+                    idempotency_key=f"{idempotency_key}:part{part.part}"
+                    if idempotency_key
+                    else None,
+                    now=now,
+                )
+                Video.objects.filter(pk=video.pk).update(task=task)
+                previous = task
+            events.record(
+                "sora.trilogy_queued",
+                subject="video",
+                subject_id=run.pk,
+                message=f"{trilogy.slug} queued ({len(parts)} parts)",
+                data={"runId": run.pk, "trilogyId": trilogy.slug},
+                now=now,
+            )
+    except IntegrityError:
+        if idempotency_key:
+            existing = TrilogyRun.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return _result(existing, created=False)
+        raise
+    state = selectors.credit_state(now=now)
+    if not state.known:
+        credit_check_ensure(now=now, reason="credits unknown")
+    return _result(run, created=True)
+
+
+queue_trilogy = trilogy_queue
+
+
+def run_admit(*, run_id: int, now: datetime | None = None) -> bool:
+    """Reserve all of a run's credits at once (its first part started). True the first time."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        if not TrilogyRun.objects.filter(pk=run_id, admitted_at__isnull=True).update(
+            admitted_at=now
+        ):
+            return False
+        count = Video.objects.filter(run_id=run_id).update(reserved=True)
+        events.record(
+            "sora.trilogy_admitted",
+            subject="video",
+            subject_id=run_id,
+            message=f"run #{run_id} admitted: {count} credits reserved",
+            data={"runId": run_id, "reserved": count},
+            now=now,
+        )
+    return True
+
+
+# --- videos: the submit-once record -------------------------------------------------------
+
+
+def video_intent(*, video_id: int, now: datetime) -> bool:
+    """Store the intent to submit (committed before the call). False if one exists."""
+    with transaction.atomic():
+        return bool(
+            Video.objects.filter(pk=video_id, intent_at__isnull=True, command_id="").update(
+                intent_at=now, state=VideoState.SUBMITTING, error=""
+            )
+        )
+
+
+def video_intent_clear(*, video_id: int, reason: str) -> None:
+    """Nothing was created: the next attempt may submit again."""
+    Video.objects.filter(pk=video_id, command_id="").update(
+        intent_at=None, state=VideoState.QUEUED, error=reason[:2000]
+    )
+
+
+def video_submitted(*, video_id: int, command_id: str, now: datetime) -> bool:
+    with transaction.atomic():
+        moved = Video.objects.filter(pk=video_id, command_id="").update(
+            command_id=command_id, submitted_at=now, state=VideoState.GENERATING
+        )
+        if moved:
+            events.record(
+                "sora.video_submitted",
+                subject="video",
+                subject_id=video_id,
+                message=f"submitted as {command_id}",
+                data={"videoId": video_id, "commandId": command_id},
+                now=now,
+            )
+    return bool(moved)
+
+
+def video_succeeded(
+    *, video_id: int, video_path: str, file_size: int | None, now: datetime
+) -> None:
+    with transaction.atomic():
+        Video.objects.filter(pk=video_id).update(
+            state=VideoState.SUCCEEDED,
+            video_path=video_path,
+            file_size=file_size,
+            finished_at=now,
+            error="",
+        )
+        events.record(
+            "sora.video_ready",
+            subject="video",
+            subject_id=video_id,
+            message=f"video ready: {video_path}",
+            data={"videoId": video_id, "videoPath": video_path, "fileSize": file_size},
+            now=now,
+        )
+
+
+def video_generation_failed(*, video: Video, error: str, now: datetime) -> None:
+    """The command FAILED: keep it in history and clear it, so a retry submits anew."""
+    history = [
+        *video.history,
+        {"commandId": video.command_id, "error": error, "at": now.isoformat()},
+    ]
+    Video.objects.filter(pk=video.pk, command_id=video.command_id).update(
+        state=VideoState.FAILED,
+        error=error[:2000],
+        history=history,
+        command_id="",
+        intent_at=None,
+        submitted_at=None,
+    )
+
+
+def video_decided(*, task: Task, decision: str) -> None:
+    """A human resolved a part whose submit outcome was unknown."""
+    video = Video.objects.filter(task=task).first()
+    if video is None:
+        return
+    if decision in ("retry", "resubmit"):
+        video_intent_clear(video_id=video.pk, reason=f"decided: {decision}")
+    else:
+        Video.objects.filter(pk=video.pk).update(
+            state=VideoState.SUCCEEDED,
+            error=f"decided '{decision}' without a command id",
+            finished_at=timezone.now(),
+        )

@@ -1,0 +1,377 @@
+"""A stateful simulator of the Sora service (CONTRACTS.md "Sora service").
+
+Stdlib only: a ThreadingHTTPServer in a thread. Times (generation, refresh interval) are real
+durations multiplied by `time_scale` (SIM_TIME_SCALE), so tests and demos run fast.
+
+Faults and state: POST /_sim/faults with any of
+  {"fail_next": N, "crash_after_202": N, "no_tab": bool, "set_credits": {"free", "paid"},
+   "force_refresh": true, "refreshes_at": ISO, "generation_seconds": s, "daily_limit": N,
+   "reject_next": N}
+GET /_sim/state, POST /_sim/reset.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import re
+import socket
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+SORA_PORT = 7070
+DAY_SECONDS = 24 * 3600.0
+
+
+@dataclass
+class SimCommand:
+    id: str
+    payload: dict[str, Any]
+    created_at: datetime
+    duration: float
+    fail: bool = False
+    cancelled: bool = False
+    video_path: str = ""
+    file_size: int = 0
+
+    def status(self, now: datetime) -> str:
+        if self.cancelled:
+            return "CANCELLED"
+        age = (now - self.created_at).total_seconds()
+        if age >= self.duration:
+            return "FAILED" if self.fail else "SUCCEEDED"
+        return "PENDING" if age < self.duration * 0.1 else "RUNNING"
+
+
+@dataclass
+class SoraState:
+    """Everything the simulator remembers; all access under `lock`."""
+
+    time_scale: float = 1.0
+    free_allowance: int = 5
+    free: int = 5
+    paid: int = 0
+    daily_limit: int = 30
+    generated_today: int = 0
+    generation_seconds: float = 600.0
+    refresh_seconds: float = DAY_SECONDS
+    refreshes_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    no_tab: bool = False
+    fail_next: int = 0
+    crash_after_202: int = 0
+    reject_next: int = 0
+    commands: dict[str, SimCommand] = field(default_factory=dict)
+    posts: int = 0
+    video_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="sora-sim-")))
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def __post_init__(self) -> None:
+        self.refreshes_at = self.clock() + self.scaled(self.refresh_seconds)
+
+    def scaled(self, seconds: float) -> timedelta:
+        return timedelta(seconds=seconds * self.time_scale)
+
+    def tick(self) -> datetime:
+        """Advance what time has done: refreshes that are due, videos that finished."""
+        now = self.clock()
+        while now >= self.refreshes_at:
+            self.refresh()
+            self.refreshes_at = max(self.refreshes_at, now - self.scaled(self.refresh_seconds))
+            self.refreshes_at += self.scaled(self.refresh_seconds)
+        for cmd in self.commands.values():
+            if cmd.status(now) == "SUCCEEDED" and not cmd.video_path:
+                path = self.video_dir / f"{cmd.id}.mp4"
+                data = b"\x00\x00\x00\x18ftypmp42" + ("sora-sim " + cmd.id + "\n").encode() * 8
+                path.write_bytes(data)
+                cmd.video_path, cmd.file_size = str(path), len(data)
+        return now
+
+    def refresh(self) -> None:
+        self.free = max(self.free, self.free_allowance)
+        self.generated_today = 0
+
+    def generating(self, now: datetime) -> int:
+        return sum(1 for c in self.commands.values() if c.status(now) in ("PENDING", "RUNNING"))
+
+    def usage(self) -> dict[str, Any]:
+        if self.no_tab:
+            return {
+                "videos_generated_today": -1,
+                "daily_limit": -1,
+                "remaining": -1,
+                "plan": "unknown",
+            }
+        return {
+            "videos_generated_today": self.generated_today,
+            "daily_limit": self.daily_limit,
+            "remaining": self.free + self.paid,
+            "plan": "plus",
+            "free": self.free,
+            "paid": self.paid,
+            "refreshes_at": self.refreshes_at.isoformat(),
+        }
+
+    def create(self, payload: dict[str, Any], now: datetime) -> tuple[int, dict[str, Any]]:
+        if self.no_tab:
+            return 503, {"error": "no Sora tab open"}
+        if self.reject_next > 0:
+            self.reject_next -= 1
+            return 400, {"error": "rejected on demand"}
+        if not str(payload.get("prompt") or "").strip():
+            return 400, {"error": "payload.prompt is required"}
+        if self.generating(now) >= 3:
+            return 429, {"error": "at most 3 generations at once"}
+        if self.generated_today >= self.daily_limit:
+            return 429, {"error": "daily budget reached"}
+        if self.free + self.paid <= 0:
+            return 429, {"error": "no credits left", "refreshes_at": self.refreshes_at.isoformat()}
+        if self.free > 0:
+            self.free -= 1
+        else:
+            self.paid -= 1
+        self.generated_today += 1
+        self.posts += 1
+        cmd = SimCommand(
+            id=f"cmd_{next(_ids)}",
+            payload=payload,
+            created_at=now,
+            duration=self.generation_seconds * self.time_scale,
+            fail=self.fail_next > 0,
+        )
+        self.fail_next = max(self.fail_next - 1, 0)
+        self.commands[cmd.id] = cmd
+        return 202, {"command_id": cmd.id, "status": "PENDING", "createdAt": now.isoformat()}
+
+    def describe(self, cmd: SimCommand, now: datetime) -> dict[str, Any]:
+        status = cmd.status(now)
+        return {
+            "id": cmd.id,
+            "type": "sora.generate",
+            "payload": cmd.payload,
+            "status": status,
+            "createdAt": cmd.created_at.isoformat(),
+            "result": {"video_path": cmd.video_path, "file_size": cmd.file_size}
+            if status == "SUCCEEDED"
+            else None,
+            "error": "generation failed (simulated)" if status == "FAILED" else None,
+        }
+
+    def apply_faults(self, body: dict[str, Any]) -> None:
+        for name in ("fail_next", "crash_after_202", "reject_next", "daily_limit"):
+            if name in body:
+                setattr(self, name, int(body[name]))
+        if "no_tab" in body:
+            self.no_tab = bool(body["no_tab"])
+        if "generation_seconds" in body:
+            self.generation_seconds = float(body["generation_seconds"])
+        credits = body.get("set_credits") or {}
+        if "free" in credits:
+            self.free = int(credits["free"])
+        if "paid" in credits:
+            self.paid = int(credits["paid"])
+        if body.get("refreshes_at"):
+            self.refreshes_at = datetime.fromisoformat(str(body["refreshes_at"]))
+        if body.get("force_refresh"):
+            self.refresh()
+            self.refreshes_at = self.clock() + self.scaled(self.refresh_seconds)
+
+    def snapshot(self, now: datetime) -> dict[str, Any]:
+        return {
+            **self.usage(),
+            "no_tab": self.no_tab,
+            "free": self.free,
+            "paid": self.paid,
+            "free_allowance": self.free_allowance,
+            "generating": self.generating(now),
+            "posts": self.posts,
+            "fail_next": self.fail_next,
+            "crash_after_202": self.crash_after_202,
+            "time_scale": self.time_scale,
+            "commands": [self.describe(c, now) for c in self.commands.values()],
+        }
+
+
+_ids = itertools.count(1)
+_COMMAND = re.compile(r"^/v1/commands/([\w-]+)$")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def _send(self, status: int, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _body(self) -> dict[str, Any]:
+        length = int(self.headers.get("Content-Length") or 0)
+        if not length:
+            return {}
+        try:
+            body = json.loads(self.rfile.read(length))
+        except ValueError:
+            return {}
+        return body if isinstance(body, dict) else {}
+
+    def _drop(self) -> None:
+        """Crash after the command exists: close the socket without any answer."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def do_GET(self) -> None:
+        state = self.server.state
+        path = self.path.split("?", 1)[0]
+        with state.lock:
+            now = state.tick()
+            if path == "/ready":
+                if state.no_tab:
+                    return self._send(503, {"ready": False, "reason": "no Sora tab open"})
+                return self._send(200, {"ready": True})
+            if path == "/v1/sora/usage":
+                return self._send(200, state.usage())
+            if path == "/v1/commands":
+                newest = sorted(state.commands.values(), key=lambda c: c.created_at, reverse=True)[
+                    :50
+                ]
+                return self._send(200, {"commands": [state.describe(c, now) for c in newest]})
+            if path == "/_sim/state":
+                return self._send(200, state.snapshot(now))
+            match = _COMMAND.match(path)
+            if match and match.group(1) in state.commands:
+                return self._send(200, state.describe(state.commands[match.group(1)], now))
+        self._send(404, {"error": f"not found: {path}"})
+
+    def do_POST(self) -> None:
+        state = self.server.state
+        body = self._body()
+        with state.lock:
+            now = state.tick()
+            if self.path == "/v1/commands":
+                if body.get("type") != "sora.generate":
+                    return self._send(400, {"error": "type must be sora.generate"})
+                status, answer = state.create(body.get("payload") or {}, now)
+                if status == 202 and state.crash_after_202 > 0:
+                    state.crash_after_202 -= 1
+                    return self._drop()
+                return self._send(status, answer)
+            if self.path == "/_sim/faults":
+                state.apply_faults(body)
+                return self._send(200, state.snapshot(now))
+            if self.path == "/_sim/reset":
+                self.server.reset(**body)
+                return self._send(200, {"reset": True})
+        self._send(404, {"error": f"not found: {self.path}"})
+
+    def do_DELETE(self) -> None:
+        state = self.server.state
+        with state.lock:
+            now = state.tick()
+            match = _COMMAND.match(self.path)
+            cmd = state.commands.get(match.group(1)) if match else None
+            if cmd is None:
+                return self._send(404, {"error": "unknown command"})
+            if cmd.status(now) != "PENDING":
+                return self._send(409, {"cancelled": False, "error": "only PENDING cancels"})
+            cmd.cancelled = True
+            state.free += 1
+            state.generated_today = max(state.generated_today - 1, 0)
+            self._send(200, {"cancelled": True})
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], state: SoraState) -> None:
+        # Bound in `start`, so a port in use is an OSError there (where callers expect it).
+        super().__init__(address, _Handler, bind_and_activate=False)
+        self.state = state
+        self.defaults: dict[str, Any] = {}
+
+    def reset(self, **overrides: Any) -> None:
+        options = {**self.defaults, **{k: v for k, v in overrides.items() if k in _OPTIONS}}
+        self.state = SoraState(**options)
+
+
+_OPTIONS = {
+    "time_scale",
+    "free_allowance",
+    "free",
+    "paid",
+    "daily_limit",
+    "generation_seconds",
+    "refresh_seconds",
+}
+
+
+class SoraSimulator:
+    """The Sora service on `host:port` (0 picks a free port). `.start()`, `.stop()`."""
+
+    name = "sora"
+
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = SORA_PORT + 1000, **options: Any
+    ) -> None:
+        self._server = _Server((host, port), SoraState(**options))
+        self._server.defaults = dict(options)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        host = self._server.server_address[0]
+        return f"http://{host!s}:{self.port}"
+
+    @property
+    def state(self) -> SoraState:
+        return self._server.state
+
+    def start(self) -> SoraSimulator:
+        try:
+            self._server.server_bind()
+            self._server.server_activate()
+        except OSError:
+            self._server.server_close()
+            raise
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True, name="sora-sim"
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+def build_servers(
+    host: str = "127.0.0.1", port_offset: int = 1000, time_scale: float | None = None
+) -> list[SoraSimulator]:
+    """The simulators this app serves: the Sora service on 7070 + offset (8070 in demo)."""
+    if time_scale is None:
+        from django.conf import settings
+
+        time_scale = float(getattr(settings, "SIM_TIME_SCALE", 1.0))
+    return [SoraSimulator(host, SORA_PORT + port_offset, time_scale=time_scale)]
