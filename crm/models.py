@@ -89,9 +89,6 @@ class Contact(models.Model):
     last_inbound_at = models.DateTimeField(null=True, blank=True)
     last_outbound_at = models.DateTimeField(null=True, blank=True)
     last_interaction_at = models.DateTimeField(null=True, blank=True)
-    search_text = models.TextField(
-        blank=True, default="", help_text="Lower-case name, handles, email and tags, for search."
-    )
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -105,6 +102,22 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+
+class SearchToken(models.Model):
+    """One word of a contact's name, handles, email or tags, for word-prefix search."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="search_tokens")
+    token = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["token", "contact"], name="crm_search_token"),
+            models.Index(fields=["contact", "token"], name="crm_search_contact"),
+        ]
+
+    def __str__(self) -> str:
+        return self.token
 
 
 class PlatformAccount(models.Model):
@@ -131,12 +144,12 @@ class PlatformAccount(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"@{self.username} ({self.platform})"
+
     def save(self, *args: object, **kwargs: object) -> None:
         self.username_key = handle_key(self.username)
         super().save(*args, **kwargs)  # type: ignore[arg-type]
-
-    def __str__(self) -> str:
-        return f"@{self.username} ({self.platform})"
 
 
 def handle_key(username: str) -> str:
@@ -178,7 +191,7 @@ class Message(models.Model):
     text_key = models.CharField(max_length=40, editable=False, help_text="Normalised-text hash.")
     sent_at = models.DateTimeField()
     by_automation = models.BooleanField(default=False)
-    service_id = models.CharField(max_length=200, null=True, blank=True)
+    service_id = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 (unique when set)
     origin = models.CharField(max_length=8, choices=Origin.choices, default=Origin.SYNC)
     resonance = models.PositiveSmallIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -193,12 +206,12 @@ class Message(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.direction}: {self.text[:40]}"
+
     @property
     def is_outbound(self) -> bool:
         return self.direction == Direction.OUTBOUND
-
-    def __str__(self) -> str:
-        return f"{self.direction}: {self.text[:40]}"
 
 
 class Interaction(models.Model):

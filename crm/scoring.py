@@ -1,6 +1,6 @@
 """The relationship score, its track and the next action: pure functions, no ORM, no clock.
 
-Score (0–100) = recency .20 + resonance .20 + need clarity .15 + value delivered .20
+Score (0-100) = recency .20 + resonance .20 + need clarity .15 + value delivered .20
 + reliability .15 + consent .10 (CONTRACTS.md, "Our CRM API").
 
 Resonance is the average, over inbound messages, of `message_resonance(text)`:
@@ -21,17 +21,65 @@ ignoring case:
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from enum import StrEnum
 
 PERSONAL_WORDS = frozenset(
-    """i my me i'm im we our family kids wife husband partner mom dad friend feel felt honestly
-    struggle struggling dream goal building journey personally life story""".split()
+    [
+        "i",
+        "my",
+        "me",
+        "i'm",
+        "im",
+        "we",
+        "our",
+        "family",
+        "kids",
+        "wife",
+        "husband",
+        "partner",
+        "mom",
+        "dad",
+        "friend",
+        "feel",
+        "felt",
+        "honestly",
+        "struggle",
+        "struggling",
+        "dream",
+        "goal",
+        "building",
+        "journey",
+        "personally",
+        "life",
+        "story",
+    ]
 )
 POSITIVE_WORDS = frozenset(
-    """thanks thank love great awesome amazing appreciate helpful excited glad happy nice cool
-    perfect brilliant fantastic wow yes agree inspiring""".split()
+    [
+        "thanks",
+        "thank",
+        "love",
+        "great",
+        "awesome",
+        "amazing",
+        "appreciate",
+        "helpful",
+        "excited",
+        "glad",
+        "happy",
+        "nice",
+        "cool",
+        "perfect",
+        "brilliant",
+        "fantastic",
+        "wow",
+        "yes",
+        "agree",
+        "inspiring",
+    ]
 )
 WEIGHTS = {
     "recency": 0.20,
@@ -84,7 +132,7 @@ class ScoreInputs:
 
 
 def message_resonance(text: str) -> int:
-    """How much one inbound message resonates (0–100)."""
+    """How much one inbound message resonates (0-100)."""
     points = 30
     if len(text) > 100:
         points += 20
@@ -136,7 +184,7 @@ def consent_points(*, asks_opinion: bool, shares_updates: bool, has_referred: bo
 
 
 def score_factors(inputs: ScoreInputs) -> dict[str, int]:
-    """Each factor's 0–100 points, by name."""
+    """Each factor's 0-100 points, by name."""
     return {
         "recency": recency_points(inputs.days_since_last_message),
         "resonance": resonance_points(
@@ -161,10 +209,10 @@ def score_factors(inputs: ScoreInputs) -> dict[str, int]:
 
 
 def relationship_score(inputs: ScoreInputs) -> int:
-    """The weighted six-factor score, 0–100."""
+    """The weighted six-factor score, 0-100."""
     factors = score_factors(inputs)
     total = sum(WEIGHTS[name] * points for name, points in factors.items())
-    return max(0, min(100, round(total)))
+    return max(0, min(100, math.floor(total + 0.5 + 1e-9)))  # half up, not half to even
 
 
 REWARM_AFTER_DAYS = 30

@@ -9,6 +9,8 @@ from datetime import datetime
 
 _SPACES = re.compile(r"\s+")
 _VARIABLE = re.compile(r"\{([a-z_]+)\}")
+_WORD_PART = re.compile(r"[^\W_]+")
+TOKEN_MAX = 64
 
 
 def normalise_text(text: str) -> str:
@@ -18,6 +20,12 @@ def normalise_text(text: str) -> str:
 
 def text_key(text: str) -> str:
     return hashlib.sha1(normalise_text(text).encode(), usedforsecurity=False).hexdigest()
+
+
+def search_tokens(*texts: str) -> set[str]:
+    """The words search matches by prefix: letters and digits, lower-case, so "@Ana.G_art"
+    gives {"ana", "g", "art"} and a query "ana g" finds it."""
+    return {part[:TOKEN_MAX] for text in texts for part in _WORD_PART.findall(text.casefold())}
 
 
 def minute_of(moment: datetime) -> datetime:

@@ -106,6 +106,7 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": SQLITE_PATH,
+            "CONN_MAX_AGE": None,  # reopening runs the PRAGMAs again; keep it open
             "OPTIONS": {
                 "timeout": env_int("SQLITE_BUSY_TIMEOUT_SECONDS", 30),
                 "transaction_mode": "IMMEDIATE",
@@ -179,6 +180,7 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+    Q_CLUSTER["broker_class"] = "scheduler.broker.PollingORM"
 
 # --- The automation services we drive ----------------------------------------------------
 # With DEMO on, every base URL points at the simulators (the real port + 1000), so a simulator

@@ -14,13 +14,14 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from scheduler import events, lifecycle, registry
 from scheduler.lifecycle import S
@@ -42,8 +43,47 @@ HEAD_FIELDS = (
     "req_platform",
     "platform",
     "account",
-    "payload",
 )
+# SQLite allows 500 terms in one compound SELECT; stay well under it.
+LANES_PER_QUERY = 200
+
+
+def _aware(value: object) -> datetime:
+    """Raw SQLite rows carry datetimes as text; Postgres rows as aware datetimes."""
+    moment = parse_datetime(value) if isinstance(value, str) else value
+    if not isinstance(moment, datetime):  # pragma: no cover - the column only holds datetimes
+        raise TypeError(f"not a datetime: {value!r}")
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def lane_heads(keys: list[str], now: datetime, per_lane: int) -> list[dict[str, Any]]:
+    """The first `per_lane` ready tasks of each lane, in planning order: one indexed
+    `LIMIT` per lane, glued with UNION ALL so a cycle costs O(lanes) and one round trip."""
+    table = connection.ops.quote_name(Task._meta.db_table)
+    cols = ", ".join(connection.ops.quote_name(name) for name in HEAD_FIELDS)
+    # Only quoted identifiers and an int are formatted into the SQL; values are parameters.
+    one = (
+        f"SELECT * FROM (SELECT {cols} FROM {table} WHERE lane = %s AND status = %s "  # noqa: S608
+        f"AND pending_deps = 0 AND scheduled_for <= %s "
+        f"ORDER BY priority, scheduled_for, id LIMIT {int(per_lane)}) AS h"
+    )
+    moment = connection.ops.adapt_datetimefield_value(now)
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(keys), LANES_PER_QUERY):
+        chunk = keys[start : start + LANES_PER_QUERY]
+        sql = " UNION ALL ".join(f"{one}{i}" for i in range(len(chunk)))
+        params: list[Any] = []
+        for key in chunk:
+            params += [key, S.PENDING, moment]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            for values in cursor.fetchall():
+                row = dict(zip(HEAD_FIELDS, values, strict=True))
+                row["scheduled_for"] = _aware(row["scheduled_for"])
+                row["created_at"] = _aware(row["created_at"])
+                row["req_safari_exclusive"] = bool(row["req_safari_exclusive"])
+                rows.append(row)
+    return rows
 
 
 def cluster_for(host: str) -> str:
@@ -154,19 +194,11 @@ class Dispatcher:
 
     # --- one cycle ----------------------------------------------------------------------
 
-    def load_candidates(self, now: datetime) -> list[Candidate]:
+    def load_candidates(self, now: datetime, free_slots: int | None = None) -> list[Candidate]:
         batch = int(self.conf["DISPATCH_BATCH"])
-        heads: list[Candidate] = []
-        for key in Lane.objects.values_list("key", flat=True):
-            rows = (
-                Task.objects.filter(
-                    lane=key, status=S.PENDING, pending_deps=0, scheduled_for__lte=now
-                )
-                .order_by("priority", "scheduled_for", "id")
-                .values(*HEAD_FIELDS)[:batch]
-            )
-            heads.extend(self._candidate(row) for row in rows)
-        return heads
+        per_lane = batch if free_slots is None else max(1, min(batch, free_slots))
+        keys = list(Lane.objects.values_list("key", flat=True))
+        return [self._candidate(row) for row in lane_heads(keys, now, per_lane)]
 
     def _candidate(self, row: dict[str, Any]) -> Candidate:
         needs: dict[str, int] = {}
@@ -188,19 +220,20 @@ class Dispatcher:
             needs=needs,
         )
 
-    def load_resources(self, now: datetime, candidates: list[Candidate]) -> ResourceState:
+    def load_resources(
+        self, now: datetime, candidates: list[Candidate], free_slots: int
+    ) -> ResourceState:
         busy = frozenset(
             Task.objects.filter(status__in=[S.SCHEDULED, S.RUNNING], holds_safari=True).values_list(
                 "safari_host", flat=True
             )
         )
-        inflight = Task.objects.filter(status__in=[S.SCHEDULED, S.RUNNING]).count()
         keys = {key for cand in candidates for key in cand.needs}
         return ResourceState(
             busy_hosts=busy,
             gates=registry.read_gates(keys, now) if keys else {},
             pauses=load_pauses(),
-            free_slots=max(int(self.conf["MAX_INFLIGHT"]) - inflight, 0),
+            free_slots=free_slots,
         )
 
     def next_due(self, now: datetime) -> datetime | None:
@@ -217,8 +250,10 @@ class Dispatcher:
         if time.monotonic() - self._last_reap >= 1.0:
             self.reap(now)
             self._last_reap = time.monotonic()
-        candidates = self.load_candidates(now)
-        resources = self.load_resources(now, candidates)
+        inflight = Task.objects.filter(status__in=[S.SCHEDULED, S.RUNNING]).count()
+        free = max(int(self.conf["MAX_INFLIGHT"]) - inflight, 0)
+        candidates = self.load_candidates(now, free)
+        resources = self.load_resources(now, candidates, free)
         result = plan(now, candidates, resources, next_due=self.next_due(now))
         self.store_reasons(result)
         self.claim(result.start, now, {c.id: c for c in candidates})
@@ -270,19 +305,28 @@ class Dispatcher:
         return [task_id for task_id, *_ in claimed]
 
     def _enqueue_all(self, claimed: list[tuple[int, int, str, str]]) -> None:
-        for task_id, attempt, task_type, host in claimed:
-            try:
-                self.enqueue(task_id, attempt, task_type, host)
-            except Exception:  # the claim lease expires and the reaper re-queues it
-                logger.exception("could not enqueue task %s", task_id)
+        # With the ORM broker the packages share our database: one transaction for them all.
+        with transaction.atomic():
+            for task_id, attempt, task_type, host in claimed:
+                try:
+                    with transaction.atomic():
+                        self.enqueue(task_id, attempt, task_type, host)
+                except Exception:  # the claim lease expires and the reaper re-queues it
+                    logger.exception("could not enqueue task %s", task_id)
 
     # --- the loop -----------------------------------------------------------------------
 
-    def latest_wake_id(self) -> int:
-        return (
-            Event.objects.filter(wakes=True).order_by("-id").values_list("id", flat=True).first()
-            or 0
-        )
+    def latest_wake_id(self, after: int = 0) -> int:
+        """The newest waking event id (> `after`), by a primary-key range scan: cheap enough
+        to poll every few tens of milliseconds."""
+        table = connection.ops.quote_name(Event._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT MAX(id) FROM {table} WHERE id > %s AND wakes = %s",  # noqa: S608
+                [after, True],
+            )
+            row = cursor.fetchone()
+        return int(row[0]) if row and row[0] is not None else after
 
     def wait(self, until: datetime | None) -> None:
         """Sleep until `until` or until a waking event row appears, polling cheaply."""
@@ -291,7 +335,7 @@ class Dispatcher:
         seconds = max_sleep if until is None else (until - timezone.now()).total_seconds()
         deadline = time.monotonic() + min(max(seconds, 0.0), max_sleep)
         while not self.stop_event.is_set():
-            latest = self.latest_wake_id()
+            latest = self.latest_wake_id(self._last_wake_id)
             if latest > self._last_wake_id:
                 self._last_wake_id = latest
                 return

@@ -1,0 +1,128 @@
+"""Parse a POST /api/sync/dm payload into plain dataclasses (pure; fast for 5,000 messages).
+
+Errors name the exact place: `conversations[3].messages[2].sent_at: ...`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from django.utils.dateparse import parse_datetime
+
+from crm.models import Direction, Platform, handle_key
+from crm.text import text_key
+
+MAX_CONVERSATIONS = 500
+
+
+class SyncInputError(ValueError):
+    pass
+
+
+@dataclass
+class InMessage:
+    text: str
+    direction: str
+    sent_at: datetime
+    service_id: str | None
+    key: str
+
+
+@dataclass
+class InConversation:
+    username: str
+    key: str
+    display_name: str | None
+    messages: list[InMessage] = field(default_factory=list)
+
+
+def parse_time(value: Any, where: str) -> datetime:
+    if isinstance(value, datetime):
+        moment: datetime | None = value
+    elif isinstance(value, str):
+        try:
+            moment = parse_datetime(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            moment = None
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = value / 1000 if value > 10**11 else value  # milliseconds or seconds
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    else:
+        moment = None
+    if moment is None:
+        raise SyncInputError(f"{where}: {value!r} is not an ISO 8601 time")
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def parse_direction(raw: dict[str, Any], where: str) -> str:
+    direction = raw.get("direction")
+    if direction in (Direction.INBOUND, Direction.OUTBOUND):
+        return str(direction)
+    if direction is not None:
+        raise SyncInputError(f"{where}.direction: must be 'inbound' or 'outbound'")
+    outbound = raw.get("is_outbound", raw.get("isOutbound"))
+    if isinstance(outbound, bool):
+        return Direction.OUTBOUND if outbound else Direction.INBOUND
+    raise SyncInputError(f"{where}: give direction ('inbound'|'outbound') or is_outbound")
+
+
+def parse_message(raw: Any, where: str) -> InMessage:
+    if not isinstance(raw, dict):
+        raise SyncInputError(f"{where}: must be an object")
+    text = raw.get("text")
+    if not isinstance(text, str):
+        raise SyncInputError(f"{where}.text: required, a string")
+    sent = raw.get("sent_at", raw.get("sentAt", raw.get("timestamp")))
+    if sent in (None, ""):
+        raise SyncInputError(f"{where}.sent_at: required")
+    service_id = raw.get("id", raw.get("service_id"))
+    return InMessage(
+        text=text,
+        direction=parse_direction(raw, where),
+        sent_at=parse_time(sent, f"{where}.sent_at"),
+        service_id=str(service_id) if service_id not in (None, "") else None,
+        key=text_key(text),
+    )
+
+
+def parse_sync(payload: Any) -> tuple[str, list[InConversation]]:
+    """(platform, conversations); the same username twice is merged into one conversation."""
+    if not isinstance(payload, dict):
+        raise SyncInputError("body: must be a JSON object")
+    platform = payload.get("platform")
+    if platform not in Platform.values:
+        raise SyncInputError(
+            f"platform: {platform!r} is not a platform ({', '.join(Platform.values)})"
+        )
+    raw_conversations = payload.get("conversations")
+    if not isinstance(raw_conversations, list):
+        raise SyncInputError("conversations: required, a list")
+    if len(raw_conversations) > MAX_CONVERSATIONS:
+        raise SyncInputError(
+            f"conversations: at most {MAX_CONVERSATIONS} a request, got {len(raw_conversations)};"
+            " send them in batches"
+        )
+    merged: dict[str, InConversation] = {}
+    for i, raw in enumerate(raw_conversations):
+        where = f"conversations[{i}]"
+        if not isinstance(raw, dict):
+            raise SyncInputError(f"{where}: must be an object")
+        username = str(raw.get("username") or "").strip().lstrip("@")
+        if not username:
+            raise SyncInputError(f"{where}.username: required")
+        messages = raw.get("messages") or []
+        if not isinstance(messages, list):
+            raise SyncInputError(f"{where}.messages: must be a list")
+        display_name = raw.get("display_name") or raw.get("displayName")
+        conversation = merged.setdefault(
+            handle_key(username),
+            InConversation(username=username, key=handle_key(username), display_name=None),
+        )
+        if isinstance(display_name, str) and display_name.strip():
+            conversation.display_name = display_name.strip()
+        conversation.messages += [
+            parse_message(m, f"{where}.messages[{j}]") for j, m in enumerate(messages)
+        ]
+    return str(platform), list(merged.values())
