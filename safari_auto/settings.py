@@ -263,6 +263,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Scheduler, platforms, Sora and CRM of Safari Auto.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
 }
 

@@ -139,8 +139,9 @@ def test_a_running_task_stops_cooperatively(flag, status):
 def test_the_reaper_recovers_a_silent_worker_and_an_unstarted_claim():
     old = timezone.now() - timedelta(minutes=10)
     silent = TaskFactory(status="running", attempt=1, heartbeat_at=old, max_retries=2)
-    exhausted = TaskFactory(status="running", attempt=3, heartbeat_at=old, retry_count=2,
-                            max_retries=2)
+    exhausted = TaskFactory(
+        status="running", attempt=3, heartbeat_at=old, retry_count=2, max_retries=2
+    )
     unstarted = TaskFactory(status="scheduled", attempt=1, claimed_at=old)
     assert Dispatcher(name="d1").reap(timezone.now()) == 3
     silent.refresh_from_db()

@@ -26,9 +26,7 @@ def test_a_scheduled_task_is_pending_with_an_event_in_the_same_transaction():
     assert created
     assert task.status == "pending"
     assert task.lane == "check|-|-|local"
-    assert list(Event.objects.filter(task=task).values_list("kind", flat=True)) == [
-        "task.created"
-    ]
+    assert list(Event.objects.filter(task=task).values_list("kind", flat=True)) == ["task.created"]
 
 
 def test_a_client_can_add_requirements_but_never_remove_them():
@@ -60,7 +58,8 @@ def test_bad_input_is_refused_naming_the_field(kwargs, field):
 def test_an_idempotency_key_returns_the_first_task():
     first, created = services.task_schedule(type="check", idempotency_key="k-1")
     again, created_again = services.task_schedule(type="check", name="other", idempotency_key="k-1")
-    assert created and not created_again
+    assert created
+    assert not created_again
     assert again.pk == first.pk
     assert Task.objects.count() == 1
 
