@@ -8,8 +8,7 @@ from collections import defaultdict
 FLOOR = 80.0
 APPS = ("safari_auto", "scheduler", "dm", "crm", "sora")
 
-subprocess.run([sys.executable, "-m", "coverage", "json", "-q", "-o", "coverage.json"],
-               check=True)
+subprocess.run([sys.executable, "-m", "coverage", "json", "-q", "-o", "coverage.json"], check=True)
 with open("coverage.json") as handle:
     files = json.load(handle)["files"]
 covered: dict[str, int] = defaultdict(int)

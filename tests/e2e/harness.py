@@ -94,8 +94,12 @@ class System:
 
     def manage(self, *args: str, check: bool = True) -> str:
         done = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env,
-            capture_output=True, text=True, timeout=120,
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         if check and done.returncode != 0:
             raise AssertionError(f"manage.py {' '.join(args)} failed:\n{done.stderr}")
@@ -105,8 +109,12 @@ class System:
         log = self.tmp / f"{name}.log"
         self.logs[name] = log
         proc = subprocess.Popen(
-            list(args), cwd=ROOT, env=self.env, stdout=log.open("wb"),
-            stderr=subprocess.STDOUT, start_new_session=True,
+            list(args),
+            cwd=ROOT,
+            env=self.env,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.procs[name] = proc
         return proc
@@ -120,16 +128,24 @@ class System:
         return self
 
     def start_web(self) -> None:
-        self.spawn("web", sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p",
-                   str(self.port), "safari_auto.asgi:application")
+        self.spawn(
+            "web",
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "safari_auto.asgi:application",
+        )
         self.wait_for(lambda: self._health_ok(), 20, "daphne to answer /health")
 
     def start_workers(self, name: str = "workers") -> subprocess.Popen[bytes]:
         return self.spawn(name, sys.executable, "manage.py", "qcluster")
 
     def start_dispatcher(self, name: str = "dispatcher") -> subprocess.Popen[bytes]:
-        return self.spawn(name, sys.executable, "manage.py", "scheduler", "start",
-                          "--name", name)
+        return self.spawn(name, sys.executable, "manage.py", "scheduler", "start", "--name", name)
 
     def start_all(self) -> System:
         self.setup()
@@ -166,8 +182,7 @@ class System:
 
     def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         headers = {"Authorization": f"Token {self.token}", **kwargs.pop("headers", {})}
-        return requests.request(method, f"{self.base}{path}", headers=headers, timeout=10,
-                                **kwargs)
+        return requests.request(method, f"{self.base}{path}", headers=headers, timeout=10, **kwargs)
 
     def task(self, task_id: str) -> dict[str, Any]:
         answer = self.api("GET", f"/api/scheduler/task/{task_id}")
@@ -187,5 +202,6 @@ class System:
     def wait_status(self, task_id: str, statuses: set[str], timeout: float = 30) -> dict:
         return self.wait_for(
             lambda: (t := self.task(task_id))["status"] in statuses and t,
-            timeout, f"task {task_id} to reach {statuses}",
+            timeout,
+            f"task {task_id} to reach {statuses}",
         )

@@ -21,8 +21,11 @@ def profile_system(request, tmp_path):
 
 def test_a_task_scheduled_through_the_api_completes(profile_system):
     system = profile_system.start_all()
-    answer = system.api("POST", "/api/scheduler/task",
-                        json={"type": "check", "name": "e2e hello", "payload": {"seconds": 0.2}})
+    answer = system.api(
+        "POST",
+        "/api/scheduler/task",
+        json={"type": "check", "name": "e2e hello", "payload": {"seconds": 0.2}},
+    )
     assert answer.status_code == 201, answer.text
     task_id = answer.json()["taskId"]
     done = system.wait_status(task_id, {"completed", "failed"})
@@ -35,25 +38,35 @@ def test_a_task_scheduled_through_the_api_completes(profile_system):
 
 def test_a_task_whose_worker_is_killed_is_recovered_not_stuck(system):
     system.start_all()
-    answer = system.api("POST", "/api/scheduler/task",
-                        json={"type": "check", "name": "long", "payload": {"seconds": 3},
-                              "maxRetries": 2})
+    answer = system.api(
+        "POST",
+        "/api/scheduler/task",
+        json={"type": "check", "name": "long", "payload": {"seconds": 3}, "maxRetries": 2},
+    )
     task_id = answer.json()["taskId"]
     running = system.wait_for(
-        lambda: (t := system.task(task_id))["status"] == "running"
-        and (t.get("result") or {}).get("pid") and t,
-        30, "the task to run on a worker",
+        lambda: (
+            (t := system.task(task_id))["status"] == "running"
+            and (t.get("result") or {}).get("pid")
+            and t
+        ),
+        30,
+        "the task to run on a worker",
     )
     os.kill(running["result"]["pid"], signal.SIGKILL)
     done = system.wait_status(task_id, {"completed", "failed"}, timeout=60)
     assert done["status"] == "completed"
     assert done["retryCount"] == 1
     assert done["attempt"] == 2
-    events = system.manage("shell", "-c", (
-        "from scheduler.models import Event;"
-        f"print([e.message for e in Event.objects.filter(task_id={task_id}, "
-        "kind='task.retry_scheduled')])"
-    ))
+    events = system.manage(
+        "shell",
+        "-c",
+        (
+            "from scheduler.models import Event;"
+            f"print([e.message for e in Event.objects.filter(task_id={task_id}, "
+            "kind='task.retry_scheduled')])"
+        ),
+    )
     assert "worker lost: no heartbeat" in events
 
 
