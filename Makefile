@@ -62,8 +62,18 @@ test: install-dev browser
 	$(PY) .ci/coverage_gate.py
 
 ## bench: the benchmarks (not part of `make test`); figures land in bench-results/
+BENCH_PG := postgres://postgres@127.0.0.1:5432/bench
 bench: install-dev
-	$(PY) manage.py bench scheduler
+	mkdir -p bench-results
+	rm -f bench-results/*.sqlite3*
+	SQLITE_PATH=bench-results/bench.sqlite3 $(PY) manage.py bench scheduler
+	SQLITE_PATH=bench-results/crm-bench.sqlite3 $(PY) manage.py bench crm
+	@if $(PY) -m tests.services_up; then \
+	  psql -q -h 127.0.0.1 -U postgres -d test -c "DROP DATABASE IF EXISTS bench WITH (FORCE)"; \
+	  psql -q -h 127.0.0.1 -U postgres -d test -c "CREATE DATABASE bench"; \
+	  redis-cli -h 127.0.0.1 -n 1 flushdb >/dev/null; \
+	  DATABASE_URL=$(BENCH_PG) REDIS_URL=redis://127.0.0.1:6379/1 $(PY) manage.py bench scheduler; \
+	else echo "Postgres/Redis not reachable: scale-profile bench skipped"; fi
 
 clean:
 	rm -rf $(VENV) data .coverage .coverage.* htmlcov artifacts bench-results

@@ -1,0 +1,158 @@
+"""The event relay: one per web process, tailing new Event rows into this process's group.
+
+Daphne has no lifespan events, so the relay starts lazily when the first dashboard socket
+connects, and stops after the last one has been gone a while. It polls `id > last` every
+~100 ms in a thread of its own (Postgres can commit ids out of order, so ids skipped over are
+watched for a few seconds in case they commit late). Its group name is unique to this process:
+with channels-redis and N web processes, each relay feeds only its own consumers, so nobody
+gets an event N times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from channels.layers import get_channel_layer
+from django.db import close_old_connections
+from django.db.models import Q
+
+from dashboard import selectors
+from scheduler.models import Event
+
+logger = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.1
+BATCH = 200
+GAP_SECONDS = 5.0
+MAX_GAPS = 1000
+IDLE_STOP_SECONDS = 30.0
+
+
+def _group_name() -> str:
+    host = "".join(ch if ch.isalnum() else "-" for ch in socket.gethostname())[:40]
+    return f"dashboard.{host}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+
+
+class Relay:
+    def __init__(self, *, poll_seconds: float = POLL_SECONDS) -> None:
+        self.group = _group_name()
+        self.poll_seconds = poll_seconds
+        self.subscribers = 0
+        self.last_id: int | None = None
+        self.gaps: dict[int, float] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._started: asyncio.Future[None] | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dashboard-relay")
+
+    @property
+    def running(self) -> bool:
+        """Tailing in the current event loop (a task left in a closed loop does not count)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        return self._task is not None and not self._task.done() and self._loop is loop
+
+    async def subscribe(self) -> None:
+        """Count a consumer in; start tailing (from the newest event) if not running yet."""
+        self.subscribers += 1
+        if not self.running:
+            self._loop = asyncio.get_running_loop()
+            self._started = self._loop.create_future()
+            self._task = self._loop.create_task(self._run())
+        if self._started is not None:
+            await asyncio.shield(self._started)
+
+    def unsubscribe(self) -> None:
+        self.subscribers = max(self.subscribers - 1, 0)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _db(self, fn: Any, *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, _fresh, fn, *args)
+
+    async def _run(self) -> None:
+        layer = get_channel_layer()
+        self.gaps.clear()
+        self.last_id = None
+        while self.last_id is None:
+            try:
+                self.last_id = await self._db(selectors.latest_event_id)
+            except Exception:
+                logger.exception("dashboard relay: cannot read the newest event; retrying")
+                await asyncio.sleep(1.0)
+        if self._started is not None and not self._started.done():
+            self._started.set_result(None)
+        idle_since: float | None = None
+        while True:
+            if self.subscribers <= 0:
+                idle_since = idle_since or time.monotonic()
+                if time.monotonic() - idle_since > IDLE_STOP_SECONDS:
+                    break
+            else:
+                idle_since = None
+            try:
+                batch = await self._db(self.fetch)
+            except Exception:
+                logger.exception("dashboard relay: reading events failed; retrying")
+                await asyncio.sleep(1.0)
+                continue
+            if batch and layer is not None:
+                await layer.group_send(self.group, {"type": "dashboard.events", "events": batch})
+            if len(batch) < BATCH:
+                await asyncio.sleep(self.poll_seconds)
+        self._task = None
+        self.last_id = None
+
+    def fetch(self) -> list[dict[str, Any]]:
+        """New events since the last poll (plus any skipped id that has committed since)."""
+        last = self.last_id or 0
+        where = Q(id__gt=last)
+        if self.gaps:
+            where |= Q(id__in=list(self.gaps))
+        rows = list(Event.objects.filter(where).order_by("id")[:BATCH])
+        clock = time.monotonic()
+        expected = last + 1
+        for event in rows:
+            self.gaps.pop(event.pk, None)
+            if event.pk > last:
+                for missing in range(max(expected, event.pk - MAX_GAPS), event.pk):
+                    self.gaps[missing] = clock + GAP_SECONDS
+                expected = event.pk + 1
+                self.last_id = event.pk
+        self.gaps = {gap: until for gap, until in self.gaps.items() if until > clock}
+        return [selectors.event_json(event) for event in rows]
+
+
+def _fresh(fn: Any, *args: Any) -> Any:
+    close_old_connections()
+    try:
+        return fn(*args)
+    finally:
+        close_old_connections()
+
+
+_relay: Relay | None = None
+
+
+def get_relay() -> Relay:
+    """This process's relay (created on first use)."""
+    global _relay
+    if _relay is None:
+        _relay = Relay()
+    return _relay

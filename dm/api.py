@@ -1,0 +1,156 @@
+"""The dm REST routes: thin views that parse, call one service or selector, and format."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dm import selectors, services
+from dm.accounts import check_platform
+from dm.handlers import dm_client
+from dm.models import PlatformAccount
+from dm.serializers import (
+    AccountOutput,
+    AccountPatchInput,
+    ConversationsOutput,
+    DmSendInput,
+    DmSendOutput,
+    PlatformsOutput,
+    SendDecideInput,
+)
+from safari_auto.api import NotFoundError, error
+from safari_auto.http import ServiceError
+from scheduler.api.serializers import TaskEnvelopeSerializer, TaskSerializer
+from scheduler.services import task_decide
+
+
+class DmSendApi(APIView):
+    """POST /api/dm/send: queue a DM (a repeated idempotency key answers 200 with the first)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=DmSendInput,
+        responses={201: DmSendOutput, 200: DmSendOutput},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        summary="Queue a DM on a platform (default account unless one is named)",
+    )
+    def post(self, request: Request) -> Response:
+        body = DmSendInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        data: dict[str, Any] = body.validated_data
+        key = data.get("idempotencyKey") or request.headers.get("Idempotency-Key") or None
+        task, created = services.dm_send(
+            platform=data["platform"],
+            username=data.get("username") or "",
+            text=data["text"],
+            account=data.get("account") or "",
+            scheduled_for=data.get("scheduledFor"),
+            priority=data["priority"],
+            idempotency_key=key,
+            thread_id=data.get("threadId") or None,
+        )
+        answer = {
+            "success": True,
+            "taskId": str(task.pk),
+            "task": TaskSerializer(task).data,
+            "created": created,
+        }
+        return Response(answer, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class ConversationsApi(APIView):
+    """GET /api/dm/conversations?platform=…: the service's conversation list, read live."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("platform", str, required=True)],
+        responses={200: ConversationsOutput},
+        summary="Conversations on a platform, read through its DM service",
+    )
+    def get(self, request: Request) -> Response:
+        platform = check_platform(request.query_params.get("platform") or "")
+        try:
+            items = dm_client().conversations(platform)
+        except ServiceError as exc:
+            return error(f"{platform} DM service: {exc}", status.HTTP_502_BAD_GATEWAY)
+        return Response(
+            ConversationsOutput(
+                {"platform": platform, "conversations": items, "count": len(items)}
+            ).data
+        )
+
+
+class PlatformsApi(APIView):
+    """GET /api/resources/platforms: live counts, cooldowns and readiness per account."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: PlatformsOutput}, summary="Platforms: readiness and counts")
+    def get(self, request: Request) -> Response:
+        return Response({"platforms": selectors.platforms_status()})
+
+
+class AccountApi(APIView):
+    """PATCH /api/dm/accounts/<id>: limits, window, automation and pause."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=AccountPatchInput, responses={200: AccountOutput})
+    def patch(self, request: Request, account_id: str) -> Response:
+        account = PlatformAccount.objects.filter(pk=_int(account_id)).first()
+        if account is None:
+            raise NotFoundError(f"account {account_id} not found")
+        body = AccountPatchInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        data: dict[str, Any] = body.validated_data
+        services.account_update(
+            account=account,
+            action=data["action"],
+            hourly_cap=data.get("hourlyCap"),
+            daily_cap=data.get("dailyCap"),
+            min_gap_seconds=data.get("minGapSeconds"),
+            max_gap_seconds=data.get("maxGapSeconds"),
+            active_start=data.get("activeStart"),
+            active_end=data.get("activeEnd"),
+            tz=data.get("timezone"),
+            automation=data.get("automation"),
+            paused=data.get("paused"),
+            pause_reason=data.get("pauseReason") or "",
+            clear_cooldown=data["clearCooldown"],
+        )
+        account.refresh_from_db()
+        item = selectors.account_status(account, action=data["action"])
+        return Response({"success": True, "account": item})
+
+
+class SendDecideApi(APIView):
+    """POST /api/dm/sends/<task id>/decide {decision: sent|resend}."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=SendDecideInput, responses={200: TaskEnvelopeSerializer})
+    def post(self, request: Request, task_id: str) -> Response:
+        body = SendDecideInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        task = task_decide(
+            task_id=task_id,
+            decision=body.validated_data["decision"],
+            note=body.validated_data.get("note", ""),
+        )
+        return Response({"success": True, "task": TaskSerializer(task).data})
+
+
+def _int(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValidationError({"id": f"{raw!r} is not an account id"}) from None

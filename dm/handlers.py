@@ -1,0 +1,465 @@
+"""Task handlers: dm, comment, discovery, sync, probe.
+
+A send (dm, comment) is at most once: the ledger entry is written *attempting* and committed
+before the service is called, then marked sent or failed. An attempt that finds its entry still
+attempting (the worker was killed, the answer was lost) verifies through the service before it
+ever sends again, and blocks for a human when it cannot tell.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from crm.client import CrmError, get_client
+from dm import limits, selectors, services
+from dm.accounts import account_get_or_create, limit_get_or_create
+from dm.clients import CommentsClient, SendOutcomeUnknown, SendResult, UnifiedDMClient
+from dm.clients.results import parse_time
+from dm.models import Action, LedgerState, PlatformAccount, SendLedger
+from safari_auto.http import ServiceError
+from scheduler.errors import TaskBlocked, TaskDeferred, TaskError
+
+if TYPE_CHECKING:
+    from scheduler.models import Task
+    from scheduler.runner import TaskContext
+
+L = LedgerState
+HUMAN_DEFER = timedelta(minutes=5)
+
+
+def dm_client() -> UnifiedDMClient:
+    """Built per use, so the base URLs are whatever the settings say now."""
+    return UnifiedDMClient()
+
+
+def comments_client() -> CommentsClient:
+    return CommentsClient()
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().casefold()
+
+
+def _account(task: Task) -> PlatformAccount:
+    return account_get_or_create(platform=task.platform, handle=task.account, host=task.safari_host)
+
+
+def verify_delivery(
+    client: UnifiedDMClient, *, platform: str, username: str, text: str, since: datetime
+) -> bool | None:
+    """Is `text` among our outbound messages to `username` after `since`?
+
+    True: found. False: the conversation was read and it is not there. None: cannot tell
+    (the read failed, or a matching message carries no time).
+    """
+    if not username:
+        return None
+    try:
+        messages = client.messages(platform, username, limit=50)
+    except (ServiceError, ValueError):
+        return None
+    earliest = since - timedelta(seconds=settings.DM_VERIFY_SKEW_SECONDS)
+    target, undated = _norm(text), False
+    for message in messages:
+        if not message["is_outbound"] or _norm(message["text"]) != target:
+            continue
+        if message["sent_at"] is None:
+            undated = True
+        elif message["sent_at"] >= earliest:
+            return True
+    return None if undated else False
+
+
+# --- the outreach guards ----------------------------------------------------------------------
+
+
+def outreach_guard(*, platform: str, username: str, key: str, reply: bool, now: datetime) -> None:
+    """Refuse do-not-contact always, and a cold DM to someone contacted within the cooldown."""
+    try:
+        state = get_client().conversation_state(platform=platform, username=username)
+    except CrmError as exc:
+        raise TaskError(f"the CRM could not be asked about @{username}: {exc}") from exc
+    if state.get("do_not_contact"):
+        raise TaskError(f"@{username} is marked do-not-contact: never messaged", permanent=True)
+    if reply or state.get("has_inbound"):
+        return
+    days = settings.DM_COLD_COOLDOWN_DAYS
+    cutoff = now - timedelta(days=days)
+    crm_last = parse_time(state.get("last_outbound_at"))
+    ours = selectors.recipient_last_sent(
+        platform=platform, recipient=username, exclude_key=key, since=cutoff
+    )
+    latest = max(filter(None, [crm_last, ours]), default=None)
+    if latest is not None and latest > cutoff:
+        raise TaskError(
+            f"cold DM refused: @{username} was already contacted "
+            f"{selectors.ago(now - latest)} ago and has not written back "
+            f"(cooldown {days} days)",
+            permanent=True,
+        )
+
+
+def _crm_log(ctx: TaskContext, entry: SendLedger) -> None:
+    """Log the sent message into the CRM; a failure is an event, never an unsent DM."""
+    crm = get_client()
+    try:
+        crm.message_log(
+            platform=entry.platform,
+            username=entry.recipient,
+            text=entry.text,
+            direction="outbound",
+            sent_at=entry.finished_at or timezone.now(),
+            by_automation=True,
+        )
+        campaign, contact = ctx.payload.get("campaignId"), ctx.payload.get("contactId")
+        if campaign and contact:
+            crm.campaign_record_sent(campaign_id=str(campaign), contact_id=str(contact))
+    except CrmError as exc:
+        ctx.event("send.crm_failed", f"sent, but the CRM did not take it: {exc}")
+
+
+# --- sends ------------------------------------------------------------------------------------
+
+
+def _done(entry: SendLedger, note: str) -> dict[str, Any]:
+    return {
+        "sent": True,
+        "verified": entry.verified,
+        "platform": entry.platform,
+        "account": entry.account.handle,
+        "recipient": entry.recipient or entry.post_url,
+        "sentAt": (entry.finished_at or entry.attempt_started_at).isoformat(),
+        "note": note,
+    }
+
+
+def _block(entry: SendLedger, reason: str) -> TaskBlocked:
+    services.ledger_mark(entry=entry, state=L.BLOCKED, note=reason, now=timezone.now())
+    return TaskBlocked(reason, data={"ledger": entry.idempotency_key, "decide": "sent|resend"})
+
+
+def _outcome(ctx: TaskContext, entry: SendLedger, result: SendResult) -> dict[str, Any]:
+    """Turn a normalised answer into the ledger's next state and the attempt's end."""
+    now = timezone.now()
+    if result.outcome == "sent":
+        services.ledger_sent(entry=entry, verified=result.verified, now=now)
+        if entry.action == Action.DM:
+            _crm_log(ctx, entry)
+        return _done(entry, "sent" if result.verified is not False else "sent, not verified")
+    if result.outcome == "limited":
+        until = services.ledger_limited(
+            entry=entry, retry_after=result.retry_after, reason=result.reason, now=now
+        )
+        raise TaskDeferred(until, f"{limits.label(entry.platform)}: {result.reason}")
+    if result.outcome == "needs_human":
+        services.ledger_failed(entry=entry, error=result.reason, now=now)
+        limit = services.health_store(
+            account=entry.account,
+            action=entry.action,
+            healthy=False,
+            logged_in=False if "log" in result.reason.lower() else None,
+            reason=result.reason,
+            service_limits=None,
+            now=now,
+        )
+        delay = services.probe_delay(limit.probe_failures)
+        services.probe_schedule(account=entry.account, action=entry.action, at=now + delay)
+        raise TaskDeferred(now + delay, f"{limits.label(entry.platform)}: {result.reason}")
+    services.ledger_failed(entry=entry, error=result.reason, now=now)
+    raise TaskError(result.reason or "the service refused the send", permanent=not result.retryable)
+
+
+def _resume_interrupted(
+    ctx: TaskContext, entry: SendLedger, client: UnifiedDMClient | None
+) -> dict[str, Any] | None:
+    """An earlier attempt may have sent: verify before anything else. Returns the result when
+    it was sent; None when it was not (the caller sends); raises TaskBlocked when unsure."""
+    if entry.state == L.SENT:
+        return _done(entry, "already sent (ledger)")
+    if entry.state == L.FAILED:
+        return None
+    found = (
+        verify_delivery(
+            client,
+            platform=entry.platform,
+            username=entry.recipient,
+            text=entry.text,
+            since=entry.attempt_started_at,
+        )
+        if client is not None
+        else None
+    )
+    if found is True:
+        services.ledger_sent(entry=entry, verified=True, now=timezone.now(), how="verified")
+        if entry.action == Action.DM:
+            _crm_log(ctx, entry)
+        return _done(entry, "an interrupted attempt had sent it (verified in the conversation)")
+    if found is None:
+        raise _block(
+            entry,
+            f"{limits.label(entry.platform)}: an earlier attempt was interrupted mid-send and "
+            "the conversation could not confirm it; decide: mark sent, or send again",
+        )
+    services.ledger_failed(
+        entry=entry,
+        error="interrupted attempt: not in the conversation, so it was not sent",
+        now=timezone.now(),
+    )
+    return None
+
+
+def _begin(spec: services.SendSpec, account: PlatformAccount) -> SendLedger:
+    now = timezone.now()
+    try:
+        return services.ledger_begin(spec=spec, account=account, now=now)
+    except services.LimitClosed as closed:
+        raise TaskDeferred(closed.until or now + HUMAN_DEFER, closed.reason) from None
+
+
+def dm(ctx: TaskContext) -> dict[str, Any]:
+    """Send a DM to `username`, or reply in `threadId` (Instagram)."""
+    task = ctx.task
+    username = str(ctx.payload.get("username") or "").lstrip("@")
+    text = str(ctx.payload.get("text") or "")
+    thread_id = ctx.payload.get("threadId")
+    if not text or not (username or thread_id):
+        raise TaskError("a dm task needs `text` and a `username` (or `threadId`)", permanent=True)
+    account = _account(task)
+    key = task.idempotency_key or f"dm-task:{task.pk}"
+    client = dm_client()
+    entry = SendLedger.objects.filter(idempotency_key=key).select_related("account").first()
+    if entry is not None:
+        done = _resume_interrupted(ctx, entry, client)
+        if done is not None:
+            return done
+    now = timezone.now()
+    outreach_guard(
+        platform=task.platform, username=username, key=key, reply=bool(thread_id), now=now
+    )
+    spec = services.SendSpec(key, task.pk, task.platform, Action.DM, username, "", text)
+    entry = _begin(spec, account)
+    ctx.save_progress(pid=os.getpid())  # which worker is sending, for operators and the bench
+    try:
+        if thread_id:
+            result = client.send_to_thread(str(thread_id), text)
+        else:
+            result = client.send(task.platform, username, text)
+    except SendOutcomeUnknown as exc:
+        found = verify_delivery(
+            client, platform=task.platform, username=username, text=text,
+            since=entry.attempt_started_at,
+        )  # fmt: skip
+        if found is True:
+            services.ledger_sent(entry=entry, verified=True, now=timezone.now(), how="verified")
+            _crm_log(ctx, entry)
+            return _done(entry, "the answer was lost; verified in the conversation")
+        raise _block(
+            entry,
+            f"{limits.label(task.platform)}: the send's answer was lost ({exc}) and the "
+            "conversation does not show it yet; decide: mark sent, or send again",
+        ) from exc
+    return _outcome(ctx, entry, result)
+
+
+def comment(ctx: TaskContext) -> dict[str, Any]:
+    """Post a comment on `postUrl`. A comment cannot be read back: unsure means blocked."""
+    task = ctx.task
+    post_url = str(ctx.payload.get("postUrl") or ctx.payload.get("post_url") or "")
+    text = str(ctx.payload.get("text") or "")
+    if not post_url or not text:
+        raise TaskError("a comment task needs `postUrl` and `text`", permanent=True)
+    account = _account(task)
+    key = task.idempotency_key or f"comment-task:{task.pk}"
+    entry = SendLedger.objects.filter(idempotency_key=key).select_related("account").first()
+    if entry is not None:
+        done = _resume_interrupted(ctx, entry, None)
+        if done is not None:
+            return done
+    spec = services.SendSpec(key, task.pk, task.platform, Action.COMMENT, "", post_url, text)
+    entry = _begin(spec, account)
+    try:
+        result = comments_client().post(task.platform, post_url, text)
+    except SendOutcomeUnknown as exc:
+        raise _block(
+            entry,
+            f"{limits.label(task.platform)}: the comment's answer was lost ({exc}); check the "
+            "post, then decide: mark sent, or send again",
+        ) from exc
+    return _outcome(ctx, entry, result)
+
+
+# --- recovery and decisions -----------------------------------------------------------------
+
+
+def recover(task: Task) -> bool:
+    """The reaper found a send whose worker vanished. Mark its ledger entry unknown so the
+    next attempt verifies first; let the core retry it (return False). With no retry left,
+    block it for a human rather than fail a send that may have gone out."""
+    from scheduler.lifecycle import S, transition
+
+    entry = SendLedger.objects.filter(idempotency_key=task.idempotency_key or "").first()
+    if entry is None or entry.state != L.ATTEMPTING:
+        return False
+    services.ledger_mark(
+        entry=entry,
+        state=L.UNKNOWN,
+        note=f"worker lost during attempt {task.attempt}; the next attempt verifies first",
+        now=timezone.now(),
+    )
+    if task.retry_count < task.max_retries:
+        return False
+    reason = "the worker was lost mid-send and no retry is left; decide: mark sent, or send again"
+    services.ledger_mark(entry=entry, state=L.BLOCKED, note=reason, now=timezone.now())
+    return transition(
+        task.pk,
+        source=[S.RUNNING],
+        target=S.BLOCKED,
+        kind="task.blocked",
+        message=reason,
+        attempt=task.attempt,
+        wait_reason=reason,
+    )
+
+
+def on_decide(task: Task, decision: str) -> None:
+    services.ledger_decide(task=task, decision=decision)
+
+
+# --- discovery, sync, probe ------------------------------------------------------------------
+
+
+def discovery(ctx: TaskContext) -> dict[str, Any]:
+    """Find prospects through the platform's service and upsert the qualifying ones in the CRM."""
+    platform = ctx.task.platform or str(ctx.payload.get("platform") or "")
+    criteria = {k: v for k, v in ctx.payload.items() if k not in ("platform",)}
+    try:
+        candidates = dm_client().discover(platform, **criteria)
+    except ServiceError as exc:
+        raise TaskError(f"discovery failed: {exc}", permanent=exc.permanent) from exc
+    crm = get_client()
+    upserted: list[str] = []
+    for candidate in candidates:
+        if not candidate["qualifies"] or not candidate["username"]:
+            continue
+        try:
+            crm.contact_upsert(
+                platform=platform,
+                username=candidate["username"],
+                display_name=candidate["display_name"] or None,
+            )
+        except CrmError as exc:
+            raise TaskError(f"the CRM refused a prospect: {exc}", permanent=exc.permanent) from exc
+        upserted.append(candidate["username"])
+    return {"found": len(candidates), "upserted": len(upserted), "usernames": upserted[:50]}
+
+
+def sync(ctx: TaskContext) -> dict[str, Any]:
+    """Pull conversations and their messages into the CRM (idempotent on the CRM side)."""
+    platform = ctx.task.platform or str(ctx.payload.get("platform") or "")
+    most = int(ctx.payload.get("limit") or 50)
+    client = dm_client()
+    try:
+        conversations = client.conversations(platform)[:most]
+        payload = []
+        for conversation in conversations:
+            ctx.check_cancelled()
+            messages = client.messages(platform, conversation["username"], limit=50)
+            fallback = conversation["last_message_at"] or timezone.now()
+            payload.append(
+                {
+                    "username": conversation["username"],
+                    "display_name": conversation["display_name"],
+                    "messages": [
+                        {
+                            "text": m["text"],
+                            "direction": "outbound" if m["is_outbound"] else "inbound",
+                            "sent_at": (m["sent_at"] or fallback).isoformat(),
+                            **({"id": m["id"]} if m["id"] else {}),
+                        }
+                        for m in messages
+                        if m["text"]
+                    ],
+                }
+            )
+    except ServiceError as exc:
+        raise TaskError(f"sync could not read {platform}: {exc}", permanent=False) from exc
+    try:
+        counts = get_client().sync_dm(platform=platform, conversations=payload)
+    except CrmError as exc:
+        raise TaskError(f"the CRM refused the sync: {exc}", permanent=exc.permanent) from exc
+    return {"conversations": len(payload), **{k: v for k, v in counts.items() if k != "synced"}}
+
+
+def _probe_dm(
+    client: UnifiedDMClient, platform: str
+) -> tuple[bool, bool | None, str, dict[str, Any]]:
+    health = client.health(platform)
+    if not health["ok"]:
+        return False, None, f"service down: {health['detail']}", {}
+    try:
+        status = client.status(platform)
+    except ServiceError as exc:
+        return False, None, f"no Safari session: {exc}", {}
+    if not status["logged_in"]:
+        return False, False, "logged out: a human must log in in Safari", {}
+    url = status["current_url"].lower()
+    if "challenge" in url or "captcha" in url:
+        return False, True, "CAPTCHA on screen: a human must solve it", {}
+    try:
+        service_limits = client.rate_limits(platform)
+    except ServiceError as exc:
+        return False, True, f"rate limits unreadable: {exc}", {}
+    rate_status = service_limits.get("status") or {}
+    if rate_status.get("suspended"):
+        return False, True, f"suspended: {rate_status.get('message') or 'account suspended'}", {}
+    return True, True, "", service_limits
+
+
+def probe(ctx: TaskContext) -> dict[str, Any]:
+    """Health, then session, then the service's own limits; store them; queue the next probe."""
+    platform = str(ctx.payload.get("platform") or ctx.task.platform)
+    action = str(ctx.payload.get("action") or Action.DM)
+    account = account_get_or_create(
+        platform=platform, handle=str(ctx.payload.get("account") or ""), host=ctx.task.safari_host
+    )
+    limit_get_or_create(account=account, action=action)
+    if action == Action.DM:
+        healthy, logged_in, reason, service_limits = _probe_dm(dm_client(), platform)
+    else:
+        healthy, logged_in, reason, service_limits = _probe_comments(comments_client(), platform)
+    now = timezone.now()
+    stored = services.health_store(
+        account=account,
+        action=action,
+        healthy=healthy,
+        logged_in=logged_in,
+        reason=reason,
+        service_limits=service_limits if healthy else None,
+        now=now,
+    )
+    following = None
+    if ctx.payload.get("chain", True):
+        at = now + services.probe_delay(stored.probe_failures)
+        following = services.probe_schedule(account=account, action=action, at=at).pk
+    return {"healthy": healthy, "loggedIn": logged_in, "reason": reason, "nextProbe": following}
+
+
+def _probe_comments(
+    client: CommentsClient, platform: str
+) -> tuple[bool, bool | None, str, dict[str, Any]]:
+    try:
+        health = client.health(platform)
+        if not health["ok"]:
+            return False, None, f"service down: {health['detail']}", {}
+        status = client.status(platform)
+    except ServiceError as exc:
+        return False, None, f"no Safari session: {exc}", {}
+    if not status["logged_in"]:
+        return False, False, "logged out: a human must log in in Safari", {}
+    return True, True, "", {}

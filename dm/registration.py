@@ -1,0 +1,100 @@
+"""What dm registers with the scheduler: task types, the `platform:` probe, the status
+section and the CLI subcommands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+
+from dm import cli, handlers, selectors
+from dm.models import Action
+from scheduler.models import Task
+from scheduler.registry import (
+    CliCommand,
+    TaskType,
+    register_cli,
+    register_probe,
+    register_status_section,
+    register_task_type,
+)
+
+SEND_DECISIONS = {"sent": "done", "resend": "retry"}
+
+
+def send_needs(action: str) -> Callable[[Task], dict[str, int]]:
+    def needs(task: Task) -> dict[str, int]:
+        key = selectors.gate_key(
+            action=action, platform=task.platform, account=task.account, host=task.safari_host
+        )
+        return {key: 1}
+
+    return needs
+
+
+def register() -> None:
+    for name, handler, action, text in (
+        (
+            "dm",
+            handlers.dm,
+            Action.DM,
+            "Send a DM to a user or reply in a thread, at most once (the send ledger).",
+        ),
+        ("comment", handlers.comment, Action.COMMENT, "Post a comment on a URL, at most once."),
+    ):
+        register_task_type(
+            TaskType(
+                name,
+                handler,
+                text,
+                safari_exclusive=True,
+                needs_platform=True,
+                timeout_seconds=300,
+                needs=send_needs(action),
+                idempotent_key_required=True,
+                max_retries=settings.DM_SEND_MAX_RETRIES,
+                extra={
+                    "decisions": SEND_DECISIONS,
+                    "on_decide": handlers.on_decide,
+                    "recover": handlers.recover,
+                },
+            )
+        )
+    register_task_type(
+        TaskType(
+            "discovery",
+            handlers.discovery,
+            "Find prospects through the platform's service; upsert them as CRM contacts.",
+            safari_exclusive=True,
+            needs_platform=True,
+            timeout_seconds=900,
+            max_retries=2,
+        )
+    )
+    register_task_type(
+        TaskType(
+            "sync",
+            handlers.sync,
+            "Pull conversations and messages into the CRM.",
+            safari_exclusive=True,
+            needs_platform=True,
+            timeout_seconds=900,
+            max_retries=2,
+        )
+    )
+    register_task_type(
+        TaskType(
+            "probe",
+            handlers.probe,
+            "Check a platform service: health, session, limits; set or lift the health pause.",
+            safari_exclusive=False,
+            timeout_seconds=120,
+            max_retries=1,
+        )
+    )
+    register_probe(selectors.GATE_PREFIX, selectors.probe)
+    register_status_section("platforms", selectors.platforms_status)
+    register_cli(CliCommand("dm", cli.DM_HELP, cli.dm_arguments, cli.dm_handle))
+    register_cli(
+        CliCommand("platform", cli.PLATFORM_HELP, cli.platform_arguments, cli.platform_handle)
+    )

@@ -1,0 +1,441 @@
+"""Writes of the dm app: the send ledger, limits and cooldowns, health, account settings, and
+queueing sends. Every state change of a send is an event row in the same transaction."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from dm import limits, selectors
+from dm.accounts import account_get_or_create, check_platform, limit_config, limit_get_or_create
+from dm.models import AccountLimit, Action, LedgerState, PlatformAccount, SendLedger
+from scheduler import events
+from scheduler.models import PauseKind, Task
+from scheduler.services import scheduler_pause, scheduler_resume, task_schedule
+
+L = LedgerState
+
+
+class LimitClosed(Exception):
+    """A limit forbids sending now: nothing was attempted. `until` may be None (a human)."""
+
+    def __init__(self, until: datetime | None, reason: str) -> None:
+        super().__init__(reason)
+        self.until = until
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class SendSpec:
+    """What one send is: who, where, what, under which key."""
+
+    key: str
+    task_id: int | None
+    platform: str
+    action: str
+    recipient: str
+    post_url: str
+    text: str
+
+
+def _record(kind: str, entry: SendLedger, message: str = "", **data: Any) -> None:
+    events.record(
+        kind,
+        subject="send",
+        subject_id=entry.idempotency_key,
+        task_id=entry.task_id,
+        message=message,
+        data={
+            "platform": entry.platform,
+            "account": entry.account.handle,
+            "action": entry.action,
+            "recipient": entry.recipient or entry.post_url,
+            "state": entry.state,
+            **data,
+        },
+    )
+
+
+# --- the ledger ------------------------------------------------------------------------------
+
+
+def ledger_begin(*, spec: SendSpec, account: PlatformAccount, now: datetime) -> SendLedger:
+    """Check the limits and write the entry *attempting*, in one transaction that the caller
+    must let commit before calling the service. Raises LimitClosed when a limit says no."""
+    with transaction.atomic():
+        # Lock the limit row first: on Postgres a row lock, on SQLite the immediate
+        # transaction already serialises writers.
+        limit = AccountLimit.objects.select_for_update().get(
+            pk=limit_get_or_create(account=account, action=spec.action).pk
+        )
+        verdict = selectors.limit_verdict(limit, now=now)
+        if verdict.allowed < 1:
+            raise LimitClosed(verdict.ready_at, verdict.reason)
+        entry = SendLedger.objects.select_for_update().filter(idempotency_key=spec.key).first()
+        if entry is None:
+            entry = SendLedger(idempotency_key=spec.key, attempts=0)
+        elif entry.state not in (L.FAILED,):
+            raise ValueError(f"ledger entry {spec.key} is {entry.state}; it cannot start again")
+        entry.task_id = spec.task_id
+        entry.platform = spec.platform
+        entry.account = account
+        entry.action = spec.action
+        entry.recipient = spec.recipient
+        entry.post_url = spec.post_url
+        entry.text = spec.text
+        entry.state = L.ATTEMPTING
+        entry.verified = None
+        entry.attempts += 1
+        entry.attempt_started_at = now
+        entry.finished_at = None
+        entry.error = ""
+        entry.save()
+        # Hold the gap from now: no second send starts while this one is in the air.
+        limit.next_allowed_at = max(
+            filter(None, [limit.next_allowed_at, now + timedelta(seconds=limit.min_gap_seconds)])
+        )
+        limit.last_activity_at = now
+        limit.save(update_fields=["next_allowed_at", "last_activity_at"])
+        _record("send.attempting", entry, f"sending to {spec.recipient or spec.post_url}")
+    return entry
+
+
+def ledger_sent(
+    *,
+    entry: SendLedger,
+    verified: bool | None,
+    now: datetime,
+    how: str = "service",
+    jitter: float | None = None,
+) -> SendLedger:
+    """The send went out: mark it sent and draw the account's next allowed time."""
+    with transaction.atomic():
+        entry.state = L.SENT
+        entry.verified = verified
+        entry.finished_at = now
+        entry.error = "" if verified is not False else "sent, not verified"
+        entry.save(update_fields=["state", "verified", "finished_at", "error"])
+        limit = AccountLimit.objects.select_for_update().get(
+            account_id=entry.account_id, action=entry.action
+        )
+        draw = random.random() if jitter is None else jitter
+        limit.next_allowed_at = max(
+            filter(
+                None,
+                [limit.next_allowed_at, limits.draw_next_allowed(now, limit_config(limit), draw)],
+            )
+        )
+        limit.cooldown_level = 0
+        limit.last_activity_at = now
+        limit.save(update_fields=["next_allowed_at", "cooldown_level", "last_activity_at"])
+        _record(
+            "send.sent",
+            entry,
+            f"sent to {entry.recipient or entry.post_url} ({how})",
+            verified=verified,
+            how=how,
+            next_allowed_at=limit.next_allowed_at.isoformat(),
+        )
+    return entry
+
+
+def ledger_failed(*, entry: SendLedger, error: str, now: datetime) -> SendLedger:
+    """Nothing went out: the entry no longer counts, and a later attempt may send."""
+    with transaction.atomic():
+        entry.state = L.FAILED
+        entry.finished_at = now
+        entry.error = error[:2000]
+        entry.save(update_fields=["state", "finished_at", "error"])
+        _record("send.failed", entry, error[:300])
+    return entry
+
+
+def ledger_limited(
+    *, entry: SendLedger, retry_after: datetime | None, reason: str, now: datetime
+) -> datetime:
+    """A 429 or a reported limit: nothing sent; start (or double) the cooldown. Returns its end."""
+    with transaction.atomic():
+        entry.state = L.FAILED
+        entry.finished_at = now
+        entry.error = f"limited: {reason}"[:2000]
+        entry.save(update_fields=["state", "finished_at", "error"])
+        limit = AccountLimit.objects.select_for_update().get(
+            account_id=entry.account_id, action=entry.action
+        )
+        until, level = limits.next_cooldown(
+            now=now,
+            level=limit.cooldown_level,
+            retry_after=retry_after,
+            base_seconds=settings.DM_COOLDOWN_BASE_SECONDS,
+            cap_seconds=settings.DM_COOLDOWN_CAP_SECONDS,
+        )
+        limit.cooldown_until = until
+        limit.cooldown_level = level
+        limit.save(update_fields=["cooldown_until", "cooldown_level"])
+        _record(
+            "send.limited",
+            entry,
+            f"{limits.label(entry.platform)} limited: {reason}; cooling down until "
+            f"{until.isoformat()}",
+            cooldown_until=until.isoformat(),
+            cooldown_level=level,
+        )
+        events.record(
+            "platform.cooldown",
+            subject="platform",
+            subject_id=f"{entry.platform}/{entry.account.handle}",
+            message=f"cooldown until {until.isoformat()}: {reason}",
+            data={"until": until.isoformat(), "level": level},
+        )
+    return until
+
+
+def ledger_mark(*, entry: SendLedger, state: str, note: str, now: datetime) -> SendLedger:
+    """Unknown (worker lost mid-send) or blocked (waiting for a human)."""
+    with transaction.atomic():
+        entry.state = state
+        entry.error = note[:2000]
+        if state == L.BLOCKED:
+            entry.finished_at = now
+        entry.save(update_fields=["state", "error", "finished_at"])
+        _record(f"send.{state}", entry, note[:300])
+    return entry
+
+
+def ledger_decide(*, task: Task, decision: str, now: datetime | None = None) -> None:
+    """A human decided a blocked send: 'sent' (it went out) or 'resend' (it did not)."""
+    now = now or timezone.now()
+    entry = SendLedger.objects.filter(idempotency_key=task.idempotency_key or "").first()
+    if entry is None:
+        return
+    if decision == "sent":
+        ledger_sent(entry=entry, verified=None, now=now, how="decided by a human")
+    else:
+        ledger_failed(entry=entry, error="a human decided to send again", now=now)
+
+
+# --- health -----------------------------------------------------------------------------------
+
+
+def health_store(
+    *,
+    account: PlatformAccount,
+    action: str,
+    healthy: bool,
+    logged_in: bool | None,
+    reason: str,
+    service_limits: dict[str, Any] | None,
+    now: datetime,
+) -> AccountLimit:
+    """Store a probe's result; a bad one sets a health pause, a good one lifts it."""
+    with transaction.atomic():
+        limit = AccountLimit.objects.select_for_update().get(
+            pk=limit_get_or_create(account=account, action=action).pk
+        )
+        limit.healthy = healthy
+        limit.logged_in = logged_in
+        limit.health_reason = reason[:300]
+        limit.last_probe_at = now
+        limit.probe_failures = 0 if healthy else limit.probe_failures + 1
+        if service_limits is not None:
+            limit.service_limits = service_limits
+        limit.save()
+        events.record(
+            "platform.probed",
+            subject="platform",
+            subject_id=f"{account.platform}/{account.handle}",
+            message=reason or "healthy",
+            data={"healthy": healthy, "loggedIn": logged_in, "action": action},
+        )
+        if healthy:
+            scheduler_resume(
+                platform=account.platform, account=account.handle, kind=PauseKind.HEALTH
+            )
+        else:
+            scheduler_pause(
+                platform=account.platform,
+                account=account.handle,
+                reason=f"{limits.label(account.platform)}: {reason}",
+                kind=PauseKind.HEALTH,
+            )
+    return limit
+
+
+def probe_delay(failures: int) -> timedelta:
+    """When to probe again: the regular interval when healthy, else a capped backoff."""
+    if failures <= 0:
+        return timedelta(seconds=settings.DM_PROBE_INTERVAL_SECONDS)
+    base = settings.DM_PROBE_BACKOFF_BASE_SECONDS
+    return timedelta(
+        seconds=min(base * 2 ** min(failures - 1, 20), settings.DM_PROBE_BACKOFF_CAP_SECONDS)
+    )
+
+
+def probe_schedule(
+    *, account: PlatformAccount, action: str = Action.DM, at: datetime | None = None
+) -> Task:
+    """Queue a probe of an account unless one is already queued (the probe chain)."""
+    queued = Task.objects.filter(
+        type="probe",
+        status__in=["pending", "scheduled", "running"],
+        payload__platform=account.platform,
+        payload__account=account.handle,
+        payload__action=action,
+        safari_host=account.safari_host,
+    ).first()
+    if queued is not None and queued.status != "running":
+        return queued
+    task, _ = task_schedule(
+        type="probe",
+        name=f"probe {account.platform}/{account.handle} {action}",
+        safari_host=account.safari_host,
+        priority=2,
+        scheduled_for=at,
+        payload={"platform": account.platform, "account": account.handle, "action": action},
+    )
+    return task
+
+
+# --- sends ------------------------------------------------------------------------------------
+
+
+def dm_send(
+    *,
+    platform: str,
+    username: str,
+    text: str,
+    account: str = "",
+    scheduled_for: datetime | None = None,
+    priority: int = 3,
+    idempotency_key: str | None = None,
+    thread_id: str | None = None,
+    extra: dict[str, Any] | None = None,
+    host: str | None = None,
+) -> tuple[Task, bool]:
+    """Queue a DM task (to a user, or a reply in a known thread) on the named or default account."""
+    check_platform(platform)
+    username = username.strip().lstrip("@")
+    if not username and not thread_id:
+        raise ValidationError({"username": "name the recipient"})
+    if not text.strip():
+        raise ValidationError({"text": "the message is empty"})
+    acct = account_get_or_create(platform=platform, handle=account, host=host)
+    payload: dict[str, Any] = {"username": username, "text": text, **(extra or {})}
+    if thread_id:
+        payload["threadId"] = thread_id
+    return task_schedule(
+        type="dm",
+        name=f"DM @{username or thread_id} on {limits.label(platform)}",
+        platform=platform,
+        account=acct.handle,
+        safari_host=acct.safari_host,
+        priority=priority,
+        scheduled_for=scheduled_for,
+        payload=payload,
+        idempotency_key=idempotency_key,
+    )
+
+
+def comment_post(
+    *,
+    platform: str,
+    post_url: str,
+    text: str,
+    account: str = "",
+    scheduled_for: datetime | None = None,
+    priority: int = 3,
+    idempotency_key: str | None = None,
+) -> tuple[Task, bool]:
+    check_platform(platform, Action.COMMENT)
+    acct = account_get_or_create(platform=platform, handle=account)
+    return task_schedule(
+        type="comment",
+        name=f"comment on {post_url}",
+        platform=platform,
+        account=acct.handle,
+        safari_host=acct.safari_host,
+        priority=priority,
+        scheduled_for=scheduled_for,
+        payload={"postUrl": post_url, "text": text},
+        idempotency_key=idempotency_key,
+    )
+
+
+# --- account settings -------------------------------------------------------------------------
+
+
+def account_update(
+    *,
+    account: PlatformAccount,
+    action: str = Action.DM,
+    hourly_cap: int | None = None,
+    daily_cap: int | None = None,
+    min_gap_seconds: int | None = None,
+    max_gap_seconds: int | None = None,
+    active_start: time | None = None,
+    active_end: time | None = None,
+    tz: str | None = None,
+    automation: bool | None = None,
+    paused: bool | None = None,
+    pause_reason: str = "",
+    clear_cooldown: bool = False,
+) -> PlatformAccount:
+    """Change an account's limits, window, automation flag or (user) pause."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    with transaction.atomic():
+        limit = AccountLimit.objects.select_for_update().get(
+            pk=limit_get_or_create(account=account, action=action).pk
+        )
+        for name, value in (
+            ("hourly_cap", hourly_cap),
+            ("daily_cap", daily_cap),
+            ("min_gap_seconds", min_gap_seconds),
+            ("max_gap_seconds", max_gap_seconds),
+        ):
+            if value is not None:
+                if value < 0:
+                    raise ValidationError({name: f"{name} must be ≥ 0"})
+                setattr(limit, name, value)
+        if limit.max_gap_seconds < limit.min_gap_seconds:
+            raise ValidationError({"max_gap_seconds": "the maximum gap is below the minimum"})
+        if clear_cooldown:
+            limit.cooldown_until = None
+            limit.cooldown_level = 0
+        limit.save()
+        if tz is not None:
+            try:
+                ZoneInfo(tz)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValidationError({"timezone": f"unknown time zone {tz!r}"}) from None
+            account.timezone = tz
+        if active_start is not None:
+            account.active_start = active_start
+        if active_end is not None:
+            account.active_end = active_end
+        if automation is not None:
+            account.automation_enabled = automation
+        account.save()
+        events.record(
+            "platform.updated",
+            subject="platform",
+            subject_id=f"{account.platform}/{account.handle}",
+            message=f"{account} {action} settings changed",
+            data={"action": action},
+        )
+        if paused is True:
+            scheduler_pause(
+                platform=account.platform,
+                account=account.handle,
+                reason=pause_reason or f"{account} paused by a user",
+            )
+        elif paused is False:
+            scheduler_resume(platform=account.platform, account=account.handle)
+    return account

@@ -1,0 +1,21 @@
+"""X/Twitter DMs with real processes: the system, the simulator and the CRM deployment."""
+
+import pytest
+
+from tests import dm_factories as s
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_dm_goes_out_once_and_lands_in_the_separate_crm(tmp_path):
+    s.e2e_dm_appears_once_in_the_sim_and_the_crm(tmp_path, "twitter")
+
+
+def test_killing_the_worker_mid_send_never_duplicates_or_loses_a_dm(tmp_path):
+    from dm.bench import sigkill
+
+    figures = sigkill(kills=4, tasks=9, tmp=tmp_path)
+    assert figures["kills"] >= 3, figures
+    assert figures["duplicates"] == 0, figures
+    assert figures["lost"] == 0, figures
+    assert figures["statuses"] == {"completed": 9}, figures
