@@ -6,7 +6,7 @@ import sys
 from collections import defaultdict
 
 FLOOR = 80.0
-APPS = ("safari_auto", "scheduler", "dm", "crm", "sora")
+APPS = ("safari_auto", "scheduler", "dm", "crm", "sora", "dashboard")
 
 subprocess.run([sys.executable, "-m", "coverage", "json", "-q", "-o", "coverage.json"], check=True)
 with open("coverage.json") as handle:
