@@ -8,6 +8,7 @@ ever sends again, and blocks for a human when it cannot tell.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from datetime import datetime, timedelta
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from crm.client import CrmError, get_client
 from dm import limits, selectors, services
@@ -360,20 +362,25 @@ def discovery(ctx: TaskContext) -> dict[str, Any]:
 
 
 def sync(ctx: TaskContext) -> dict[str, Any]:
-    """Pull conversations and their messages into the CRM (idempotent on the CRM side)."""
+    """Pull conversations and their messages into the CRM (idempotent on the CRM side), and
+    tell the dashboard's inbox about replies that are new since the CRM last saw them."""
     platform = ctx.task.platform or str(ctx.payload.get("platform") or "")
     most = int(ctx.payload.get("limit") or 50)
     client = dm_client()
+    crm = get_client()
+    replies: list[dict[str, Any]] = []
     try:
         conversations = client.conversations(platform)[:most]
         payload = []
         for conversation in conversations:
             ctx.check_cancelled()
-            messages = client.messages(platform, conversation["username"], limit=50)
+            username = conversation["username"]
+            messages = client.messages(platform, username, limit=50)
             fallback = conversation["last_message_at"] or timezone.now()
+            seen = _last_inbound_at(crm, platform, username)
             payload.append(
                 {
-                    "username": conversation["username"],
+                    "username": username,
                     "display_name": conversation["display_name"],
                     "messages": [
                         {
@@ -387,13 +394,55 @@ def sync(ctx: TaskContext) -> dict[str, Any]:
                     ],
                 }
             )
+            replies += [
+                {"username": username, "text": m["text"], "at": (m["sent_at"] or fallback)}
+                for m in messages
+                if m["text"]
+                and not m["is_outbound"]
+                and (seen is None or (m["sent_at"] or fallback) > seen)
+            ]
     except ServiceError as exc:
         raise TaskError(f"sync could not read {platform}: {exc}", permanent=False) from exc
     try:
-        counts = get_client().sync_dm(platform=platform, conversations=payload)
+        counts = crm.sync_dm(platform=platform, conversations=payload)
     except CrmError as exc:
         raise TaskError(f"the CRM refused the sync: {exc}", permanent=exc.permanent) from exc
-    return {"conversations": len(payload), **{k: v for k, v in counts.items() if k != "synced"}}
+    _announce_replies(ctx, crm, platform, replies)
+    return {
+        "conversations": len(payload),
+        "newReplies": len(replies),
+        **{k: v for k, v in counts.items() if k != "synced"},
+    }
+
+
+def _last_inbound_at(crm: Any, platform: str, username: str) -> datetime | None:
+    try:
+        state = crm.conversation_state(platform=platform, username=username)
+    except CrmError:
+        return None
+    value = state.get("last_inbound_at")
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    return value if isinstance(value, datetime) else None
+
+
+def _announce_replies(
+    ctx: TaskContext, crm: Any, platform: str, replies: list[dict[str, Any]]
+) -> None:
+    """One `dm.reply_received` event per new reply (the newest 20), for the inbox."""
+    for reply in sorted(replies, key=lambda r: r["at"])[-20:]:
+        contact = None
+        with contextlib.suppress(CrmError):
+            contact = crm.contact_by_handle(platform=platform, username=reply["username"])
+        ctx.event(
+            "dm.reply_received",
+            f"{platform} @{reply['username']}: {reply['text'][:200]}",
+            platform=platform,
+            username=reply["username"],
+            text=reply["text"][:500],
+            at=reply["at"].isoformat(),
+            contactId=str(contact["id"]) if contact else None,
+        )
 
 
 def _probe_dm(

@@ -9,7 +9,7 @@ from crm.client import get_client
 from dm import automation, services
 from dm.models import PlatformAccount, SendLedger
 from dm.simulator import InstagramDMSim, TikTokDMSim, TwitterCommentSim
-from scheduler.models import Task
+from scheduler.models import Event, Task
 from tests import dm_factories as s
 from tests.crm_factories import CampaignFactory, PlatformAccountFactory
 from tests.sim_fixtures import configure, running, sent, set_faults
@@ -92,10 +92,15 @@ def test_sync_pulls_conversations_and_replies_into_the_crm(settings, run_on_comm
         assert task.result["messages_synced"] == 3
         state = get_client().conversation_state(platform="instagram", username="maya_builds")
         assert state["has_inbound"] is True
+        replies = Event.objects.filter(kind="dm.reply_received")
+        assert task.result["newReplies"] == replies.count() > 0
+        assert {e.data["username"] for e in replies} >= {"maya_builds"}
+        assert all(e.data["contactId"] for e in replies)
         again, _ = task_schedule(type="sync", platform="instagram")
         s.cycle(run_on_commit)
         again.refresh_from_db()
         assert again.result["messages_synced"] == 0
+        assert again.result["newReplies"] == 0  # the inbox hears of each reply once
 
 
 def test_outreach_fills_campaign_templates_within_the_remaining_caps(settings, run_on_commit):
