@@ -51,9 +51,9 @@ test: install-dev browser
 	rm -f .coverage .coverage.*
 	$(PY) -m coverage run -m pytest tests
 	@if $(PY) -m tests.services_up; then \
-	  echo "== integration and e2e tests again on the scale profile (Postgres + Redis) =="; \
+	  echo "== integration tests again on the scale profile (Postgres + Redis) =="; \
 	  DATABASE_URL=$(SCALE_DATABASE_URL) REDIS_URL=$(SCALE_REDIS_URL) \
-	    $(PY) -m coverage run -m pytest tests/integration tests/e2e -m "not browser"; \
+	    $(PY) -m coverage run -m pytest tests/integration; \
 	elif [ "$${CI:-}" = "true" ]; then \
 	  echo "Postgres or Redis is down: the scale profile must run in CI"; exit 1; \
 	else echo "Postgres/Redis not reachable: scale-profile run skipped"; fi
