@@ -47,7 +47,7 @@ def record(
 
 def _fire(event: Event, task: Task | None) -> None:
     signal = SIGNAL_BY_KIND.get(event.kind)
-    if signal is not None:
+    if signal is not None and signal.has_listeners():
         sender: Any = event
         if event.subject == "task" and event.task_id is not None:
             sender = Task.objects.filter(pk=event.task_id).first() or task or event
