@@ -101,6 +101,7 @@ DATABASE_URL = env_str("DATABASE_URL")
 SQLITE_PATH = Path(env_str("SQLITE_PATH", str(DATA_DIR / "safari_auto.sqlite3")))
 if DATABASE_URL:
     DATABASES: dict[str, Any] = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME") or None}
 else:
     DATABASES = {
         "default": {

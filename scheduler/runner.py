@@ -112,7 +112,8 @@ class Heartbeat:
 
 def run(task_id: int, attempt: int) -> str:
     """Execute one attempt of a claimed task; returns the status it ended in."""
-    close_old_connections()
+    if connection.get_autocommit():  # never drop a connection mid-transaction (sync mode)
+        close_old_connections()
     now = timezone.now()
     if not transition(
         task_id,

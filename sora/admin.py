@@ -37,7 +37,7 @@ class CreditSnapshotAdmin(admin.ModelAdmin):
 
     @admin.action(description="Queue a credit check now")
     def check_now(self, request: HttpRequest, queryset: QuerySet[CreditSnapshot]) -> None:
-        task = services.credit_check_ensure(reason="asked from the admin")
+        task = services.credit_check_ensure(reason="asked from the admin", due_now=True)
         self.message_user(
             request, f"Check queued as #{task.pk}" if task else "A check is already queued"
         )

@@ -82,7 +82,7 @@ def handle(options: dict[str, Any], stdout: Writer) -> None:
             stdout.write(f"{queued.message} (tasks {ids})\n")
             did = True
         if options.get("check"):
-            task = services.credit_check_ensure(reason="asked from the CLI")
+            task = services.credit_check_ensure(reason="asked from the CLI", due_now=True)
             stdout.write(
                 f"credit check queued as #{task.pk}\n"
                 if task

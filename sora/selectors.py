@@ -111,10 +111,13 @@ def credits_needed_by_head() -> int | None:
     return int(head) if head else None
 
 
-def check_pending() -> bool:
-    return Task.objects.filter(
-        type=CHECK_TYPE, status__in=[TaskStatus.PENDING, *IN_FLIGHT]
-    ).exists()
+def check_pending(*, due_by: datetime | None = None) -> bool:
+    """A check is waiting or running; with `due_by`, a waiting one counts only if it is due by
+    then (the chain's next check, hours away, does not answer "check now")."""
+    checks = Task.objects.filter(type=CHECK_TYPE, status__in=[TaskStatus.PENDING, *IN_FLIGHT])
+    if due_by is not None:
+        checks = checks.exclude(status=TaskStatus.PENDING, scheduled_for__gt=due_by)
+    return checks.exists()
 
 
 def trilogy_list() -> QuerySet[Trilogy]:

@@ -175,23 +175,28 @@ def credit_trigger_register(*, name: str, callback: str, threshold: int = 1) -> 
 # --- credit checks ------------------------------------------------------------------------
 
 
-def credit_check_schedule(*, when: datetime, reason: str = "") -> Task:
-    """Queue a usage check at `when`; one per minute slot (idempotency key)."""
+def credit_check_schedule(*, when: datetime, reason: str = "", per_minute: bool = True) -> Task:
+    """Queue a usage check at `when`; one per minute slot (idempotency key) unless
+    `per_minute` is off (a check asked for now, after one that already ran this minute)."""
     task, _ = task_schedule(
         type=selectors.CHECK_TYPE,
         name=f"Sora credit check{': ' + reason if reason else ''}",
         priority=2,
         scheduled_for=when,
-        idempotency_key=f"sora_check:{when:%Y-%m-%dT%H:%M}",
+        idempotency_key=f"sora_check:{when:%Y-%m-%dT%H:%M}" if per_minute else None,
     )
     return task
 
 
-def credit_check_ensure(*, now: datetime | None = None, reason: str = "") -> Task | None:
-    """Queue a check now unless one is already waiting or running."""
-    if selectors.check_pending():
+def credit_check_ensure(
+    *, now: datetime | None = None, reason: str = "", due_now: bool = False
+) -> Task | None:
+    """Queue a check now unless one is already waiting or running. `due_now` (asked by a
+    person): only a check that is due now or running counts, not the chain's next one."""
+    now = now or timezone.now()
+    if selectors.check_pending(due_by=now if due_now else None):
         return None
-    return credit_check_schedule(when=now or timezone.now(), reason=reason)
+    return credit_check_schedule(when=now, reason=reason, per_minute=not due_now)
 
 
 def credit_check_next(*, snapshot: CreditSnapshot, now: datetime) -> Task:

@@ -317,18 +317,24 @@ def scenario_guards_refuse_dnc_and_repeated_cold_dms(
 
 
 def start_crm_deployment(tmp_path):
-    """The CRM as its own deployment: its own daphne, port and database, reached over HTTP.
-
-    Not SAFARI_ROLE=crm: `safari_auto/asgi.py` imports the dashboard's routing (and with it
-    scheduler models) even in the crm role, so daphne cannot start there yet (reported)."""
+    """The CRM as its own deployment (SAFARI_ROLE=crm): only the core apps and `crm`, its own
+    SQLite file, migrated and keyed in that role, served by daphne on its own port."""
     from tests.e2e.harness import System
 
     home = tmp_path / "crm"
     home.mkdir()
-    crm = System(home)
+    crm = System(home, SAFARI_ROLE="crm", SQLITE_PATH=str(home / "crm.sqlite3"))
     crm.manage("migrate", "--noinput")
     key = crm.manage("crm_apikey", "create", "--name", "scheduler", "--quiet").strip()
+    assert key, "crm_apikey create --quiet printed no key"
     crm.start_web()
+    health = requests.get(f"{crm.base}/health", timeout=5).json()
+    assert health == {"status": "ok", "service": "crm"}, health  # the crm role's own URLs
+    assert "scheduler_task" not in crm.manage(
+        "shell",
+        "-c",
+        "from django.db import connection; print(connection.introspection.table_names())",
+    )
     return crm, key
 
 

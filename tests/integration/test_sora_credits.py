@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.utils import timezone
 
 from scheduler.models import Event, Task
 from scheduler.signals import credits_refreshed
@@ -183,3 +184,14 @@ def test_the_monitor_learns_the_simulator_refresh_end_to_end(
     assert latest is not None
     assert latest.is_refresh
     assert latest.free == 5
+
+
+def test_a_check_asked_for_now_is_queued_even_with_the_next_one_waiting() -> None:
+    now = timezone.now()
+    later = services.credit_check_schedule(when=now + timedelta(hours=1), reason="next")
+    assert services.credit_check_ensure(now=now) is None  # the chain's next check counts
+    asked = services.credit_check_ensure(now=now, due_now=True, reason="asked")
+    assert asked is not None
+    assert asked.pk != later.pk
+    assert asked.scheduled_for <= now
+    assert services.credit_check_ensure(now=now, due_now=True) is None  # one due is enough
