@@ -30,10 +30,10 @@ LIMITED_RETRY = timedelta(minutes=2)
 
 
 def poll_seconds() -> float:
-    """SORA_POLL_SECONDS (15 s by default); in demo mode scaled like the simulator."""
+    """SORA_POLL_SECONDS (15 s by default); in demo mode sped up like the simulator."""
     base = float(getattr(settings, "SORA_POLL_SECONDS", 15.0))
     if getattr(settings, "DEMO", False):
-        base *= float(settings.SIM_TIME_SCALE)
+        base /= float(settings.SIM_TIME_SCALE) or 1.0
     return max(base, 0.05)
 
 

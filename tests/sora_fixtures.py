@@ -19,7 +19,7 @@ from sora.simulator import SoraSimulator
 def sora_sim(settings: Any) -> Iterator[SoraSimulator]:
     """The Sora simulator on a free port, fast (a generation takes ~0.3 s), and our client
     pointed at it."""
-    sim = SoraSimulator("127.0.0.1", 0, time_scale=0.0005, free=5, free_allowance=5).start()
+    sim = SoraSimulator("127.0.0.1", 0, time_scale=2000, free=5, free_allowance=5).start()
     settings.SERVICE_URLS = {**settings.SERVICE_URLS, "sora": sim.url}
     settings.SORA_POLL_SECONDS = 0.05
     try:
