@@ -19,11 +19,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, close_old_connections, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from scheduler import events, lifecycle, registry
+from scheduler import events, lifecycle, rawsql, registry
 from scheduler.lifecycle import S
 from scheduler.models import Event, Lane, Pause, PauseScope, SchedulerState, Task
 from scheduler.planning import Candidate, Pauses, Plan, ResourceState, plan
@@ -60,6 +60,10 @@ def lane_heads(keys: list[str], now: datetime, per_lane: int) -> list[dict[str, 
     """The first `per_lane` ready tasks of each lane, in planning order: one indexed
     `LIMIT` per lane, glued with UNION ALL so a cycle costs O(lanes) and one round trip."""
     table = connection.ops.quote_name(Task._meta.db_table)
+    if connection.vendor == "sqlite":
+        # Without statistics SQLite prefers the due-time index and sorts every ready task;
+        # the lane index answers the ORDER BY ... LIMIT directly.
+        table += " INDEXED BY task_lane_head"
     cols = ", ".join(connection.ops.quote_name(name) for name in HEAD_FIELDS)
     # Only quoted identifiers and an int are formatted into the SQL; values are parameters.
     one = (
@@ -276,30 +280,25 @@ class Dispatcher:
         claimed: list[tuple[int, int, str, str]] = []
         with transaction.atomic():
             for task_id in task_ids:
+                cand = candidates.get(task_id)
                 try:
-                    with transaction.atomic():
-                        moved = Task.objects.filter(
-                            pk=task_id, status=S.PENDING, pending_deps=0
-                        ).update(
-                            status=S.SCHEDULED,
-                            claimed_by=self.name,
-                            claimed_at=now,
-                            attempt=F("attempt") + 1,
-                            wait_reason="",
-                            holds_safari=F("req_safari_exclusive"),
-                        )
+                    if cand is not None and cand.safari_exclusive:
+                        with transaction.atomic():  # the Safari index may say no
+                            row = rawsql.claim_task(task_id, by=self.name, now=now)
+                    else:
+                        row = rawsql.claim_task(task_id, by=self.name, now=now)
                 except IntegrityError:  # the database's Safari rule said no
                     continue
-                if not moved:
+                if row is None:
                     continue
-                row = Task.objects.filter(pk=task_id).values("attempt", "type", "safari_host").get()
+                attempt, task_type, host = row
                 events.record(
                     "task.claimed",
                     task_id=task_id,
                     now=now,
-                    data={"attempt": row["attempt"], "by": self.name},
+                    data={"attempt": attempt, "by": self.name},
                 )
-                claimed.append((task_id, row["attempt"], row["type"], row["safari_host"]))
+                claimed.append((task_id, attempt, task_type, host))
                 self._reasons.pop(task_id, None)
             transaction.on_commit(lambda: self._enqueue_all(claimed))
         return [task_id for task_id, *_ in claimed]

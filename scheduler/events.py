@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from scheduler import rawsql
 from scheduler.models import Event, Task
 from scheduler.signals import SIGNAL_BY_KIND, event_recorded
 
@@ -16,6 +17,16 @@ logger = logging.getLogger(__name__)
 # Kinds that never change what is eligible: the dispatcher's own claims and a worker picking
 # up what was claimed. Every other kind wakes the dispatcher.
 QUIET_KINDS = frozenset({"task.claimed", "task.started", "task.progress"})
+EVENT_COLUMNS = (
+    "created_at",
+    "kind",
+    "subject",
+    "subject_id",
+    "task_id",
+    "message",
+    "data",
+    "wakes",
+)
 
 
 def record(
@@ -31,7 +42,7 @@ def record(
 ) -> Event:
     """Write one event row and fire its signals once the surrounding transaction commits."""
     resolved_id = task.pk if task is not None else task_id
-    event = Event.objects.create(
+    event = Event(
         created_at=now or timezone.now(),
         kind=kind,
         subject=subject,
@@ -41,6 +52,8 @@ def record(
         data=data or {},
         wakes=kind not in QUIET_KINDS,
     )
+    event.pk = rawsql.insert_event({name: getattr(event, name) for name in EVENT_COLUMNS})
+    event._state.adding = False
     transaction.on_commit(lambda: _fire(event, task))
     return event
 

@@ -13,10 +13,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
-from scheduler import events
+from scheduler import events, rawsql
 from scheduler.models import FINAL_STATUSES, Task, TaskStatus
 from scheduler.planning import backoff
 
@@ -38,15 +37,13 @@ def transition(
     """Move one task from any of `source` to `target`; False when someone else moved it first."""
     now = now or timezone.now()
     with transaction.atomic():
-        rows = Task.objects.filter(pk=task_id, status__in=list(source))
-        if attempt is not None:
-            rows = rows.filter(attempt=attempt)
         if target in FINAL_STATUSES or target in (S.PENDING, S.BLOCKED):
             fields.setdefault("holds_safari", False)
             fields.setdefault("cancel_requested", "")
         if target in FINAL_STATUSES:
             fields.setdefault("finished_at", now)
-        if not rows.update(status=target, **fields):
+        values = {"status": target, **fields}
+        if not rawsql.update_task(task_id, statuses=source, attempt=attempt, values=values):
             return False
         events.record(kind, task_id=task_id, message=message, data=data, now=now)
         if target == S.COMPLETED:
@@ -57,9 +54,7 @@ def transition(
 
 
 def _release_dependents(task_id: int) -> None:
-    Task.objects.filter(dependencies__id=task_id, pending_deps__gt=0).update(
-        pending_deps=F("pending_deps") - 1
-    )
+    rawsql.release_dependents(task_id)
 
 
 def _fail_dependents(task_id: int, reason: str, now: datetime) -> None:

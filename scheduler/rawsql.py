@@ -1,0 +1,101 @@
+"""The hot path's SQL, written once: conditional task updates and event inserts.
+
+The runner and the dispatcher make these writes for every task. Building them through the
+ORM costs about a millisecond each, several times the statement itself, so they are
+composed here from the models' own field definitions (columns, JSON and datetime
+adaptation) and sent as plain parameterised SQL. Only quoted identifiers are formatted in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import cache
+from typing import Any
+
+from django.db import connection
+from django.db.models import Field, Model
+
+from scheduler.models import Event, Task
+
+
+@cache
+def _field(model: type[Model], name: str) -> Field[Any, Any]:
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field):  # pragma: no cover - only concrete columns are written
+        raise TypeError(f"{model.__name__}.{name} is not a column")
+    return field
+
+
+def _column(model: type[Model], name: str) -> str:
+    return connection.ops.quote_name(str(_field(model, name).column))
+
+
+def _value(model: type[Model], name: str, value: Any) -> Any:
+    return _field(model, name).get_db_prep_save(value, connection)
+
+
+def _table(model: type[Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def update_task(
+    task_id: int, *, statuses: Iterable[str], attempt: int | None, values: Mapping[str, Any]
+) -> int:
+    """UPDATE one task WHERE it is still in one of `statuses` (and at `attempt`): rows changed."""
+    wanted = list(statuses)
+    sets = ", ".join(f"{_column(Task, name)} = %s" for name in values)
+    params = [_value(Task, name, value) for name, value in values.items()]
+    where = f"id = %s AND status IN ({', '.join(['%s'] * len(wanted))})"
+    params += [task_id, *wanted]
+    if attempt is not None:
+        where += " AND attempt = %s"
+        params.append(attempt)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {_table(Task)} SET {sets} WHERE {where}", params)  # noqa: S608
+        return int(cursor.rowcount)
+
+
+def insert_event(values: Mapping[str, Any]) -> int:
+    """INSERT one event row and return its id."""
+    names = list(values)
+    cols = ", ".join(_column(Event, name) for name in names)
+    marks = ", ".join(["%s"] * len(names))
+    params = [_value(Event, name, values[name]) for name in names]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {_table(Event)} ({cols}) VALUES ({marks}) RETURNING id",  # noqa: S608
+            params,
+        )
+        row = cursor.fetchone()
+    return int(row[0])
+
+
+def release_dependents(task_id: int) -> int:
+    """One dependency fewer for every task that waited on this one."""
+    through = Task.dependencies.through
+    table = _table(through)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_table(Task)} SET pending_deps = pending_deps - 1 "  # noqa: S608
+            f"WHERE pending_deps > 0 AND id IN "
+            f"(SELECT from_task_id FROM {table} WHERE to_task_id = %s)",
+            [task_id],
+        )
+        return int(cursor.rowcount)
+
+
+def claim_task(task_id: int, *, by: str, now: Any) -> tuple[int, str, str] | None:
+    """Claim a ready task: pending → scheduled, next attempt, Safari held if it needs it.
+
+    Returns (attempt, type, safari_host), or None when the task is no longer ready.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_table(Task)} SET status = %s, claimed_by = %s, claimed_at = %s, "  # noqa: S608
+            "attempt = attempt + 1, wait_reason = '', holds_safari = req_safari_exclusive "
+            "WHERE id = %s AND status = %s AND pending_deps = 0 "
+            "RETURNING attempt, type, safari_host",
+            ["scheduled", by, _value(Task, "claimed_at", now), task_id, "pending"],
+        )
+        row = cursor.fetchone()
+    return (int(row[0]), str(row[1]), str(row[2])) if row else None
