@@ -102,6 +102,9 @@ SQLITE_PATH = Path(env_str("SQLITE_PATH", str(DATA_DIR / "safari_auto.sqlite3"))
 if DATABASE_URL:
     DATABASES: dict[str, Any] = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
     DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME") or None}
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        # Short OLTP queries only: JIT compiling one costs more than running it.
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 else:
     DATABASES = {
         "default": {
