@@ -334,6 +334,7 @@ def sora_view(credits: Any, *, now: datetime) -> dict[str, Any] | None:
         "lastChecked": _when(inner.get("lastChecked")),
         "refreshAt": refresh,
         "refreshIn": selectors.humanize_delta(refresh - now) if refresh else None,
+        "videos": [v for v in credits.get("videos") or [] if isinstance(v, dict)],
     }
 
 

@@ -23,7 +23,11 @@ def sora_status() -> dict[str, Any]:
     """`soraCredits` in GET /api/scheduler/status and `scheduler resources`."""
     summary = selectors.credits_summary(now=timezone.now())
     credits: dict[str, Any] = dict(summary["credits"])  # type: ignore[call-overload]
-    return {**credits, "timeUntilRefresh": summary["timeUntilRefresh"]}
+    return {
+        **credits,
+        "timeUntilRefresh": summary["timeUntilRefresh"],
+        "videos": selectors.recent_videos(limit=6),
+    }
 
 
 def register() -> None:

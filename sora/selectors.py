@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.urls import reverse
 
 from scheduler.models import Task, TaskStatus
 from sora import estimation
-from sora.models import CreditSnapshot, Trilogy, TrilogyRun, Video
+from sora.models import CreditSnapshot, Trilogy, TrilogyRun, Video, VideoState
 
 SLOT_CAPACITY = 3
 VIDEO_TYPE = "sora"
@@ -163,3 +166,27 @@ def credits_summary(*, now: datetime) -> dict[str, object]:
         },
         "timeUntilRefresh": estimation.time_until(now, state.estimate),
     }
+
+
+def recent_videos(*, limit: int = 6) -> list[dict[str, Any]]:
+    """The newest finished videos, with where to view and download them (behind login)."""
+    rows = (
+        Video.objects.filter(state=VideoState.SUCCEEDED)
+        .select_related("part", "run")
+        .order_by("-finished_at", "-pk")[:limit]
+    )
+    videos = []
+    for video in rows:
+        url = reverse("sora-video-file", args=[video.pk])
+        videos.append(
+            {
+                "id": str(video.pk),
+                "title": f"{video.part.title} (part {video.part.part})",
+                "url": url,
+                "downloadUrl": f"{url}?download=1",
+                "fileSize": video.file_size,
+                "onDisk": bool(video.video_path) and Path(video.video_path).is_file(),
+                "finishedAt": video.finished_at.isoformat() if video.finished_at else None,
+            }
+        )
+    return videos

@@ -170,6 +170,11 @@ def test_a_finished_video_is_viewable_and_downloadable_behind_login(
     download = browser.get(url + "?download=1")
     assert "attachment" in download["Content-Disposition"]
     assert "first_contact-part1.mp4" in download["Content-Disposition"]
+    user.is_staff = True
+    user.save()
+    page = browser.get("/").content.decode()
+    assert f'href="{url}"' in page  # the dashboard links the finished video
+    assert f'href="{url}?download=1"' in page
     Path(video.video_path).unlink()
     assert browser.get(url).status_code == 404
     assert browser.get("/sora/videos/999999/file").status_code == 404
