@@ -19,6 +19,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
+from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from crm.auth import ApiKeyUser
@@ -142,6 +143,7 @@ def _search(client: APIClient, prefix: str, count: int, rng: random.Random) -> l
 
 
 def run(*, stdout: TextIO, options: dict[str, Any]) -> dict[str, Any]:
+    call_command("migrate", verbosity=0)  # a fresh bench database needs the tables
     sizes = QUICK if options.get("quick") else DEFAULTS
     opts = {**sizes, **{k: v for k, v in options.items() if k in DEFAULTS and v is not None}}
     rng = random.Random(opts["seed"])
