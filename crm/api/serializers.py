@@ -79,12 +79,18 @@ class ContactSerializer(S.Serializer):  # type: ignore[type-arg]
         for name in _CONTACT_TIMES:
             data[name] = _time(getattr(c, name))
         data["tags"] = self.get_tags(c)
-        data["platform_accounts"] = [_handle_json(h) for h in c.handles.all()]
+        handles = getattr(c, "page_handles", None)
+        if handles is None:
+            handles = c.handles.all()
+        data["platform_accounts"] = [_handle_json(h) for h in handles]
         data["track"] = self.get_track(c)
         data["next_action"] = self.get_next_action(c)
         return data
 
     def get_tags(self, contact: Contact) -> list[str]:
+        page_tags: list[str] | None = getattr(contact, "page_tags", None)
+        if page_tags is not None:
+            return page_tags
         return [t.name for t in contact.tags.all()]
 
     def _days(self, contact: Contact) -> float | None:
