@@ -16,9 +16,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from scheduler import registry, selectors
-from scheduler.dispatcher import HEAD_FIELDS, load_pauses
+from scheduler.dispatcher import HEAD_FIELDS, candidate_from_row, load_pauses
 from scheduler.models import QUEUE_STATUSES, Event, Pause, PauseScope, Task, TaskStatus
-from scheduler.planning import Candidate, Projection, ResourceState, project_starts
+from scheduler.planning import Projection, ResourceState, project_starts
 
 S = TaskStatus
 PER_PAGE = 25
@@ -170,7 +170,7 @@ def project_queue(on_screen: list[Task], *, now: datetime) -> dict[int, Projecti
     if missing:
         for row in Task.objects.filter(pk__in=missing).values(*HEAD_FIELDS):
             rows[row["id"]] = row
-    candidates = [_candidate(row) for row in rows.values()]
+    candidates = [candidate_from_row(row) for row in rows.values()]
     durations = lane_durations()
     keys = {key for cand in candidates for key in cand.needs}
     resources = ResourceState(
@@ -187,27 +187,6 @@ def project_queue(on_screen: list[Task], *, now: datetime) -> dict[int, Projecti
         busy_until=_busy_until(now, durations),
     )
     return {task_id: projected[task_id] for task_id in wanted if task_id in projected}
-
-
-def _candidate(row: dict[str, Any]) -> Candidate:
-    needs: dict[str, int] = {}
-    spec = registry.task_type(row["type"])
-    if spec is not None and spec.needs is not None:
-        needs.update(spec.needs(Task(**row)))
-    if row["req_sora_credits"]:
-        needs["sora:credits"] = max(needs.get("sora:credits", 0), row["req_sora_credits"])
-    return Candidate(
-        id=row["id"],
-        lane=row["lane"],
-        priority=row["priority"],
-        scheduled_for=row["scheduled_for"],
-        created_at=row["created_at"],
-        safari_host=row["safari_host"],
-        safari_exclusive=row["req_safari_exclusive"],
-        platform=row["req_platform"] or row["platform"],
-        account=row["account"],
-        needs=needs,
-    )
 
 
 def lane_durations(*, sample: int = 200) -> dict[str, timedelta]:

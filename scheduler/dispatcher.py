@@ -90,6 +90,28 @@ def lane_heads(keys: list[str], now: datetime, per_lane: int) -> list[dict[str, 
     return rows
 
 
+def candidate_from_row(row: dict[str, Any]) -> Candidate:
+    """A planning candidate from a task row (HEAD_FIELDS), with its type's resource needs."""
+    needs: dict[str, int] = {}
+    spec = registry.task_type(row["type"])
+    if spec is not None and spec.needs is not None:
+        needs.update(spec.needs(Task(**row)))
+    if row["req_sora_credits"]:
+        needs["sora:credits"] = max(needs.get("sora:credits", 0), row["req_sora_credits"])
+    return Candidate(
+        id=row["id"],
+        lane=row["lane"],
+        priority=row["priority"],
+        scheduled_for=row["scheduled_for"],
+        created_at=row["created_at"],
+        safari_host=row["safari_host"],
+        safari_exclusive=row["req_safari_exclusive"],
+        platform=row["req_platform"] or row["platform"],
+        account=row["account"],
+        needs=needs,
+    )
+
+
 def cluster_for(host: str) -> str:
     return f"{settings.Q_CLUSTER_PREFIX}-{host}"
 
@@ -202,27 +224,7 @@ class Dispatcher:
         batch = int(self.conf["DISPATCH_BATCH"])
         per_lane = batch if free_slots is None else max(1, min(batch, free_slots))
         keys = list(Lane.objects.values_list("key", flat=True))
-        return [self._candidate(row) for row in lane_heads(keys, now, per_lane)]
-
-    def _candidate(self, row: dict[str, Any]) -> Candidate:
-        needs: dict[str, int] = {}
-        spec = registry.task_type(row["type"])
-        if spec is not None and spec.needs is not None:
-            needs.update(spec.needs(Task(**row)))
-        if row["req_sora_credits"]:
-            needs["sora:credits"] = max(needs.get("sora:credits", 0), row["req_sora_credits"])
-        return Candidate(
-            id=row["id"],
-            lane=row["lane"],
-            priority=row["priority"],
-            scheduled_for=row["scheduled_for"],
-            created_at=row["created_at"],
-            safari_host=row["safari_host"],
-            safari_exclusive=row["req_safari_exclusive"],
-            platform=row["req_platform"] or row["platform"],
-            account=row["account"],
-            needs=needs,
-        )
+        return [candidate_from_row(row) for row in lane_heads(keys, now, per_lane)]
 
     def load_resources(
         self, now: datetime, candidates: list[Candidate], free_slots: int
