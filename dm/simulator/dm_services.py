@@ -7,6 +7,7 @@ send with 400 `already_messaged`.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +22,7 @@ def missing(username: str) -> bool:
     return not username or username.startswith("nouser")
 
 
-class DMSim(SimService):
+class DMSim(SimService, ABC):
     """What the three DM services share: conversations, sends, limits and discovery."""
 
     segment = ""  # "" for Instagram's /api/..., "tiktok" or "twitter" otherwise
@@ -152,8 +153,9 @@ class DMSim(SimService):
     def recipient_refusal(self, username: str) -> Reply | None:
         return None
 
+    @abstractmethod
     def sent_reply(self, username: str, verified: bool) -> Reply:
-        raise NotImplementedError
+        """The platform's own answer to a delivered message."""
 
 
 class InstagramDMSim(DMSim):
