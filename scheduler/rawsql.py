@@ -13,7 +13,7 @@ from functools import cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import Field, Model
+from django.db.models import Field, JSONField, Model
 
 from scheduler.models import Event, Task
 
@@ -30,7 +30,15 @@ def _column(model: type[Model], name: str) -> str:
     return connection.ops.quote_name(str(_field(model, name).column))
 
 
+@cache
+def _plain(model: type[Model], name: str) -> bool:
+    """Columns whose str/int/bool/None values go to the driver as they are."""
+    return not isinstance(_field(model, name), JSONField)
+
+
 def _value(model: type[Model], name: str, value: Any) -> Any:
+    if (value is None or type(value) in (str, int, bool)) and _plain(model, name):
+        return value
     return _field(model, name).get_db_prep_save(value, connection)
 
 
@@ -99,3 +107,37 @@ def claim_task(task_id: int, *, by: str, now: Any) -> tuple[int, str, str] | Non
         )
         row = cursor.fetchone()
     return (int(row[0]), str(row[1]), str(row[2])) if row else None
+
+
+@cache
+def _task_columns() -> tuple[tuple[str, ...], tuple[str, ...], tuple[Any, ...]]:
+    """Every concrete Task column: (quoted names, attnames, converters per column)."""
+    fields = [f for f in Task._meta.concrete_fields]
+    quoted = tuple(connection.ops.quote_name(str(f.column)) for f in fields)
+    attnames = tuple(f.attname for f in fields)
+    converters = tuple(
+        tuple(connection.ops.get_db_converters(col) + col.get_db_converters(connection))
+        for col in (f.get_col(Task._meta.db_table) for f in fields)
+    )
+    return quoted, attnames, converters
+
+
+def start_task(task_id: int, *, attempt: int, now: Any) -> Task | None:
+    """scheduled → running at `attempt`, returning the whole row as a Task (one statement)."""
+    quoted, attnames, converters = _task_columns()
+    moment = _value(Task, "started_at", now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_table(Task)} SET status = %s, started_at = %s, heartbeat_at = %s "  # noqa: S608
+            f"WHERE id = %s AND status = %s AND attempt = %s RETURNING {', '.join(quoted)}",
+            ["running", moment, moment, task_id, "scheduled", attempt],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = []
+    for value, convs in zip(row, converters, strict=True):
+        for convert in convs:
+            value = convert(value, None, connection)
+        values.append(value)
+    return Task.from_db(connection.alias, list(attnames), values)

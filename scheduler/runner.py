@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from scheduler import events, registry
+from scheduler import events, rawsql, registry
 from scheduler.errors import TaskBlocked, TaskCancelled, TaskDeferred, TaskError
 from scheduler.lifecycle import S, fail_attempt, transition
 from scheduler.models import Task
@@ -76,38 +76,69 @@ class TaskContext:
 
 
 class Heartbeat:
-    """Touches `heartbeat_at` while the task runs and reads cancel requests back."""
+    """Touches `heartbeat_at` while the task runs and reads cancel requests back.
+
+    One shared thread per process beats for every running task (starting a thread per
+    task cost more than a no-op task itself).
+    """
 
     def __init__(self, task_id: int, attempt: int) -> None:
         self.task_id = task_id
         self.attempt = attempt
         self.cancel_requested = ""
         self.changed = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True, name=f"hb-{task_id}")
 
     def __enter__(self) -> Heartbeat:
-        self._thread.start()
+        _beater.add(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
+        _beater.remove(self)
         self.changed.set()
 
+    def beat(self) -> None:
+        rows = Task.objects.filter(pk=self.task_id, attempt=self.attempt, status=S.RUNNING)
+        rows.update(heartbeat_at=timezone.now())
+        flag = rows.values_list("cancel_requested", flat=True).first()
+        if flag:
+            self.cancel_requested = flag
+            self.changed.set()
+
+
+class _Beater:
+    def __init__(self) -> None:
+        self._beats: dict[int, Heartbeat] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, beat: Heartbeat) -> None:
+        with self._lock:
+            self._beats[id(beat)] = beat
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, daemon=True, name="heartbeat")
+                self._thread.start()
+
+    def remove(self, beat: Heartbeat) -> None:
+        with self._lock:
+            self._beats.pop(id(beat), None)
+
     def _loop(self) -> None:
-        interval = float(settings.SCHEDULER["HEARTBEAT_SECONDS"])
-        try:
-            while not self._stop.wait(interval):
-                rows = Task.objects.filter(pk=self.task_id, attempt=self.attempt, status=S.RUNNING)
-                rows.update(heartbeat_at=timezone.now())
-                flag = rows.values_list("cancel_requested", flat=True).first()
-                if flag:
-                    self.cancel_requested = flag
-                    self.changed.set()
-        except Exception:  # the worker goes on; the reaper covers a silent heartbeat
-            logger.exception("heartbeat for task %s failed", self.task_id)
-        finally:
-            connection.close()
+        while True:
+            time.sleep(float(settings.SCHEDULER["HEARTBEAT_SECONDS"]))
+            with self._lock:
+                beats = list(self._beats.values())
+            if not beats:
+                continue
+            try:
+                for beat in beats:
+                    beat.beat()
+            except Exception:  # the worker goes on; the reaper covers a silent heartbeat
+                logger.exception("heartbeat failed")
+            finally:
+                connection.close()  # hold no connection between beats
+
+
+_beater = _Beater()
 
 
 def run(task_id: int, attempt: int) -> str:
@@ -115,19 +146,13 @@ def run(task_id: int, attempt: int) -> str:
     if connection.get_autocommit():  # never drop a connection mid-transaction (sync mode)
         close_old_connections()
     now = timezone.now()
-    if not transition(
-        task_id,
-        source=[S.SCHEDULED],
-        target=S.RUNNING,
-        kind="task.started",
-        attempt=attempt,
-        now=now,
-        started_at=now,
-        heartbeat_at=now,
-    ):
+    with transaction.atomic():
+        task = rawsql.start_task(task_id, attempt=attempt, now=now)
+        if task is not None:
+            events.record("task.started", task_id=task_id, now=now)
+    if task is None:
         logger.info("task %s attempt %s is no longer ours to run; skipping", task_id, attempt)
         return ""
-    task = Task.objects.get(pk=task_id)
     task_type = registry.task_type(task.type)
     with Heartbeat(task_id, attempt) as heartbeat:
         if task_type is None:
