@@ -68,6 +68,8 @@ bench: install-dev
 	rm -f bench-results/*.sqlite3*
 	SQLITE_PATH=bench-results/bench.sqlite3 $(PY) manage.py bench scheduler
 	SQLITE_PATH=bench-results/crm-bench.sqlite3 $(PY) manage.py bench crm
+	SQLITE_PATH=bench-results/dm-bench.sqlite3 $(PY) manage.py bench dm
+	SQLITE_PATH=bench-results/dashboard-bench.sqlite3 $(PY) manage.py bench dashboard --scale
 	@if $(PY) -m tests.services_up; then \
 	  psql -q -h 127.0.0.1 -U postgres -d test -c "DROP DATABASE IF EXISTS bench WITH (FORCE)"; \
 	  psql -q -h 127.0.0.1 -U postgres -d test -c "CREATE DATABASE bench"; \
