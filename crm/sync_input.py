@@ -18,7 +18,7 @@ MAX_CONVERSATIONS = 500
 
 
 class SyncInputError(ValueError):
-    pass
+    """A sync payload that breaks the CRM API's contract (answered with a 400)."""
 
 
 @dataclass

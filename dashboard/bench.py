@@ -12,6 +12,7 @@ Targets (issue 6): latency p95 ≤ 300 ms on SQLite; page load with 10,000 queue
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -159,11 +160,9 @@ class BenchSystem:
         self.spawn("dispatcher", exe, "manage.py", "scheduler", "start", "--name", "bench")
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            try:
+            with contextlib.suppress(requests.RequestException):
                 if requests.get(f"{self.base}/health", timeout=1).ok:
                     return
-            except requests.RequestException:
-                pass
             time.sleep(0.2)
         raise RuntimeError("daphne did not answer /health within 30 s")
 
