@@ -14,7 +14,9 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -116,6 +118,15 @@ def cluster_for(host: str) -> str:
     return f"{settings.Q_CLUSTER_PREFIX}-{host}"
 
 
+@cache
+def broker_for(cluster: str) -> Any:
+    """One broker per cluster for the life of the process: django-q2 builds a new one (and,
+    on Redis, a new connection) for every `async_task` that is not handed one."""
+    from django_q.brokers import get_broker
+
+    return get_broker(cluster)
+
+
 def enqueue(task_id: int, attempt: int, task_type: str, host: str) -> None:
     from django_q.tasks import async_task
 
@@ -128,6 +139,7 @@ def enqueue(task_id: int, attempt: int, task_type: str, host: str) -> None:
         task_id,
         attempt,
         cluster=cluster_for(host),
+        broker=broker_for(cluster_for(host)),
         timeout=int(timeout),
         task_name=f"task-{task_id}-{attempt}",
         save=False,
@@ -150,12 +162,21 @@ class Dispatcher:
         self.is_leader = False
         self._last_wake_id = 0
         self._last_reap = 0.0
+        self._renewed: datetime | None = None
+        self.saturated = False
+        self._full_cycle_at = 0.0
         self._reasons: dict[int, str] = {}
 
     # --- leadership -------------------------------------------------------------------
 
     def take_lease(self, now: datetime) -> bool:
-        expires = now + timedelta(seconds=self.conf["LEADER_LEASE_SECONDS"])
+        """Take or renew the leader lease. A leader renews at most every sixth of the lease
+        (the loop wakes at least every third), not on every cycle: one write fewer per cycle."""
+        lease = float(self.conf["LEADER_LEASE_SECONDS"])
+        since = (now - self._renewed).total_seconds() if self._renewed else -1.0
+        if self.is_leader and 0 <= since < lease / 6:
+            return True
+        expires = now + timedelta(seconds=lease)
         SchedulerState.objects.get_or_create(pk=1)
         free = Q(leader=self.name) | Q(leader="") | Q(leader_expires_at__lt=now)
         updated = SchedulerState.objects.filter(free, pk=1).update(
@@ -174,6 +195,7 @@ class Dispatcher:
         elif not updated and self.is_leader:
             self.log(f"lost the lease; standing by: {self.name}")
         self.is_leader = bool(updated)
+        self._renewed = now if updated else None
         return self.is_leader
 
     def release_lease(self) -> None:
@@ -257,13 +279,28 @@ class Dispatcher:
             self.reap(now)
             self._last_reap = time.monotonic()
         inflight = Task.objects.filter(status__in=[S.SCHEDULED, S.RUNNING]).count()
-        free = max(int(self.conf["MAX_INFLIGHT"]) - inflight, 0)
+        limit = int(self.conf["MAX_INFLIGHT"])
+        free = max(limit - inflight, 0)
+        if self._skip_until_more_slots(free, limit):
+            return Plan(start=(), waits={}, next_change=None)
+        self._full_cycle_at = time.monotonic()
         candidates = self.load_candidates(now, free)
         resources = self.load_resources(now, candidates, free)
         result = plan(now, candidates, resources, next_due=self.next_due(now))
+        # Every free worker slot taken: more claims must wait for tasks to finish anyway.
+        self.saturated = bool(candidates) and len(result.start) >= free
         self.store_reasons(result)
         self.claim(result.start, now, {c.id: c for c in candidates})
         return result
+
+    def _skip_until_more_slots(self, free: int, limit: int) -> bool:
+        """While every worker slot is taken, plan again only once a batch of them (an eighth)
+        has freed, or a few busy gaps have passed: fewer, larger cycles under load, and a
+        bounded delay for whatever waits for a single slot."""
+        if not self.saturated:
+            return False
+        waited = time.monotonic() - self._full_cycle_at
+        return free < max(1, limit // 8) and waited < 5 * float(self.conf["CYCLE_GAP_SECONDS"])
 
     def store_reasons(self, result: Plan) -> None:
         by_reason: dict[str, list[int]] = {}
@@ -279,41 +316,58 @@ class Dispatcher:
     def claim(
         self, task_ids: tuple[int, ...], now: datetime, candidates: dict[int, Candidate]
     ) -> list[int]:
-        claimed: list[tuple[int, int, str, str]] = []
+        """Claim the plan's tasks in one transaction: one UPDATE and one event INSERT for them
+        all, then enqueue after commit. If the database's Safari rule refuses the batch (a race
+        the plan could not see), claim one by one and skip the refused ones."""
+        ids = list(task_ids)
         with transaction.atomic():
-            for task_id in task_ids:
-                cand = candidates.get(task_id)
-                try:
-                    if cand is not None and cand.safari_exclusive:
-                        with transaction.atomic():  # the Safari index may say no
-                            row = rawsql.claim_task(task_id, by=self.name, now=now)
-                    else:
-                        row = rawsql.claim_task(task_id, by=self.name, now=now)
-                except IntegrityError:  # the database's Safari rule said no
-                    continue
-                if row is None:
-                    continue
-                attempt, task_type, host = row
-                events.record(
-                    "task.claimed",
-                    task_id=task_id,
-                    now=now,
-                    data={"attempt": attempt, "by": self.name},
-                )
-                claimed.append((task_id, attempt, task_type, host))
+            try:
+                with transaction.atomic():
+                    claimed = rawsql.claim_tasks(ids, by=self.name, now=now)
+            except IntegrityError:
+                claimed = self._claim_one_by_one(ids, now)
+            order = {task_id: i for i, task_id in enumerate(ids)}
+            claimed.sort(key=lambda row: order[row[0]])  # enqueue in planning order
+            events.record_many(
+                "task.claimed",
+                [task_id for task_id, *_ in claimed],
+                now=now,
+                data={
+                    task_id: {"attempt": attempt, "by": self.name}
+                    for task_id, attempt, *_ in claimed
+                },
+            )
+            for task_id, *_ in claimed:
                 self._reasons.pop(task_id, None)
             transaction.on_commit(lambda: self._enqueue_all(claimed))
         return [task_id for task_id, *_ in claimed]
 
+    def _claim_one_by_one(self, ids: list[int], now: datetime) -> list[tuple[int, int, str, str]]:
+        claimed = []
+        for task_id in ids:
+            try:
+                with transaction.atomic():
+                    claimed += rawsql.claim_tasks([task_id], by=self.name, now=now)
+            except IntegrityError:  # the database's Safari rule said no
+                continue
+        return claimed
+
     def _enqueue_all(self, claimed: list[tuple[int, int, str, str]]) -> None:
-        # With the ORM broker the packages share our database: one transaction for them all.
-        with transaction.atomic():
-            for task_id, attempt, task_type, host in claimed:
-                try:
-                    with transaction.atomic():
+        """Packages for the claimed tasks. With the ORM broker they share our database: one
+        transaction for them all. A package that cannot be sent leaves its claim to expire;
+        the reaper puts the task back in the queue."""
+        shares_db = "orm" in settings.Q_CLUSTER
+        try:
+            with transaction.atomic() if shares_db else nullcontext():
+                for task_id, attempt, task_type, host in claimed:
+                    try:
                         self.enqueue(task_id, attempt, task_type, host)
-                except Exception:  # the claim lease expires and the reaper re-queues it
-                    logger.exception("could not enqueue task %s", task_id)
+                    except Exception:
+                        if shares_db:
+                            raise
+                        logger.exception("could not enqueue task %s", task_id)
+        except Exception:
+            logger.exception("could not enqueue %d claimed tasks", len(claimed))
 
     # --- the loop -----------------------------------------------------------------------
 
@@ -359,10 +413,16 @@ class Dispatcher:
                     self.reap(now)
                     self.wait(now + timedelta(seconds=lease / 3))
                     continue
+                started = time.monotonic()
                 result = self.cycle(now)
                 renew_by = now + timedelta(seconds=lease / 3)
                 until = min(filter(None, [result.next_change, renew_by]))
                 self.wait(until)
+                # Under load a waking event lands during every cycle: a short gap between
+                # cycles lets each one claim a batch instead of a task or two.
+                gap = float(self.conf["CYCLE_GAP_SECONDS"]) - (time.monotonic() - started)
+                if gap > 0:
+                    self.stop_event.wait(gap)
             except Exception:
                 logger.exception("dispatcher cycle failed; retrying in 1s")
                 self.stop_event.wait(1.0)

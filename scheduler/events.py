@@ -58,6 +58,35 @@ def record(
     return event
 
 
+def record_many(
+    kind: str, task_ids: list[int], *, now: Any, data: dict[int, dict[str, Any]]
+) -> None:
+    """`record` for one kind of event on many tasks: one INSERT, signals on commit."""
+    events = [
+        Event(
+            created_at=now,
+            kind=kind,
+            subject="task",
+            subject_id=str(task_id),
+            task_id=task_id,
+            message="",
+            data=data.get(task_id) or {},
+            wakes=kind not in QUIET_KINDS,
+        )
+        for task_id in task_ids
+    ]
+    ids = rawsql.insert_events([{name: getattr(e, name) for name in EVENT_COLUMNS} for e in events])
+    for event in events:
+        event.pk = ids[event.task_id]  # type: ignore[index]
+        event._state.adding = False
+
+    def fire_all() -> None:
+        for event in events:
+            _fire(event, None)
+
+    transaction.on_commit(fire_all)
+
+
 def _fire(event: Event, task: Task | None) -> None:
     signal = SIGNAL_BY_KIND.get(event.kind)
     if signal is not None and signal.has_listeners():

@@ -129,8 +129,16 @@ class Event(models.Model):
     kind = models.CharField(max_length=64, db_index=True)
     subject = models.CharField(max_length=32, default="task", help_text="task, send, video, …")
     subject_id = models.CharField(max_length=64, blank=True, default="")
+    # A log row keeps a plain reference: a database foreign key would check (and share-lock)
+    # the task row on every insert, four times per task on the hot path. Deleting a task
+    # still clears its events' reference (SET_NULL runs in Django).
     task = models.ForeignKey(
-        Task, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+        Task,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="events",
+        db_constraint=False,
     )
     message = models.CharField(max_length=500, blank=True, default="")
     data = models.JSONField(default=dict, blank=True)

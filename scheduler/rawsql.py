@@ -78,6 +78,24 @@ def insert_event(values: Mapping[str, Any]) -> int:
     return int(row[0])
 
 
+def insert_events(rows: list[Mapping[str, Any]]) -> dict[int, int]:
+    """INSERT many event rows (same columns, each with a task) in one statement:
+    {task id: event id}."""
+    if not rows:
+        return {}
+    names = list(rows[0])
+    cols = ", ".join(_column(Event, name) for name in names)
+    marks = "(" + ", ".join(["%s"] * len(names)) + ")"
+    params = [_value(Event, name, row[name]) for row in rows for name in names]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {_table(Event)} ({cols}) VALUES "  # noqa: S608
+            f"{', '.join([marks] * len(rows))} RETURNING id, task_id",
+            params,
+        )
+        return {int(task_id): int(event_id) for event_id, task_id in cursor.fetchall()}
+
+
 def release_dependents(task_id: int) -> int:
     """One dependency fewer for every task that waited on this one."""
     through = Task.dependencies.through
@@ -107,6 +125,24 @@ def claim_task(task_id: int, *, by: str, now: Any) -> tuple[int, str, str] | Non
         )
         row = cursor.fetchone()
     return (int(row[0]), str(row[1]), str(row[2])) if row else None
+
+
+def claim_tasks(task_ids: list[int], *, by: str, now: Any) -> list[tuple[int, int, str, str]]:
+    """`claim_task` for many tasks in one statement: [(id, attempt, type, safari_host)] of
+    those still ready. The Safari index may refuse the whole statement (IntegrityError)."""
+    if not task_ids:
+        return []
+    marks = ", ".join(["%s"] * len(task_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_table(Task)} SET status = %s, claimed_by = %s, claimed_at = %s, "  # noqa: S608
+            "attempt = attempt + 1, wait_reason = '', holds_safari = req_safari_exclusive "
+            f"WHERE id IN ({marks}) AND status = %s AND pending_deps = 0 "
+            "RETURNING id, attempt, type, safari_host",
+            ["scheduled", by, _value(Task, "claimed_at", now), *task_ids, "pending"],
+        )
+        rows = cursor.fetchall()
+    return [(int(i), int(a), str(t), str(h)) for i, a, t, h in rows]
 
 
 @cache

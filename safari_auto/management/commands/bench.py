@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,9 @@ class Command(BaseCommand):
                 "at a database whose name contains 'bench', e.g. "
                 "SQLITE_PATH=bench-results/bench.sqlite3"
             )
+        # As deployed: DEBUG would log every query, in this process and in the ones it starts.
+        os.environ["DEBUG"] = "0"
+        settings.DEBUG = False
         try:
             module = importlib.import_module(BENCHES[options["name"]])
         except ModuleNotFoundError as exc:
