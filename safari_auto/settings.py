@@ -108,7 +108,7 @@ if DATABASE_URL:
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": env_str("SQLITE_ENGINE", "safari_auto.sqlite"),
             "NAME": SQLITE_PATH,
             "CONN_MAX_AGE": None,  # reopening runs the PRAGMAs again; keep it open
             "OPTIONS": {

@@ -15,7 +15,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Field, JSONField, Model
 
-from scheduler.models import Event, Task
+from scheduler.models import Event, Lane, Task
 
 
 @cache
@@ -94,6 +94,34 @@ def insert_events(rows: list[Mapping[str, Any]]) -> dict[int, int]:
             params,
         )
         return {int(task_id): int(event_id) for event_id, task_id in cursor.fetchall()}
+
+
+def prepare_insert(obj: Model) -> tuple[str, list[Any]]:
+    """The INSERT (RETURNING id) of a new model instance, composed before any lock is taken."""
+    model = type(obj)
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    cols = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
+    params = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
+    marks = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {_table(model)} ({cols}) VALUES ({marks}) RETURNING id"  # noqa: S608
+    return sql, params
+
+
+def insert_prepared(prepared: tuple[str, list[Any]]) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(*prepared)
+        row = cursor.fetchone()
+    return int(row[0])
+
+
+def ensure_lane(key: str, now: Any) -> None:
+    """Insert-or-ignore one lane row."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {_table(Lane)} ({_column(Lane, 'key')}, {_column(Lane, 'created_at')}) "  # noqa: S608
+            "VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            [key, _value(Lane, "created_at", now)],
+        )
 
 
 def release_dependents(task_id: int) -> int:

@@ -9,15 +9,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 from django.utils import timezone
 
 from safari_auto.api import ConflictError, NotFoundError
-from scheduler import events, registry
+from scheduler import events, rawsql, registry
 from scheduler.lifecycle import S, transition
 from scheduler.models import (
     FINAL_STATUSES,
-    Lane,
     Pause,
     PauseKind,
     PauseScope,
@@ -36,11 +35,6 @@ class InvalidTransition(ConflictError):
 
 def lane_key(*, type: str, platform: str, account: str, host: str) -> str:
     return f"{type}|{platform or '-'}|{account or '-'}|{host}"
-
-
-def _ensure_lane(key: str) -> None:
-    """Lanes are how the dispatcher finds work in O(lanes); one cheap insert-or-ignore."""
-    Lane.objects.bulk_create([Lane(key=key)], ignore_conflicts=True)
 
 
 def resolve_requirements(
@@ -109,25 +103,29 @@ def task_schedule(
         raise ValidationError({"maxRetries": "maxRetries must be ≥ 0"})
     platform = platform or reqs["req_platform"]
     key = lane_key(type=type, platform=platform, account=account, host=host)
+    task = Task(
+        type=type,
+        name=name or type,
+        platform=platform,
+        account=account,
+        safari_host=host,
+        lane=key,
+        priority=priority,
+        scheduled_for=scheduled_for or now,
+        payload=dict(payload or {}),
+        max_retries=max_retries,
+        idempotency_key=idempotency_key or None,
+        created_at=now,
+        pending_deps=sum(1 for _, status in deps if status != S.COMPLETED),
+        **reqs,
+    )
+    insert = rawsql.prepare_insert(task)  # composed before the write lock is taken
     try:
         with transaction.atomic():
-            _ensure_lane(key)
-            task = Task.objects.create(
-                type=type,
-                name=name or type,
-                platform=platform,
-                account=account,
-                safari_host=host,
-                lane=key,
-                priority=priority,
-                scheduled_for=scheduled_for or now,
-                payload=dict(payload or {}),
-                max_retries=max_retries,
-                idempotency_key=idempotency_key or None,
-                created_at=now,
-                pending_deps=sum(1 for _, status in deps if status != S.COMPLETED),
-                **reqs,
-            )
+            rawsql.ensure_lane(key, now)
+            task.pk = rawsql.insert_prepared(insert)
+            task._state.adding = False
+            task._state.db = DEFAULT_DB_ALIAS
             if dep_ids:
                 task.dependencies.set(dep_ids)
             events.record("task.created", task=task, message=task.name, now=now)

@@ -1,0 +1,105 @@
+"""SQLite, with writers handing the write lock over without sleeping.
+
+SQLite lets one writer in at a time; the others retry from its busy handler, which sleeps
+1, 2, 5, 10, 15, 20, 25 ... ms between tries. With a dispatcher, several workers, the broker
+and the web server all writing small transactions, the lock is mostly free while they sleep.
+Here every write transaction (and every write statement outside one) first takes an
+exclusive `flock` on a file beside the database: the kernel wakes the next writer the moment
+the lock is released, and releases it if a process dies. SQLite's own lock and busy timeout
+stay underneath for anything that does not go through this backend.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from typing import Any
+
+from django.db.backends.sqlite3 import base
+
+WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+class WriterLock:
+    """An exclusive flock on `<database>-writer.lock`, one open file per connection (so the
+    threads of one process exclude each other too)."""
+
+    def __init__(self, path: str) -> None:
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self.held = False
+
+    def acquire(self) -> None:
+        if not self.held:
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            self.held = True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        self.release()
+        os.close(self.fd)
+
+
+class CursorWrapper(base.SQLiteCursorWrapper):
+    writer_lock: WriterLock | None = None
+
+    def execute(self, query: str, params: Any = None) -> Any:
+        lock = self.writer_lock
+        if lock is None or lock.held or not query.lstrip()[:7].upper().startswith(WRITE_VERBS):
+            return super().execute(query, params)
+        lock.acquire()  # a write statement in autocommit mode: its own transaction
+        try:
+            return super().execute(query, params)
+        finally:
+            lock.release()
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    writer_lock: WriterLock | None = None
+
+    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
+        conn = super().get_new_connection(conn_params)
+        if not self.is_in_memory_db():
+            self.writer_lock = WriterLock(f"{self.settings_dict['NAME']}-writer.lock")
+        return conn
+
+    def create_cursor(self, name: str | None = None) -> Any:
+        cursor = self.connection.cursor(factory=CursorWrapper)
+        cursor.writer_lock = self.writer_lock
+        return cursor
+
+    def _start_transaction_under_autocommit(self) -> None:
+        if self.writer_lock is not None:
+            self.writer_lock.acquire()
+        try:
+            super()._start_transaction_under_autocommit()
+        except BaseException:
+            self._release()
+            raise
+
+    def _commit(self) -> Any:
+        try:
+            return super()._commit()
+        finally:
+            self._release()
+
+    def _rollback(self) -> Any:
+        try:
+            return super()._rollback()
+        finally:
+            self._release()
+
+    def _close(self) -> Any:
+        try:
+            return super()._close()
+        finally:
+            if self.writer_lock is not None:
+                self.writer_lock.close()
+                self.writer_lock = None
+
+    def _release(self) -> None:
+        if self.writer_lock is not None:
+            self.writer_lock.release()
