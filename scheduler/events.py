@@ -29,6 +29,56 @@ EVENT_COLUMNS = (
 )
 
 
+class Pending:
+    """An event row composed ahead of its transaction (outside any write lock); `write()`
+    inserts it and arranges its signals for the commit."""
+
+    def __init__(self, event: Event, task: Task | None) -> None:
+        self.event = event
+        self.task = task
+        self.insert = rawsql.prepare_insert(event)
+
+    def write(self, task: Task | None = None) -> Event:
+        """Insert the row; `task` fills in a task that had no id yet when it was composed."""
+        if task is not None:
+            self.task, self.event.task_id = task, task.pk
+            self.event.subject_id = self.event.subject_id or str(task.pk)
+            params = self.insert[1]
+            names = rawsql.insert_names(Event)
+            params[names.index("task_id")] = task.pk
+            params[names.index("subject_id")] = self.event.subject_id
+        event, task = self.event, self.task
+        event.pk = rawsql.insert_prepared(self.insert)
+        event._state.adding = False
+        transaction.on_commit(lambda: _fire(event, task))
+        return event
+
+
+def prepare(
+    kind: str,
+    *,
+    task: Task | None = None,
+    task_id: int | None = None,
+    subject: str = "task",
+    subject_id: str | int = "",
+    message: str = "",
+    data: dict[str, Any] | None = None,
+    now: Any = None,
+) -> Pending:
+    resolved_id = task.pk if task is not None else task_id
+    event = Event(
+        created_at=now or timezone.now(),
+        kind=kind,
+        subject=subject,
+        subject_id=str(subject_id or (resolved_id if subject == "task" else "") or ""),
+        task_id=resolved_id,
+        message=message[:500],
+        data=data or {},
+        wakes=kind not in QUIET_KINDS,
+    )
+    return Pending(event, task)
+
+
 def record(
     kind: str,
     *,
@@ -41,21 +91,16 @@ def record(
     now: Any = None,
 ) -> Event:
     """Write one event row and fire its signals once the surrounding transaction commits."""
-    resolved_id = task.pk if task is not None else task_id
-    event = Event(
-        created_at=now or timezone.now(),
-        kind=kind,
+    return prepare(
+        kind,
+        task=task,
+        task_id=task_id,
         subject=subject,
-        subject_id=str(subject_id or (resolved_id if subject == "task" else "") or ""),
-        task_id=resolved_id,
-        message=message[:500],
-        data=data or {},
-        wakes=kind not in QUIET_KINDS,
-    )
-    event.pk = rawsql.insert_event({name: getattr(event, name) for name in EVENT_COLUMNS})
-    event._state.adding = False
-    transaction.on_commit(lambda: _fire(event, task))
-    return event
+        subject_id=subject_id,
+        message=message,
+        data=data,
+        now=now,
+    ).write()
 
 
 def record_many(

@@ -36,16 +36,20 @@ def transition(
 ) -> bool:
     """Move one task from any of `source` to `target`; False when someone else moved it first."""
     now = now or timezone.now()
+    if target in FINAL_STATUSES or target in (S.PENDING, S.BLOCKED):
+        fields.setdefault("holds_safari", False)
+        fields.setdefault("cancel_requested", "")
+    if target in FINAL_STATUSES:
+        fields.setdefault("finished_at", now)
+    # Both statements are composed before the transaction: on SQLite it holds the one write
+    # lock, so only the statements themselves run inside it.
+    values = {"status": target, **fields}
+    update = rawsql.prepare_update(task_id, statuses=source, attempt=attempt, values=values)
+    event = events.prepare(kind, task_id=task_id, message=message, data=data, now=now)
     with transaction.atomic():
-        if target in FINAL_STATUSES or target in (S.PENDING, S.BLOCKED):
-            fields.setdefault("holds_safari", False)
-            fields.setdefault("cancel_requested", "")
-        if target in FINAL_STATUSES:
-            fields.setdefault("finished_at", now)
-        values = {"status": target, **fields}
-        if not rawsql.update_task(task_id, statuses=source, attempt=attempt, values=values):
+        if not rawsql.execute(update):
             return False
-        events.record(kind, task_id=task_id, message=message, data=data, now=now)
+        event.write()
         if target == S.COMPLETED:
             _release_dependents(task_id)
         elif target in (S.FAILED, S.CANCELLED):

@@ -46,10 +46,10 @@ def _table(model: type[Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def update_task(
+def prepare_update(
     task_id: int, *, statuses: Iterable[str], attempt: int | None, values: Mapping[str, Any]
-) -> int:
-    """UPDATE one task WHERE it is still in one of `statuses` (and at `attempt`): rows changed."""
+) -> tuple[str, list[Any]]:
+    """UPDATE one task WHERE it is still in one of `statuses` (and at `attempt`)."""
     wanted = list(statuses)
     sets = ", ".join(f"{_column(Task, name)} = %s" for name in values)
     params = [_value(Task, name, value) for name, value in values.items()]
@@ -58,24 +58,21 @@ def update_task(
     if attempt is not None:
         where += " AND attempt = %s"
         params.append(attempt)
+    return f"UPDATE {_table(Task)} SET {sets} WHERE {where}", params  # noqa: S608
+
+
+def execute(prepared: tuple[str, list[Any]]) -> int:
+    """Run a prepared statement: rows changed."""
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {_table(Task)} SET {sets} WHERE {where}", params)  # noqa: S608
+        cursor.execute(*prepared)
         return int(cursor.rowcount)
 
 
-def insert_event(values: Mapping[str, Any]) -> int:
-    """INSERT one event row and return its id."""
-    names = list(values)
-    cols = ", ".join(_column(Event, name) for name in names)
-    marks = ", ".join(["%s"] * len(names))
-    params = [_value(Event, name, values[name]) for name in names]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {_table(Event)} ({cols}) VALUES ({marks}) RETURNING id",  # noqa: S608
-            params,
-        )
-        row = cursor.fetchone()
-    return int(row[0])
+def update_task(
+    task_id: int, *, statuses: Iterable[str], attempt: int | None, values: Mapping[str, Any]
+) -> int:
+    """`prepare_update` and run it: rows changed."""
+    return execute(prepare_update(task_id, statuses=statuses, attempt=attempt, values=values))
 
 
 def insert_events(rows: list[Mapping[str, Any]]) -> dict[int, int]:
@@ -96,10 +93,20 @@ def insert_events(rows: list[Mapping[str, Any]]) -> dict[int, int]:
         return {int(task_id): int(event_id) for event_id, task_id in cursor.fetchall()}
 
 
+@cache
+def _insert_fields(model: type[Model]) -> tuple[Field[Any, Any], ...]:
+    return tuple(f for f in model._meta.concrete_fields if not f.primary_key)
+
+
+def insert_names(model: type[Model]) -> list[str]:
+    """The attribute names behind `prepare_insert`'s parameters, in order."""
+    return [f.attname for f in _insert_fields(model)]
+
+
 def prepare_insert(obj: Model) -> tuple[str, list[Any]]:
     """The INSERT (RETURNING id) of a new model instance, composed before any lock is taken."""
     model = type(obj)
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    fields = _insert_fields(model)
     cols = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
     params = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
     marks = ", ".join(["%s"] * len(fields))
@@ -186,9 +193,10 @@ def _task_columns() -> tuple[tuple[str, ...], tuple[str, ...], tuple[Any, ...]]:
     return quoted, attnames, converters
 
 
-def start_task(task_id: int, *, attempt: int, now: Any) -> Task | None:
-    """scheduled → running at `attempt`, returning the whole row as a Task (one statement)."""
-    quoted, attnames, converters = _task_columns()
+def start_task(task_id: int, *, attempt: int, now: Any) -> tuple[Any, ...] | None:
+    """scheduled → running at `attempt`, returning the whole row (one statement); turn it
+    into a Task with `task_from_row` once the transaction is over."""
+    quoted, _, _ = _task_columns()
     moment = _value(Task, "started_at", now)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -197,8 +205,11 @@ def start_task(task_id: int, *, attempt: int, now: Any) -> Task | None:
             ["running", moment, moment, task_id, "scheduled", attempt],
         )
         row = cursor.fetchone()
-    if row is None:
-        return None
+    return tuple(row) if row is not None else None
+
+
+def task_from_row(row: tuple[Any, ...]) -> Task:
+    _, attnames, converters = _task_columns()
     values = []
     for value, convs in zip(row, converters, strict=True):
         for convert in convs:

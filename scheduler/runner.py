@@ -146,10 +146,12 @@ def run(task_id: int, attempt: int) -> str:
     if connection.get_autocommit():  # never drop a connection mid-transaction (sync mode)
         close_old_connections()
     now = timezone.now()
+    started = events.prepare("task.started", task_id=task_id, now=now)
     with transaction.atomic():
-        task = rawsql.start_task(task_id, attempt=attempt, now=now)
-        if task is not None:
-            events.record("task.started", task_id=task_id, now=now)
+        row = rawsql.start_task(task_id, attempt=attempt, now=now)
+        if row is not None:
+            started.write()
+    task = rawsql.task_from_row(row) if row is not None else None
     if task is None:
         logger.info("task %s attempt %s is no longer ours to run; skipping", task_id, attempt)
         return ""

@@ -120,6 +120,7 @@ def task_schedule(
         **reqs,
     )
     insert = rawsql.prepare_insert(task)  # composed before the write lock is taken
+    created = events.prepare("task.created", message=task.name, now=now)
     try:
         with transaction.atomic():
             rawsql.ensure_lane(key, now)
@@ -128,7 +129,7 @@ def task_schedule(
             task._state.db = DEFAULT_DB_ALIAS
             if dep_ids:
                 task.dependencies.set(dep_ids)
-            events.record("task.created", task=task, message=task.name, now=now)
+            created.write(task=task)
             broken = [pk for pk, status in deps if status in (S.FAILED, S.CANCELLED)]
             if broken:
                 transition(
