@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from functools import cache, lru_cache
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
 from django.db.models import Field, JSONField, Model
 
@@ -70,6 +70,7 @@ def _field(model: type[Model], name: str) -> Field[Any, Any]:
     return field
 
 
+@cache
 def _column(model: type[Model], name: str) -> str:
     return connection.ops.quote_name(str(_field(model, name).column))
 
@@ -83,9 +84,10 @@ def _plain(model: type[Model], name: str) -> bool:
 def _value(model: type[Model], name: str, value: Any) -> Any:
     if (value is None or type(value) in (str, int, bool)) and _plain(model, name):
         return value
-    return _field(model, name).get_db_prep_save(value, connection)
+    return _field(model, name).get_db_prep_save(value, connections[DEFAULT_DB_ALIAS])
 
 
+@cache
 def _table(model: type[Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
@@ -147,15 +149,26 @@ def insert_names(model: type[Model]) -> list[str]:
     return [f.attname for f in _insert_fields(model)]
 
 
+@cache
+def _insert_sql(model: type[Model]) -> str:
+    fields = _insert_fields(model)
+    cols = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    return f"INSERT INTO {_table(model)} ({cols}) VALUES ({marks}) RETURNING id"  # noqa: S608
+
+
 def prepare_insert(obj: Model) -> tuple[str, list[Any]]:
     """The INSERT (RETURNING id) of a new model instance, composed before any lock is taken."""
     model = type(obj)
-    fields = _insert_fields(model)
-    cols = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
-    params = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
-    marks = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {_table(model)} ({cols}) VALUES ({marks}) RETURNING id"  # noqa: S608
-    return sql, params
+    conn = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: the proxy looks it up per use
+    params = []
+    for f in _insert_fields(model):
+        value = f.pre_save(obj, add=True)
+        if (value is None or type(value) in (str, int, bool)) and _plain(model, f.name):
+            params.append(value)
+        else:
+            params.append(f.get_db_prep_save(value, conn))
+    return _insert_sql(model), params
 
 
 def insert_prepared(prepared: tuple[str, list[Any]]) -> int:

@@ -91,7 +91,11 @@ def task_schedule(
     if host not in settings.SAFARI_HOSTS:
         raise ValidationError({"safariHost": f"unknown Safari host {host!r}"})
     dep_ids = sorted({int(dep) for dep in dependencies})
-    deps = list(Task.objects.filter(pk__in=dep_ids).values_list("pk", "status"))
+    deps = (
+        list(Task.objects.filter(pk__in=dep_ids).order_by().values_list("pk", "status"))
+        if dep_ids
+        else []
+    )
     missing = set(dep_ids) - {pk for pk, _ in deps}
     if missing:
         raise ValidationError({"dependencies": f"unknown task(s): {sorted(missing)}"})
