@@ -50,7 +50,7 @@ def _cursor() -> Iterator[Any]:
     rewrites the placeholders with a regex on every call, which costs more than the
     statement, and on SQLite it would do so while holding the one write lock."""
     if connection.vendor != "sqlite":
-        with _cursor() as cursor:
+        with connection.cursor() as cursor:
             yield cursor
         return
     connection.ensure_connection()
