@@ -37,6 +37,9 @@ class Command(BaseCommand):
             help="Also measure on Postgres + Redis where the bench supports it.",
         )
         parser.add_argument("--tasks", type=int, default=None, help="Override the task count.")
+        parser.add_argument(
+            "--rounds", type=int, default=None, help="Throughput rounds (medians are reported)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         db = settings.DATABASES["default"]
