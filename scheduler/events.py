@@ -47,8 +47,12 @@ class Pending:
             names = rawsql.insert_names(Event)
             params[names.index("task_id")] = task.pk
             params[names.index("subject_id")] = self.event.subject_id
+        return self.written(rawsql.insert_prepared(self.insert))
+
+    def written(self, pk: int) -> Event:
+        """The row is in (by `write` or by a statement that also did something else)."""
         event, task = self.event, self.task
-        event.pk = rawsql.insert_prepared(self.insert)
+        event.pk = pk
         event._state.adding = False
         transaction.on_commit(lambda: _fire(event, task))
         return event

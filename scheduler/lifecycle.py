@@ -46,6 +46,14 @@ def transition(
     values = {"status": target, **fields}
     update = rawsql.prepare_update(task_id, statuses=source, attempt=attempt, values=values)
     event = events.prepare(kind, task_id=task_id, message=message, data=data, now=now)
+    if rawsql.one_round_trip() and target not in (S.FAILED, S.CANCELLED):
+        done = rawsql.update_with_event(
+            update, event.insert[1], release_dependents=target == S.COMPLETED
+        )
+        if done is None:
+            return False
+        event.written(done[0])
+        return True
     with transaction.atomic():
         if not rawsql.execute(update):
             return False

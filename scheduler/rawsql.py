@@ -250,19 +250,70 @@ def _task_columns() -> tuple[tuple[str, ...], tuple[str, ...], tuple[Any, ...]]:
     return quoted, attnames, converters
 
 
+def prepare_start(task_id: int, *, attempt: int, now: Any) -> tuple[str, list[Any]]:
+    """scheduled → running at `attempt` (no RETURNING: the caller adds what it needs)."""
+    moment = _value(Task, "started_at", now)
+    return (
+        f"UPDATE {_table(Task)} SET status = %s, started_at = %s, heartbeat_at = %s "  # noqa: S608
+        "WHERE id = %s AND status = %s AND attempt = %s",
+        ["running", moment, moment, task_id, "scheduled", attempt],
+    )
+
+
 def start_task(task_id: int, *, attempt: int, now: Any) -> tuple[Any, ...] | None:
     """scheduled → running at `attempt`, returning the whole row (one statement); turn it
     into a Task with `task_from_row` once the transaction is over."""
     quoted, _, _ = _task_columns()
-    moment = _value(Task, "started_at", now)
+    sql, params = prepare_start(task_id, attempt=attempt, now=now)
     with _cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {_table(Task)} SET status = %s, started_at = %s, heartbeat_at = %s "  # noqa: S608
-            f"WHERE id = %s AND status = %s AND attempt = %s RETURNING {', '.join(quoted)}",
-            ["running", moment, moment, task_id, "scheduled", attempt],
-        )
+        cursor.execute(f"{sql} RETURNING {', '.join(quoted)}", params)
         row = cursor.fetchone()
     return tuple(row) if row is not None else None
+
+
+def one_round_trip() -> bool:
+    """Whether `update_with_event` is available: PostgreSQL runs data-modifying CTEs. Over
+    a network every statement is a round trip; SQLite runs in-process and needs no help."""
+    return connection.vendor == "postgresql"
+
+
+def update_with_event(
+    update: tuple[str, list[Any]],
+    event_params: list[Any],
+    *,
+    whole_row: bool = False,
+    release_dependents: bool = False,
+) -> tuple[int, tuple[Any, ...]] | None:
+    """PostgreSQL: a conditional task UPDATE, its event row and, on completion, one
+    dependency fewer for each dependent, as one statement (atomic by itself, one round
+    trip). Returns (event id, returned task columns), or None when the update matched no row.
+    """
+    quoted, _, _ = _task_columns()
+    returning = ", ".join(quoted) if whole_row else "id"
+    through = Task.dependencies.through
+    parts = [
+        f"t AS ({update[0]} RETURNING {returning})",
+        f"e AS ({_insert_select_sql(Event)})",
+    ]
+    if release_dependents:
+        parts.append(
+            f"d AS (UPDATE {_table(Task)} SET pending_deps = pending_deps - 1 "  # noqa: S608
+            f"WHERE pending_deps > 0 AND id IN (SELECT from_task_id FROM {_table(through)} "
+            "WHERE to_task_id IN (SELECT id FROM t)))"
+        )
+    sql = f"WITH {', '.join(parts)} SELECT (SELECT id FROM e), t.* FROM t"  # noqa: S608
+    with _cursor() as cursor:
+        cursor.execute(sql, [*update[1], *event_params])
+        row = cursor.fetchone()
+    return (int(row[0]), tuple(row[1:])) if row is not None else None
+
+
+@cache
+def _insert_select_sql(model: type[Model]) -> str:
+    fields = _insert_fields(model)
+    cols = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    return f"INSERT INTO {_table(model)} ({cols}) SELECT {marks} FROM t RETURNING id"  # noqa: S608
 
 
 def task_from_row(row: tuple[Any, ...]) -> Task:

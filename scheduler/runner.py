@@ -147,10 +147,18 @@ def run(task_id: int, attempt: int) -> str:
         close_old_connections()
     now = timezone.now()
     started = events.prepare("task.started", task_id=task_id, now=now)
-    with transaction.atomic():
-        row = rawsql.start_task(task_id, attempt=attempt, now=now)
-        if row is not None:
-            started.write()
+    row: tuple[Any, ...] | None
+    if rawsql.one_round_trip():
+        prepared = rawsql.prepare_start(task_id, attempt=attempt, now=now)
+        done = rawsql.update_with_event(prepared, started.insert[1], whole_row=True)
+        row = None if done is None else done[1]
+        if done is not None:
+            started.written(done[0])
+    else:
+        with transaction.atomic():
+            row = rawsql.start_task(task_id, attempt=attempt, now=now)
+            if row is not None:
+                started.write()
     task = rawsql.task_from_row(row) if row is not None else None
     if task is None:
         logger.info("task %s attempt %s is no longer ours to run; skipping", task_id, attempt)
