@@ -41,13 +41,17 @@ class Pending:
     def write(self, task: Task | None = None) -> Event:
         """Insert the row; `task` fills in a task that had no id yet when it was composed."""
         if task is not None:
-            self.task, self.event.task_id = task, task.pk
-            self.event.subject_id = self.event.subject_id or str(task.pk)
-            params = self.insert[1]
-            names = rawsql.insert_names(Event)
-            params[names.index("task_id")] = task.pk
-            params[names.index("subject_id")] = self.event.subject_id
+            self.attach(task)
         return self.written(rawsql.insert_prepared(self.insert))
+
+    def attach(self, task: Task) -> None:
+        """The task this event is about, once it has an id."""
+        self.task, self.event.task_id = task, task.pk
+        self.event.subject_id = self.event.subject_id or str(task.pk)
+        params = self.insert[1]
+        names = rawsql.insert_names(Event)
+        params[names.index("task_id")] = task.pk
+        params[names.index("subject_id")] = self.event.subject_id
 
     def written(self, pk: int) -> Event:
         """The row is in (by `write` or by a statement that also did something else)."""

@@ -308,6 +308,32 @@ def update_with_event(
     return (int(row[0]), tuple(row[1:])) if row is not None else None
 
 
+def insert_task_with_event(
+    lane: str, now: Any, task: tuple[str, list[Any]], event_params: list[Any]
+) -> tuple[int, int]:
+    """PostgreSQL: the lane (if new), a task and its `task.created` event as one statement.
+    The event's task id and subject come from the inserted row. Returns (task id, event id).
+    """
+    names = insert_names(Event)
+    from_row = {"task_id": "t.id", "subject_id": "CAST(t.id AS TEXT)"}
+    select = ", ".join(from_row.get(name, "%s") for name in names)
+    params = [
+        value for name, value in zip(names, event_params, strict=True) if name not in from_row
+    ]
+    cols = ", ".join(_column(Event, f.name) for f in _insert_fields(Event))
+    sql = (
+        f"WITH l AS (INSERT INTO {_table(Lane)} ({_column(Lane, 'key')}, "  # noqa: S608
+        f"{_column(Lane, 'created_at')}) VALUES (%s, %s) ON CONFLICT DO NOTHING), "
+        f"t AS ({task[0]}), "
+        f"e AS (INSERT INTO {_table(Event)} ({cols}) SELECT {select} FROM t RETURNING id) "
+        "SELECT t.id, (SELECT id FROM e) FROM t"
+    )
+    with _cursor() as cursor:
+        cursor.execute(sql, [lane, _value(Lane, "created_at", now), *task[1], *params])
+        row = cursor.fetchone()
+    return int(row[0]), int(row[1])
+
+
 @cache
 def _insert_select_sql(model: type[Model]) -> str:
     fields = _insert_fields(model)

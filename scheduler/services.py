@@ -126,6 +126,14 @@ def task_schedule(
     insert = rawsql.prepare_insert(task)  # composed before the write lock is taken
     created = events.prepare("task.created", message=task.name, now=now)
     try:
+        if not dep_ids and rawsql.one_round_trip() and transaction.get_autocommit():
+            # Lane, task and event in one statement: one round trip, atomic by itself.
+            task.pk, event_id = rawsql.insert_task_with_event(key, now, insert, created.insert[1])
+            task._state.adding = False
+            task._state.db = DEFAULT_DB_ALIAS
+            created.attach(task)
+            created.written(event_id)
+            return task, True
         with transaction.atomic():
             rawsql.ensure_lane(key, now)
             task.pk = rawsql.insert_prepared(insert)
