@@ -355,6 +355,28 @@ class Dispatcher:
         all, then enqueue after commit. If the database's Safari rule refuses the batch (a race
         the plan could not see), claim one by one and skip the refused ones."""
         ids = list(task_ids)
+        if rawsql.one_round_trip() and transaction.get_autocommit():
+            try:  # claims and their events in one statement
+                rows = rawsql.claim_tasks_with_events(ids, by=self.name, now=now)
+            except IntegrityError:
+                rows = None
+            if rows is not None:
+                order = {task_id: i for i, task_id in enumerate(ids)}
+                rows.sort(key=lambda row: order[row[0]])
+                claimed = [row[:4] for row in rows]
+                events.written_many(
+                    events.prepare_many(
+                        "task.claimed",
+                        [row[0] for row in rows],
+                        now=now,
+                        data={row[0]: {"attempt": row[1], "by": self.name} for row in rows},
+                    ),
+                    {row[0]: row[4] for row in rows},
+                )
+                for task_id, *_ in claimed:
+                    self._reasons.pop(task_id, None)
+                self._enqueue_all(claimed)
+                return [task_id for task_id, *_ in claimed]
         with transaction.atomic():
             try:
                 with transaction.atomic():

@@ -17,16 +17,6 @@ logger = logging.getLogger(__name__)
 # Kinds that never change what is eligible: the dispatcher's own claims and a worker picking
 # up what was claimed. Every other kind wakes the dispatcher.
 QUIET_KINDS = frozenset({"task.claimed", "task.started", "task.progress"})
-EVENT_COLUMNS = (
-    "created_at",
-    "kind",
-    "subject",
-    "subject_id",
-    "task_id",
-    "message",
-    "data",
-    "wakes",
-)
 
 
 class Pending:
@@ -115,7 +105,17 @@ def record_many(
     kind: str, task_ids: list[int], *, now: Any, data: dict[int, dict[str, Any]]
 ) -> None:
     """`record` for one kind of event on many tasks: one INSERT, signals on commit."""
-    events = [
+    events = prepare_many(kind, task_ids, now=now, data=data)
+    ids = rawsql.insert_events(
+        [{name: getattr(e, name) for name in rawsql.EVENT_COLUMNS} for e in events]
+    )
+    written_many(events, ids)
+
+
+def prepare_many(
+    kind: str, task_ids: list[int], *, now: Any, data: dict[int, dict[str, Any]]
+) -> list[Event]:
+    return [
         Event(
             created_at=now,
             kind=kind,
@@ -128,7 +128,10 @@ def record_many(
         )
         for task_id in task_ids
     ]
-    ids = rawsql.insert_events([{name: getattr(e, name) for name in EVENT_COLUMNS} for e in events])
+
+
+def written_many(events: list[Event], ids: dict[int, int]) -> None:
+    """Events inserted by some statement ({task id: event id}): signals on commit."""
     for event in events:
         event.pk = ids[event.task_id]  # type: ignore[index]
         event._state.adding = False

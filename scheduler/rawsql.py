@@ -19,6 +19,17 @@ from django.db.models import Field, JSONField, Model
 
 from scheduler.models import Event, Lane, Task
 
+EVENT_COLUMNS = (
+    "created_at",
+    "kind",
+    "subject",
+    "subject_id",
+    "task_id",
+    "message",
+    "data",
+    "wakes",
+)
+
 
 @lru_cache(maxsize=256)
 def _qmark(sql: str) -> str:
@@ -235,6 +246,35 @@ def claim_tasks(task_ids: list[int], *, by: str, now: Any) -> list[tuple[int, in
         )
         rows = cursor.fetchall()
     return [(int(i), int(a), str(t), str(h)) for i, a, t, h in rows]
+
+
+def claim_tasks_with_events(
+    task_ids: list[int], *, by: str, now: Any
+) -> list[tuple[int, int, str, str, int]]:
+    """PostgreSQL: `claim_tasks` and their `task.claimed` events as one statement:
+    [(id, attempt, type, safari_host, event id)]. The Safari index may refuse it all."""
+    if not task_ids:
+        return []
+    marks = ", ".join(["%s"] * len(task_ids))
+    ev = {name: _column(Event, name) for name in EVENT_COLUMNS}
+    moment = _value(Task, "claimed_at", now)
+    sql = (
+        f"WITH c AS (UPDATE {_table(Task)} SET status = %s, claimed_by = %s, "  # noqa: S608
+        "claimed_at = %s, attempt = attempt + 1, wait_reason = '', "
+        "holds_safari = req_safari_exclusive "
+        f"WHERE id IN ({marks}) AND status = %s AND pending_deps = 0 "
+        "RETURNING id, attempt, type, safari_host), "
+        f"e AS (INSERT INTO {_table(Event)} ({', '.join(ev.values())}) "
+        "SELECT %s, %s, 'task', CAST(c.id AS TEXT), c.id, '', "
+        "jsonb_build_object('attempt', c.attempt, 'by', CAST(%s AS TEXT)), false FROM c "
+        "RETURNING id, task_id) "
+        "SELECT c.id, c.attempt, c.type, c.safari_host, e.id FROM c JOIN e ON e.task_id = c.id"
+    )
+    params = ["scheduled", by, moment, *task_ids, "pending", moment, "task.claimed", by]
+    with _cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [(int(i), int(a), str(t), str(h), int(e)) for i, a, t, h, e in rows]
 
 
 @cache
