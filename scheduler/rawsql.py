@@ -38,11 +38,20 @@ def _qmark(sql: str) -> str:
 
 
 class _QmarkCursor:
-    def __init__(self, cursor: Any) -> None:
+    def __init__(self, cursor: Any, writer_lock: Any) -> None:
         self._cursor = cursor
+        self._lock = writer_lock
 
     def execute(self, sql: str, params: list[Any]) -> None:
-        self._cursor.execute(_qmark(sql), params)
+        lock = self._lock
+        if lock is None or lock.held or self._cursor.connection.in_transaction:
+            self._cursor.execute(_qmark(sql), params)
+            return
+        lock.acquire()  # a write of its own outside a transaction: queue like the others
+        try:
+            self._cursor.execute(_qmark(sql), params)
+        finally:
+            lock.release()
 
     def fetchone(self) -> Any:
         return self._cursor.fetchone()
@@ -68,7 +77,7 @@ def _cursor() -> Iterator[Any]:
     with connection.wrap_database_errors:
         raw = connection.connection.cursor()
         try:
-            yield _QmarkCursor(raw)
+            yield _QmarkCursor(raw, getattr(connection, "writer_lock", None))
         finally:
             raw.close()
 
