@@ -286,10 +286,16 @@ class Dispatcher:
     def load_resources(
         self, now: datetime, candidates: list[Candidate], free_slots: int
     ) -> ResourceState:
-        busy = frozenset(
-            Task.objects.filter(status__in=[S.SCHEDULED, S.RUNNING], holds_safari=True).values_list(
-                "safari_host", flat=True
+        # Ask only what this plan can use: which hosts' Safari is taken matters only to a
+        # candidate that needs Safari, a gate only to a candidate that needs it.
+        busy = (
+            frozenset(
+                Task.objects.filter(
+                    status__in=[S.SCHEDULED, S.RUNNING], holds_safari=True
+                ).values_list("safari_host", flat=True)
             )
+            if any(cand.safari_exclusive for cand in candidates)
+            else frozenset()
         )
         keys = {key for cand in candidates for key in cand.needs}
         return ResourceState(
