@@ -77,28 +77,10 @@ def prepare(
     return Pending(event, task)
 
 
-def record(
-    kind: str,
-    *,
-    task: Task | None = None,
-    task_id: int | None = None,
-    subject: str = "task",
-    subject_id: str | int = "",
-    message: str = "",
-    data: dict[str, Any] | None = None,
-    now: Any = None,
-) -> Event:
-    """Write one event row and fire its signals once the surrounding transaction commits."""
-    return prepare(
-        kind,
-        task=task,
-        task_id=task_id,
-        subject=subject,
-        subject_id=subject_id,
-        message=message,
-        data=data,
-        now=now,
-    ).write()
+def record(kind: str, **fields: Any) -> Event:
+    """Write one event row (the fields of `prepare`) and fire its signals once the
+    surrounding transaction commits."""
+    return prepare(kind, **fields).write()
 
 
 def record_many(

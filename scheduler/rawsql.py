@@ -170,11 +170,14 @@ def insert_names(model: type[Model]) -> list[str]:
 
 
 @cache
-def _insert_sql(model: type[Model]) -> str:
+def _insert_sql(model: type[Model], from_cte: str = "") -> str:
+    """INSERT of one row of `model`'s columns, as VALUES, or as a SELECT from a CTE (so the
+    row goes in only if the CTE returned one)."""
     fields = _insert_fields(model)
     cols = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
-    return f"INSERT INTO {_table(model)} ({cols}) VALUES ({marks}) RETURNING id"  # noqa: S608
+    rows = f"SELECT {marks} FROM {from_cte}" if from_cte else f"VALUES ({marks})"  # noqa: S608
+    return f"INSERT INTO {_table(model)} ({cols}) {rows} RETURNING id"
 
 
 def prepare_insert(obj: Model) -> tuple[str, list[Any]]:
@@ -342,7 +345,7 @@ def update_with_event(
     through = Task.dependencies.through
     parts = [
         f"t AS ({update[0]} RETURNING {returning})",
-        f"e AS ({_insert_select_sql(Event)})",
+        f"e AS ({_insert_sql(Event, 't')})",
     ]
     if release_dependents:
         parts.append(
@@ -381,14 +384,6 @@ def insert_task_with_event(
         cursor.execute(sql, [lane, _value(Lane, "created_at", now), *task[1], *params])
         row = cursor.fetchone()
     return int(row[0]), int(row[1])
-
-
-@cache
-def _insert_select_sql(model: type[Model]) -> str:
-    fields = _insert_fields(model)
-    cols = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
-    marks = ", ".join(["%s"] * len(fields))
-    return f"INSERT INTO {_table(model)} ({cols}) SELECT {marks} FROM t RETURNING id"  # noqa: S608
 
 
 def task_from_row(row: tuple[Any, ...]) -> Task:
