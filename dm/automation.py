@@ -18,8 +18,8 @@ from crm.client import CrmError, get_client
 from dm import selectors, services
 from dm.accounts import account_get_or_create, check_platform, limit_get_or_create
 from dm.models import PlatformAccount
-from scheduler.dispatcher import cluster_for
 from scheduler.models import ACTIVE_STATUSES, QUEUE_STATUSES, Task
+from scheduler.packages import cluster_for
 from scheduler.planning import active_window
 from scheduler.services import task_schedule
 

@@ -24,8 +24,9 @@ from django.db import connection
 from django.utils import timezone
 
 from scheduler import services
-from scheduler.dispatcher import Dispatcher, cluster_for
+from scheduler.dispatcher import Dispatcher
 from scheduler.models import Event, Lane, Pause, SchedulerState, Task
+from scheduler.packages import cluster_for
 from scheduler.planning import Candidate, ResourceState, plan
 
 ROOT = Path(__file__).resolve().parent.parent

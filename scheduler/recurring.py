@@ -30,7 +30,7 @@ def ensure_schedules(**kwargs: Any) -> int:
     """Create or update every registered recurring schedule (run after migrate)."""
     from django_q.models import Schedule
 
-    from scheduler.dispatcher import cluster_for
+    from scheduler.packages import cluster_for
 
     made = 0
     for item in registry.recurring().values():
