@@ -134,13 +134,6 @@ def execute(prepared: tuple[str, list[Any]]) -> int:
         return int(cursor.rowcount)
 
 
-def update_task(
-    task_id: int, *, statuses: Iterable[str], attempt: int | None, values: Mapping[str, Any]
-) -> int:
-    """`prepare_update` and run it: rows changed."""
-    return execute(prepare_update(task_id, statuses=statuses, attempt=attempt, values=values))
-
-
 def insert_events(rows: list[Mapping[str, Any]]) -> dict[int, int]:
     """INSERT many event rows (same columns, each with a task) in one statement:
     {task id: event id}."""
@@ -225,37 +218,26 @@ def release_dependents(task_id: int) -> int:
         return int(cursor.rowcount)
 
 
-def claim_task(task_id: int, *, by: str, now: Any) -> tuple[int, str, str] | None:
-    """Claim a ready task: pending → scheduled, next attempt, Safari held if it needs it.
-
-    Returns (attempt, type, safari_host), or None when the task is no longer ready.
-    """
-    with _cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {_table(Task)} SET status = %s, claimed_by = %s, claimed_at = %s, "  # noqa: S608
-            "attempt = attempt + 1, wait_reason = '', holds_safari = req_safari_exclusive "
-            "WHERE id = %s AND status = %s AND pending_deps = 0 "
-            "RETURNING attempt, type, safari_host",
-            ["scheduled", by, _value(Task, "claimed_at", now), task_id, "pending"],
-        )
-        row = cursor.fetchone()
-    return (int(row[0]), str(row[1]), str(row[2])) if row else None
+def _claim_update(task_ids: list[int], *, by: str, now: Any) -> tuple[str, list[Any]]:
+    """pending → scheduled for the ready ones among `task_ids`: next attempt, Safari held if
+    the task needs it. RETURNING id, attempt, type, safari_host."""
+    marks = ", ".join(["%s"] * len(task_ids))
+    sql = (
+        f"UPDATE {_table(Task)} SET status = %s, claimed_by = %s, claimed_at = %s, "  # noqa: S608
+        "attempt = attempt + 1, wait_reason = '', holds_safari = req_safari_exclusive "
+        f"WHERE id IN ({marks}) AND status = %s AND pending_deps = 0 "
+        "RETURNING id, attempt, type, safari_host"
+    )
+    return sql, ["scheduled", by, _value(Task, "claimed_at", now), *task_ids, "pending"]
 
 
 def claim_tasks(task_ids: list[int], *, by: str, now: Any) -> list[tuple[int, int, str, str]]:
-    """`claim_task` for many tasks in one statement: [(id, attempt, type, safari_host)] of
-    those still ready. The Safari index may refuse the whole statement (IntegrityError)."""
+    """Claim many tasks in one statement: [(id, attempt, type, safari_host)] of those still
+    ready. The Safari index may refuse the whole statement (IntegrityError)."""
     if not task_ids:
         return []
-    marks = ", ".join(["%s"] * len(task_ids))
     with _cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {_table(Task)} SET status = %s, claimed_by = %s, claimed_at = %s, "  # noqa: S608
-            "attempt = attempt + 1, wait_reason = '', holds_safari = req_safari_exclusive "
-            f"WHERE id IN ({marks}) AND status = %s AND pending_deps = 0 "
-            "RETURNING id, attempt, type, safari_host",
-            ["scheduled", by, _value(Task, "claimed_at", now), *task_ids, "pending"],
-        )
+        cursor.execute(*_claim_update(task_ids, by=by, now=now))
         rows = cursor.fetchall()
     return [(int(i), int(a), str(t), str(h)) for i, a, t, h in rows]
 
@@ -267,22 +249,17 @@ def claim_tasks_with_events(
     [(id, attempt, type, safari_host, event id)]. The Safari index may refuse it all."""
     if not task_ids:
         return []
-    marks = ", ".join(["%s"] * len(task_ids))
     ev = {name: _column(Event, name) for name in EVENT_COLUMNS}
-    moment = _value(Task, "claimed_at", now)
+    claim, claim_params = _claim_update(task_ids, by=by, now=now)
     sql = (
-        f"WITH c AS (UPDATE {_table(Task)} SET status = %s, claimed_by = %s, "  # noqa: S608
-        "claimed_at = %s, attempt = attempt + 1, wait_reason = '', "
-        "holds_safari = req_safari_exclusive "
-        f"WHERE id IN ({marks}) AND status = %s AND pending_deps = 0 "
-        "RETURNING id, attempt, type, safari_host), "
+        f"WITH c AS ({claim}), "  # noqa: S608
         f"e AS (INSERT INTO {_table(Event)} ({', '.join(ev.values())}) "
         "SELECT %s, %s, 'task', CAST(c.id AS TEXT), c.id, '', "
         "jsonb_build_object('attempt', c.attempt, 'by', CAST(%s AS TEXT)), false FROM c "
         "RETURNING id, task_id) "
         "SELECT c.id, c.attempt, c.type, c.safari_host, e.id FROM c JOIN e ON e.task_id = c.id"
     )
-    params = ["scheduled", by, moment, *task_ids, "pending", moment, "task.claimed", by]
+    params = [*claim_params, claim_params[2], "task.claimed", by]
     with _cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
