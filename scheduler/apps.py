@@ -7,11 +7,15 @@ class SchedulerConfig(AppConfig):
     verbose_name = "Scheduler"
 
     def ready(self) -> None:
+        from django_q.signals import pre_execute
+
         from scheduler import alerts, handlers, recurring
+        from scheduler.broker import Delivery
         from scheduler.registry import Recurring, register_recurring
 
         handlers.register_builtin_types()
         alerts.connect()
+        pre_execute.connect(Delivery.remember, dispatch_uid="scheduler.delivery")
         register_recurring(
             Recurring(
                 name="cleanup: prune old tasks, events and results",

@@ -4,6 +4,11 @@ The stock ORM broker reopens its database connection and builds an ORM query on 
 poll; on SQLite that costs more than the poll itself. This one first asks one indexed
 `LIMIT 1` on the open connection, so a short `poll` (fast Safari refills) stays cheap when
 idle, then locks a batch in one statement and acknowledges with one DELETE.
+
+A runner's package is acknowledged earlier, in the transaction that starts its task
+(`Delivery`): from then on the task row, its heartbeat and the reaper own its recovery, and
+the monitor has nothing left to acknowledge, so each task costs one write fewer on the
+shared database.
 """
 
 from __future__ import annotations
@@ -11,7 +16,8 @@ from __future__ import annotations
 from time import sleep
 from typing import Any
 
-from django.db import DatabaseError, close_old_connections, connections
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, close_old_connections, connections
 from django.utils import timezone
 from django_q.brokers.orm import ORM
 from django_q.conf import Conf
@@ -67,7 +73,45 @@ class PollingORM(ORM):  # type: ignore[misc]
         self.delete(task_id)
 
     def delete(self, task_id: Any) -> None:
-        conn = connections[Conf.ORM]
-        table = conn.ops.quote_name(OrmQ._meta.db_table)
-        with conn.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {table} WHERE id = %s", [task_id])  # noqa: S608
+        delete_package(task_id)
+
+
+def delete_package(package_id: Any) -> None:
+    conn = connections[Conf.ORM or DEFAULT_DB_ALIAS]
+    table = conn.ops.quote_name(OrmQ._meta.db_table)
+    with conn.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE id = %s", [package_id])  # noqa: S608
+
+
+class Delivery:
+    """The package a worker is about to run, as django-q2's `pre_execute` hands it over."""
+
+    current: Delivery | None = None
+
+    def __init__(self, package: dict[str, Any]) -> None:
+        self.package = package
+
+    @classmethod
+    def remember(cls, sender: Any = None, task: dict[str, Any] | None = None, **_: Any) -> None:
+        """`pre_execute` receiver: each package replaces the last, so none outlives its run."""
+        cls.current = cls(task) if task is not None and task.get("ack_id") else None
+
+    @classmethod
+    def take(cls, args: tuple[Any, ...]) -> Delivery | None:
+        """The current package if it is the one running with `args`, and if it sits in this
+        database's ORM queue (the Redis broker has nothing to acknowledge)."""
+        current, cls.current = cls.current, None
+        if current is None or tuple(current.package.get("args") or ()) != args:
+            return None
+        q = settings.Q_CLUSTER
+        if q.get("broker_class") != f"{__name__}.PollingORM" or q.get("orm") != DEFAULT_DB_ALIAS:
+            return None
+        return current
+
+    def acknowledge(self) -> None:
+        """Delete the package row, inside the caller's transaction."""
+        delete_package(self.package["ack_id"])
+
+    def acknowledged(self) -> None:
+        """After commit: tell the monitor the package needs no acknowledgement of its own."""
+        self.package.pop("ack_id", None)

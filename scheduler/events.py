@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import cache
 from typing import Any
 
 from django.db import transaction
@@ -23,10 +24,10 @@ class Pending:
     """An event row composed ahead of its transaction (outside any write lock); `write()`
     inserts it and arranges its signals for the commit."""
 
-    def __init__(self, event: Event, task: Task | None) -> None:
+    def __init__(self, event: Event, task: Task | None, insert: tuple[str, list[Any]]) -> None:
         self.event = event
         self.task = task
-        self.insert = rawsql.prepare_insert(event)
+        self.insert = insert
 
     def write(self, task: Task | None = None) -> Event:
         """Insert the row; `task` fills in a task that had no id yet when it was composed."""
@@ -64,17 +65,27 @@ def prepare(
     now: Any = None,
 ) -> Pending:
     resolved_id = task.pk if task is not None else task_id
-    event = Event(
-        created_at=now or timezone.now(),
-        kind=kind,
-        subject=subject,
-        subject_id=str(subject_id or (resolved_id if subject == "task" else "") or ""),
-        task_id=resolved_id,
-        message=message[:500],
-        data=data or {},
-        wakes=kind not in QUIET_KINDS,
-    )
-    return Pending(event, task)
+    values = {
+        "id": None,
+        "created_at": now or timezone.now(),
+        "kind": kind,
+        "subject": subject,
+        "subject_id": str(subject_id or (resolved_id if subject == "task" else "") or ""),
+        "task_id": resolved_id,
+        "message": message[:500],
+        "data": data or {},
+        "wakes": kind not in QUIET_KINDS,
+    }
+    # As Django builds an instance from a row: positionally, the fast way.
+    names = _event_attnames()
+    event = Event.from_db(None, list(names), [values[name] for name in names])
+    event._state.adding = True
+    return Pending(event, task, rawsql.prepare_insert_values(Event, values))
+
+
+@cache
+def _event_attnames() -> tuple[str, ...]:
+    return tuple(f.attname for f in Event._meta.concrete_fields)
 
 
 def record(kind: str, **fields: Any) -> Event:

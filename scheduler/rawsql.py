@@ -69,15 +69,17 @@ def _cursor() -> Iterator[Any]:
     """A cursor for the hot path. On SQLite, the driver's own cursor: Django's wrapper
     rewrites the placeholders with a regex on every call, which costs more than the
     statement, and on SQLite it would do so while holding the one write lock."""
-    if connection.vendor != "sqlite":
-        with connection.cursor() as cursor:
+    conn = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: the proxy looks it up per use
+    if conn.vendor != "sqlite":
+        with conn.cursor() as cursor:
             yield cursor
         return
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        raw = connection.connection.cursor()
+    if conn.connection is None:
+        conn.ensure_connection()
+    with conn.wrap_database_errors:
+        raw = conn.connection.cursor()
         try:
-            yield _QmarkCursor(raw, getattr(connection, "writer_lock", None))
+            yield _QmarkCursor(raw, getattr(conn, "writer_lock", None))
         finally:
             raw.close()
 
@@ -180,6 +182,20 @@ def prepare_insert(obj: Model) -> tuple[str, list[Any]]:
     params = []
     for f in _insert_fields(model):
         value = f.pre_save(obj, add=True)
+        if (value is None or type(value) in (str, int, bool)) and _plain(model, f.name):
+            params.append(value)
+        else:
+            params.append(f.get_db_prep_save(value, conn))
+    return _insert_sql(model), params
+
+
+def prepare_insert_values(model: type[Model], values: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    """`prepare_insert` from attribute values (every insert column named), without building
+    and pre-saving a model instance."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    params = []
+    for f in _insert_fields(model):
+        value = values[f.attname]
         if (value is None or type(value) in (str, int, bool)) and _plain(model, f.name):
             params.append(value)
         else:
@@ -303,7 +319,7 @@ def start_task(task_id: int, *, attempt: int, now: Any) -> tuple[Any, ...] | Non
 def one_round_trip() -> bool:
     """Whether `update_with_event` is available: PostgreSQL runs data-modifying CTEs. Over
     a network every statement is a round trip; SQLite runs in-process and needs no help."""
-    return connection.vendor == "postgresql"
+    return connections[DEFAULT_DB_ALIAS].vendor == "postgresql"
 
 
 def update_with_event(

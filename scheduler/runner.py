@@ -17,6 +17,7 @@ from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from scheduler import events, rawsql, registry
+from scheduler.broker import Delivery
 from scheduler.errors import TaskBlocked, TaskCancelled, TaskDeferred, TaskError
 from scheduler.lifecycle import S, fail_attempt, transition
 from scheduler.models import Task
@@ -155,10 +156,15 @@ def run(task_id: int, attempt: int) -> str:
         if done is not None:
             started.written(done[0])
     else:
+        delivery = Delivery.take((task_id, attempt))
         with transaction.atomic():
             row = rawsql.start_task(task_id, attempt=attempt, now=now)
             if row is not None:
                 started.write()
+                if delivery is not None:  # the package, acknowledged with the start
+                    delivery.acknowledge()
+        if row is not None and delivery is not None:
+            delivery.acknowledged()
     task = rawsql.task_from_row(row) if row is not None else None
     if task is None:
         logger.info("task %s attempt %s is no longer ours to run; skipping", task_id, attempt)
