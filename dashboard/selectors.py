@@ -192,7 +192,7 @@ def project_queue(on_screen: list[Task], *, now: datetime) -> dict[int, Projecti
 def lane_durations(*, sample: int = 200) -> dict[str, timedelta]:
     """How long a task of each lane usually runs: the mean of its recent completions."""
     recent = (
-        Task.objects.filter(status=S.COMPLETED, started_at__isnull=False)
+        Task.objects.filter(status=S.COMPLETED, started_at__isnull=False, finished_at__isnull=False)
         .order_by("-finished_at")
         .values_list("lane", "started_at", "finished_at")[:sample]
     )
@@ -335,7 +335,8 @@ def recent_finished(*, limit: int = 8) -> list[Task]:
     """The last tasks to finish (completed, failed or cancelled), for a glance and a retry."""
     rows: list[Task] = []
     for status in (S.COMPLETED, S.FAILED, S.CANCELLED):  # one indexed query each
-        rows += Task.objects.filter(status=status).order_by("-finished_at", "-id")[:limit]
+        done = Task.objects.filter(status=status, finished_at__isnull=False)
+        rows += done.order_by("-finished_at", "-id")[:limit]
     rows.sort(key=lambda t: (t.finished_at or t.created_at, t.pk), reverse=True)
     return rows[:limit]
 

@@ -81,16 +81,31 @@ class Task(models.Model):
 
     class Meta:
         ordering = ["priority", "scheduled_for", "created_at", "id"]
+        # Ready tasks are found through two partial indexes: a task leaves them when it is
+        # claimed, so starting and finishing it never touches them (every index a status
+        # change touches is written under SQLite's one write lock). Queries that use them
+        # spell out the condition as literals (see `scheduler.dispatcher.READY`).
         indexes = [
-            # Lane heads: ready tasks of one lane in planning order.
+            # Lane heads: the ready tasks of one lane in planning order.
             models.Index(
-                fields=["lane", "status", "pending_deps", "priority", "scheduled_for", "id"],
+                fields=["lane", "priority", "scheduled_for", "id"],
+                condition=Q(status="pending", pending_deps=0),
                 name="task_lane_head",
             ),
             # The next future due time across all lanes.
-            models.Index(fields=["status", "pending_deps", "scheduled_for"], name="task_next_due"),
-            models.Index(fields=["status", "finished_at"], name="task_finished"),
-            models.Index(fields=["status", "heartbeat_at"], name="task_lease"),
+            models.Index(
+                fields=["scheduled_for"],
+                condition=Q(status="pending", pending_deps=0),
+                name="task_next_due",
+            ),
+            # Counts by status, the in-flight count, the reaper and the queue listings.
+            models.Index(fields=["status", "claimed_at"], name="task_status"),
+            # Finished tasks by time (completed lists, clean-up): written once, at the end.
+            models.Index(
+                fields=["status", "finished_at"],
+                condition=Q(finished_at__isnull=False),
+                name="task_finished",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

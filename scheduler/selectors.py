@@ -27,7 +27,8 @@ def task_running() -> QuerySet[Task]:
 
 
 def task_completed(*, limit: int = 20) -> QuerySet[Task]:
-    return Task.objects.filter(status=S.COMPLETED).order_by("-finished_at", "-id")[:limit]
+    done = Task.objects.filter(status=S.COMPLETED, finished_at__isnull=False)  # partial index
+    return done.order_by("-finished_at", "-id")[:limit]
 
 
 def task_get(*, task_id: int | str) -> Task | None:
