@@ -23,6 +23,8 @@ from django_q.brokers.orm import ORM
 from django_q.conf import Conf
 from django_q.models import OrmQ
 
+from scheduler import rawsql
+
 
 class PollingORM(ORM):  # type: ignore[misc]
     def has_ready(self) -> bool:
@@ -77,10 +79,14 @@ class PollingORM(ORM):  # type: ignore[misc]
 
 
 def delete_package(package_id: Any) -> None:
-    conn = connections[Conf.ORM or DEFAULT_DB_ALIAS]
-    table = conn.ops.quote_name(OrmQ._meta.db_table)
+    alias = Conf.ORM or DEFAULT_DB_ALIAS
+    conn = connections[alias]
+    sql = f"DELETE FROM {conn.ops.quote_name(OrmQ._meta.db_table)} WHERE id = %s"  # noqa: S608
+    if alias == DEFAULT_DB_ALIAS:  # the hot path's plain cursor (and the writer lock)
+        rawsql.execute((sql, [package_id]))
+        return
     with conn.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table} WHERE id = %s", [package_id])  # noqa: S608
+        cursor.execute(sql, [package_id])
 
 
 class Delivery:
