@@ -76,11 +76,15 @@ def prepare(
         "data": data or {},
         "wakes": kind not in QUIET_KINDS,
     }
-    # As Django builds an instance from a row: positionally, the fast way.
+    return Pending(_new_event(values), task, rawsql.prepare_insert_values(Event, values))
+
+
+def _new_event(values: dict[str, Any]) -> Event:
+    """An unsaved Event, built as Django builds one from a row: positionally, the fast way."""
     names = _event_attnames()
     event = Event.from_db(None, list(names), [values[name] for name in names])
     event._state.adding = True
-    return Pending(event, task, rawsql.prepare_insert_values(Event, values))
+    return event
 
 
 @cache
@@ -108,16 +112,20 @@ def record_many(
 def prepare_many(
     kind: str, task_ids: list[int], *, now: Any, data: dict[int, dict[str, Any]]
 ) -> list[Event]:
+    wakes = kind not in QUIET_KINDS
     return [
-        Event(
-            created_at=now,
-            kind=kind,
-            subject="task",
-            subject_id=str(task_id),
-            task_id=task_id,
-            message="",
-            data=data.get(task_id) or {},
-            wakes=kind not in QUIET_KINDS,
+        _new_event(
+            {
+                "id": None,
+                "created_at": now,
+                "kind": kind,
+                "subject": "task",
+                "subject_id": str(task_id),
+                "task_id": task_id,
+                "message": "",
+                "data": data.get(task_id) or {},
+                "wakes": wakes,
+            }
         )
         for task_id in task_ids
     ]

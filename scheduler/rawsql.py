@@ -103,10 +103,10 @@ def _plain(model: type[Model], name: str) -> bool:
     return not isinstance(_field(model, name), JSONField)
 
 
-def _value(model: type[Model], name: str, value: Any) -> Any:
+def _value(model: type[Model], name: str, value: Any, conn: Any = None) -> Any:
     if (value is None or type(value) in (str, int, bool)) and _plain(model, name):
         return value
-    return _field(model, name).get_db_prep_save(value, connections[DEFAULT_DB_ALIAS])
+    return _field(model, name).get_db_prep_save(value, conn or connections[DEFAULT_DB_ALIAS])
 
 
 @cache
@@ -178,29 +178,21 @@ def _insert_sql(model: type[Model], from_cte: str = "") -> str:
 def prepare_insert(obj: Model) -> tuple[str, list[Any]]:
     """The INSERT (RETURNING id) of a new model instance, composed before any lock is taken."""
     model = type(obj)
-    conn = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: the proxy looks it up per use
-    params = []
-    for f in _insert_fields(model):
-        value = f.pre_save(obj, add=True)
-        if (value is None or type(value) in (str, int, bool)) and _plain(model, f.name):
-            params.append(value)
-        else:
-            params.append(f.get_db_prep_save(value, conn))
-    return _insert_sql(model), params
+    values = [f.pre_save(obj, add=True) for f in _insert_fields(model)]
+    return _insert_sql(model), _insert_params(model, values)
 
 
 def prepare_insert_values(model: type[Model], values: Mapping[str, Any]) -> tuple[str, list[Any]]:
     """`prepare_insert` from attribute values (every insert column named), without building
     and pre-saving a model instance."""
-    conn = connections[DEFAULT_DB_ALIAS]
-    params = []
-    for f in _insert_fields(model):
-        value = values[f.attname]
-        if (value is None or type(value) in (str, int, bool)) and _plain(model, f.name):
-            params.append(value)
-        else:
-            params.append(f.get_db_prep_save(value, conn))
-    return _insert_sql(model), params
+    ordered = [values[f.attname] for f in _insert_fields(model)]
+    return _insert_sql(model), _insert_params(model, ordered)
+
+
+def _insert_params(model: type[Model], values: list[Any]) -> list[Any]:
+    conn = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: the proxy looks it up per use
+    fields = _insert_fields(model)
+    return [_value(model, f.name, v, conn) for f, v in zip(fields, values, strict=True)]
 
 
 def insert_prepared(prepared: tuple[str, list[Any]]) -> int:
