@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from scheduler import registry
 from scheduler.lifecycle import S
-from scheduler.models import QUEUE_STATUSES, Pause, PauseScope, SchedulerState, Task
+from scheduler.models import FINAL_STATUSES, QUEUE_STATUSES, Pause, PauseScope, SchedulerState, Task
 
 
 def task_queue(*, limit: int | None = None) -> QuerySet[Task]:
@@ -26,8 +27,11 @@ def task_running() -> QuerySet[Task]:
     return Task.objects.filter(status=S.RUNNING).order_by("started_at", "id")
 
 
-def task_completed(*, limit: int = 20) -> QuerySet[Task]:
-    done = Task.objects.filter(status=S.COMPLETED, finished_at__isnull=False)  # partial index
+def task_finished(*, statuses: Collection[str] = FINAL_STATUSES, limit: int = 20) -> QuerySet[Task]:
+    """Finished tasks (completed, failed, cancelled by default), newest first."""
+    done = Task.objects.filter(
+        status__in=list(statuses), finished_at__isnull=False
+    )  # partial index
     return done.order_by("-finished_at", "-id")[:limit]
 
 

@@ -45,6 +45,11 @@ class Command(BaseCommand):
             "start", help="Run the dispatcher (leader or standby) until SIGTERM/Ctrl-C."
         )
         start.add_argument("--name", help="Name of this dispatcher (default host:pid).")
+        start.add_argument(
+            "--keep-paused",
+            action="store_true",
+            help="Leave a stop or pause in place (for service managers restarting the dispatcher).",
+        )
         sub.add_parser("status", help="Show whether a dispatcher leads, pauses and counts.")
         queue = sub.add_parser("queue", help="List queued and running tasks.")
         queue.add_argument("--limit", type=int, default=50, help="Rows to show (default 50).")
@@ -104,6 +109,13 @@ class Command(BaseCommand):
     # --- actions ----------------------------------------------------------------------
 
     def do_start(self, options: dict[str, Any]) -> None:
+        state = selectors.scheduler_state()
+        if state["isStopped"] or state["isPaused"]:
+            if options.get("keep_paused"):
+                self.stdout.write("Stopped or paused: dispatching waits for `scheduler resume`.")
+            else:
+                services.scheduler_start()
+                self.stdout.write("Lifted the stop and the global pause.")
         dispatcher = Dispatcher(name=options.get("name"), log=self.stdout.write)
 
         def _stop(signum: int, frame: object) -> None:
