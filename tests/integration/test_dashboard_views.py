@@ -328,3 +328,18 @@ def test_the_page_with_ten_thousand_queued_tasks_stays_fast(
     assert answer.status_code == 200
     assert "page 1 of 400" in answer.content.decode()
     assert elapsed < 1.0
+
+
+def test_sora_credits_with_only_a_total_say_the_split_is_unknown(browser, monkeypatch):
+    from scheduler import registry
+
+    sections = {
+        "soraCredits": lambda: {"freeCredits": None, "paidCredits": None, "totalCredits": 12}
+    }
+    monkeypatch.setattr(registry, "_status_sections", sections)
+    html = browser.get("/").content.decode()
+    assert 'data-credit="total">12<' in html
+    assert "the split into free and paid is unknown" in html
+    assert 'data-credit="free"' not in html
+    sections["soraCredits"] = lambda: {"freeCredits": None, "paidCredits": None, "totalCredits": -1}
+    assert 'data-credit="total">unknown<' in browser.get("/").content.decode()
