@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from knox.auth import TokenAuthentication
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
@@ -52,5 +53,5 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 CRM_AUTHENTICATION = [
     ApiKeyAuthentication,
     authentication.SessionAuthentication,
-    authentication.TokenAuthentication,
+    TokenAuthentication,
 ]
