@@ -289,7 +289,10 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django-q": {"level": env_str("Q_LOG_LEVEL", "WARNING")}},
+    "loggers": {
+        "django-q": {"level": env_str("Q_LOG_LEVEL", "WARNING")},
+        "axes": {"level": "WARNING"},  # lockouts, not every login
+    },
 }
 
 # --- Security: error reports, API tokens, login throttling, HTTPS (issue 12) ------------
@@ -310,7 +313,6 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True  # failures and lockouts only; no row per successful login
-LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # lockouts, not every login
 # HTTPS in production: secure cookies, HSTS, redirects. Behind a TLS proxy, set
 # SECURE_PROXY_SSL_HEADER to the header it sets (e.g. HTTP_X_FORWARDED_PROTO).
 _HTTPS = SAFARI_ENV == "production"
