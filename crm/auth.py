@@ -58,7 +58,7 @@ CRM_AUTHENTICATION = [
 ]
 
 
-class ApiKeyScheme(OpenApiAuthenticationExtension):
+class ApiKeyScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     """The x-api-key scheme in the OpenAPI schema (drf-spectacular)."""
 
     target_class = "crm.auth.ApiKeyAuthentication"
