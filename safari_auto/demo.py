@@ -56,7 +56,7 @@ def service_urls(env: Mapping[str, str], *, demo: bool) -> dict[str, str]:
         elif not given or is_simulator(key, given):
             urls[key] = given or simulator_url(key)
         else:
-            shown = f"{urlsplit(given).hostname}:{_port(given)}"
+            shown = f"{urlsplit(given).hostname or '(no host)'}:{_port(given)}"
             raise ImproperlyConfigured(
                 f"DEMO=1 but {variable} points at {shown}, not its simulator "
                 f"({simulator_url(key)}): unset {variable} for the demo, or set DEMO=0 to "
