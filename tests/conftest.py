@@ -1,9 +1,28 @@
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 pytest_plugins = ["tests.sora_fixtures"]
+
+
+def make_user(username, role=None, **flags):
+    """An active user, in the role's group (`viewer`, `operator`) when one is given."""
+    user = get_user_model().objects.create_user(
+        username=username, password=f"{username}-pass-123", **flags
+    )
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def token_client(user):
+    """An API client authenticated by token, as scripts and old clients call us."""
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
 
 
 @pytest.fixture
@@ -14,12 +33,29 @@ def staff_user(db):
 
 
 @pytest.fixture
+def viewer(db):
+    return make_user("viewer", "viewer")
+
+
+@pytest.fixture
+def operator(db):
+    return make_user("operator", "operator")
+
+
+@pytest.fixture
 def api(staff_user):
-    """An API client authenticated by token, as scripts and old clients call us."""
-    client = APIClient()
-    token, _ = Token.objects.get_or_create(user=staff_user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
+    """The API as a superuser, by token."""
+    return token_client(staff_user)
+
+
+@pytest.fixture
+def viewer_api(viewer):
+    return token_client(viewer)
+
+
+@pytest.fixture
+def operator_api(operator):
+    return token_client(operator)
 
 
 @pytest.fixture
