@@ -83,8 +83,9 @@ def test_a_consumer_that_fails_still_leaves_the_relay(viewer_user, fresh_relay, 
     async def scenario():
         communicator = WebsocketCommunicator(DashboardConsumer.as_asgi(), "/ws/dashboard/")
         communicator.scope["user"] = viewer_user
+        await communicator.connect()
         with pytest.raises(RuntimeError):
-            await communicator.connect()
+            await communicator.receive_output(timeout=3)
         assert not fresh_relay.subscribers
         await _until(lambda: not fresh_relay.running)
 
