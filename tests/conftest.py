@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 pytest_plugins = ["tests.sora_fixtures"]
@@ -20,8 +20,7 @@ def make_user(username, role=None, **flags):
 def token_client(user):
     """An API client authenticated by token, as scripts and old clients call us."""
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
     return client
 
 
@@ -56,6 +55,12 @@ def viewer_api(viewer):
 @pytest.fixture
 def operator_api(operator):
     return token_client(operator)
+
+
+def api_token(user):
+    """A new API token for `user` (stored hashed: this is the only time it is seen)."""
+    _, token = AuthToken.objects.create(user=user, expiry=None)
+    return token
 
 
 @pytest.fixture

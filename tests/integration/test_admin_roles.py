@@ -51,7 +51,7 @@ def test_a_staff_viewer_reads_but_cannot_change_or_run_actions():
         "/admin/scheduler/task/", {"action": "cancel_tasks", "_selected_action": [task.pk]}
     )
     assert Task.objects.get(pk=task.pk).status == "pending"
-    for secret in ("crm/apikey", "auth/user", "authtoken/tokenproxy"):
+    for secret in ("crm/apikey", "auth/user", "knox/authtoken"):
         assert browser.get(f"/admin/{secret}/").status_code == 403, secret
 
 

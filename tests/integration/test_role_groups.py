@@ -27,7 +27,7 @@ def test_the_groups_exist_after_migrate_with_their_permissions():
     assert {"sora.view_credittrigger"} <= operator
     credentials = {"crm.view_apikey", "auth.change_user", "sora.change_credittrigger"}
     assert not credentials & (viewer | operator)
-    assert not any(p.startswith(("auth.", "authtoken.", "django_q.")) for p in operator)
+    assert not any(p.startswith(("auth.", "knox.", "axes.", "django_q.")) for p in operator)
 
 
 def test_the_role_command_grants_and_takes_away(capsys):

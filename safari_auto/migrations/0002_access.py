@@ -2,9 +2,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    initial = True
-
-    dependencies: list[tuple[str, str]] = []
+    dependencies = [("safari_auto", "0001_hash_api_tokens")]
 
     operations = [
         migrations.CreateModel(
