@@ -8,11 +8,12 @@ from io import StringIO
 
 import pytest
 from django.apps import apps
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
 from knox.models import AuthToken
 from rest_framework.test import APIClient
+
+from tests.conftest import make_user
 
 ROUTE = "/api/scheduler/status"
 
@@ -43,7 +44,7 @@ def test_the_printed_token_works_and_is_nowhere_in_the_database():
 
 @pytest.mark.django_db
 def test_apitoken_creates_lists_and_revokes_tokens():
-    get_user_model().objects.create_user("script", password="p-123456")
+    make_user("script", role="viewer")
     out = StringIO()
     call_command("apitoken", "create", "script", stdout=out)
     token = out.getvalue().strip()
@@ -58,7 +59,7 @@ def test_apitoken_creates_lists_and_revokes_tokens():
 
 @pytest.mark.django_db(transaction=True)
 def test_existing_clear_text_tokens_are_hashed_kept_working_and_their_table_dropped():
-    user = get_user_model().objects.create_user("old-script", password="p-123456")
+    user = make_user("old-script", role="viewer")
     old_key = "0123456789abcdef0123456789abcdef01234567"
     with connection.cursor() as cursor:
         cursor.execute(
