@@ -1,7 +1,7 @@
 """Idempotency keys: the system's and the clients', in separate namespaces.
 
 The system makes its own keys (`alert:<event id>`, `recurring:…`, `sora_check:…`, `sync:…`,
-`campaign:…`, `dm:<uuid>`). A key a client gives is stored as `client:<owner>:<key>`, so a
+`campaign:…`, `dm:<uuid>`). A key a client gives is stored as `client:<owner>/<key>`, so a
 client can never take a key the system will want (pre-creating `alert:42` to silence an
 alert) nor one of another client. A client key is also bound to the request it came with: the
 same key with the same body answers the first task again; with another body it is a conflict
@@ -20,14 +20,14 @@ KEY_FIELDS = ("idempotencyKey", "idempotency_key")
 
 
 def client_key(*, owner: str, key: str) -> str:
-    return f"{CLIENT_PREFIX}{owner}:{key}"
+    return f"{CLIENT_PREFIX}{owner}/{key}"  # an owner ("user:5", "cli") has no "/"
 
 
 def public_key(stored: str | None) -> str | None:
     """The key as its client gave it (internal keys are shown as they are)."""
     if not stored or not stored.startswith(CLIENT_PREFIX):
         return stored
-    return stored[len(CLIENT_PREFIX) :].split(":", 1)[-1]
+    return stored[len(CLIENT_PREFIX) :].split("/", 1)[-1]
 
 
 def body_hash(body: Mapping[str, Any]) -> str:

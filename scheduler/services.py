@@ -238,8 +238,7 @@ def task_cancel(*, task_id: int | str, reason: str = "cancelled by user") -> Tas
 def task_reschedule(*, task_id: int | str, when: datetime) -> Task:
     """Move a queued task to a new time (pending or blocked tasks)."""
     task = _get(task_id)
-    if timezone.is_naive(when):
-        raise ValidationError({"scheduledFor": "give a time with a time zone"})
+    taskinput.check_when("scheduledFor", when, now=timezone.now())
     moved = transition(
         task.pk,
         source=[S.PENDING, S.BLOCKED],

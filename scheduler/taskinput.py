@@ -47,37 +47,40 @@ def bad_text(text: str) -> str | None:
 def check_text(field: str, text: str, *, max_length: int | None = None) -> str:
     reason = bad_text(text)
     if reason:
-        raise ValidationError({field: f"{field} {reason}"})
+        raise ValidationError({field: reason})
     if max_length is not None and len(text) > max_length:
-        raise ValidationError({field: f"{field} is longer than {max_length} characters"})
+        raise ValidationError({field: f"is longer than {max_length} characters"})
     return text
 
 
-def check_json(field: str, value: Any, *, depth: int = 0) -> None:
+def check_json(field: str, value: Any, *, root: str = "", depth: int = 0) -> None:
     """Every key and string in a JSON value stores cleanly; nesting is bounded."""
+    root = root or field
     if depth > MAX_PAYLOAD_DEPTH:
-        raise ValidationError({field: f"{field} is nested deeper than {MAX_PAYLOAD_DEPTH}"})
+        raise ValidationError({root: f"is nested deeper than {MAX_PAYLOAD_DEPTH} levels"})
     if isinstance(value, str):
         check_text(field, value)
     elif isinstance(value, Mapping):
         for key, item in value.items():
             if not isinstance(key, str):
-                raise ValidationError({field: f"{field} has a key that is not a string"})
-            check_text(field, key)
-            check_json(f"{field}.{key}", item, depth=depth + 1)
+                raise ValidationError({field: "has a key that is not a string"})
+            reason = bad_text(key)
+            if reason:
+                raise ValidationError({field: f"has a key that {reason}"})
+            check_json(f"{field}.{key}", item, root=root, depth=depth + 1)
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            check_json(f"{field}[{index}]", item, depth=depth + 1)
+            check_json(f"{field}[{index}]", item, root=root, depth=depth + 1)
     elif isinstance(value, bool) or value is None:
         return
     elif isinstance(value, int):
         if abs(value) > 2**53:
-            raise ValidationError({field: f"{field} is out of range"})
+            raise ValidationError({field: "is out of range (at most 2^53)"})
     elif isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
-            raise ValidationError({field: f"{field} is not a finite number"})
+            raise ValidationError({field: "is not a finite number"})
     else:
-        raise ValidationError({field: f"{field} is not JSON"})
+        raise ValidationError({field: "is not JSON"})
 
 
 def check_client_type(task_type: TaskType) -> None:
@@ -92,7 +95,7 @@ def clean_payload(task_type: TaskType, payload: Mapping[str, Any] | None) -> dic
     raw = dict(payload or {})
     check_json("payload", raw)
     if len(json.dumps(raw)) > MAX_PAYLOAD_BYTES:
-        raise ValidationError({"payload": f"payload is larger than {MAX_PAYLOAD_BYTES} bytes"})
+        raise ValidationError({"payload": f"is larger than {MAX_PAYLOAD_BYTES} bytes"})
     if task_type.payload is None:
         return raw
     spec = task_type.payload(data=raw)
@@ -137,7 +140,7 @@ def check_max_retries(value: int | None) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_RETRIES:
-        raise ValidationError({"maxRetries": f"maxRetries must be between 0 and {MAX_RETRIES}"})
+        raise ValidationError({"maxRetries": f"must be between 0 and {MAX_RETRIES}"})
     return value
 
 
@@ -173,11 +176,9 @@ def check_when(field: str, when: datetime | None, *, now: datetime) -> datetime 
     if when is None:
         return None
     if when.tzinfo is None:
-        raise ValidationError({field: f"{field}: give a time with a time zone"})
+        raise ValidationError({field: "give a time with a time zone"})
     if when.year < EARLIEST_YEAR or when - now > LATEST_AHEAD:
-        raise ValidationError(
-            {field: f"{field} must be between {EARLIEST_YEAR} and ten years from now"}
-        )
+        raise ValidationError({field: f"must be between {EARLIEST_YEAR} and ten years from now"})
     return when
 
 

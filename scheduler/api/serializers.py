@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from scheduler import idempotency, registry, taskinput
@@ -13,6 +14,7 @@ from scheduler.selectors import display_state
 MAX = taskinput.MAX_LENGTHS
 
 
+@extend_schema_field({"type": "string", "pattern": "^[0-9]+$", "maxLength": 19})
 class StrIdField(serializers.Field):  # type: ignore[type-arg]
     """Ids are strings in JSON."""
 

@@ -37,7 +37,7 @@ def validation_text(exc: ValidationError) -> str:
     """Each message with the field it is about."""
     if hasattr(exc, "error_dict"):
         return "; ".join(
-            f"{field}: {message}" if not message.startswith(field) else message
+            f"{field}: {message}" if field != "__all__" else message
             for field, messages in exc.message_dict.items()
             for message in messages
         )
