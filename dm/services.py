@@ -328,13 +328,48 @@ def dm_send(
     client: str | None = None,
     request_hash: str = "",
 ) -> tuple[Task, bool]:
-    """Queue a DM task (to a user, or a reply in a known thread) on the named or default account."""
+    """Queue a DM task (to a user, or a reply in a known thread) on the named or default account.
+
+    One transaction: a refused task leaves no lazily made default account behind either.
+    """
     check_platform(platform)
     username = username.strip().lstrip("@")
     if not username and not thread_id:
         raise ValidationError({"username": "name the recipient"})
     if not text.strip():
         raise ValidationError({"text": "the message is empty"})
+    with transaction.atomic():
+        return _dm_task(
+            platform=platform,
+            username=username,
+            text=text,
+            account=account,
+            scheduled_for=scheduled_for,
+            priority=priority,
+            idempotency_key=idempotency_key,
+            thread_id=thread_id,
+            extra=extra,
+            host=host,
+            client=client,
+            request_hash=request_hash,
+        )
+
+
+def _dm_task(
+    *,
+    platform: str,
+    username: str,
+    text: str,
+    account: str,
+    scheduled_for: datetime | None,
+    priority: int,
+    idempotency_key: str | None,
+    thread_id: str | None,
+    extra: dict[str, Any] | None,
+    host: str | None,
+    client: str | None,
+    request_hash: str,
+) -> tuple[Task, bool]:
     acct = account_get_or_create(platform=platform, handle=account, host=host)
     payload: dict[str, Any] = {"username": username, "text": text, **(extra or {})}
     if thread_id:

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from safari_auto.api import error
-from scheduler import idempotency, selectors, services
+from scheduler import idempotency, selectors, services, taskinput
 from scheduler.api.serializers import (
     ERROR_SCHEMA,
     CompletedSerializer,
@@ -44,6 +44,16 @@ def _task_answer(task: Task, code: int = status.HTTP_200_OK) -> Response:
 def client_name(request: Request) -> str:
     """Whose namespace a client's idempotency keys live in."""
     return f"user:{request.user.pk}"
+
+
+def client_key(request: Request, field: str | None) -> str | None:
+    """The client's idempotency key (field or header) in its user's namespace, for services
+    that take a finished key (task creation namespaces keys itself, from `client`)."""
+    raw = field or request.headers.get("Idempotency-Key") or None
+    if raw is None:
+        return None
+    taskinput.check_text("idempotencyKey", raw, max_length=150)
+    return idempotency.client_key(owner=client_name(request), key=raw)
 
 
 def _int_param(request: Request, name: str, default: int, maximum: int = MAX_PAGE) -> int:

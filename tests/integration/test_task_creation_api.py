@@ -213,3 +213,22 @@ def test_account_limits_have_sane_bounds(api, field, value):
     assert answer.status_code == 400
     assert field in answer.json()["fields"]
     assert list(AccountLimit.objects.values()) == before
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"scheduledFor": "9999-12-31T00:00:00Z"}, "scheduledFor"),
+        ({"idempotencyKey": "k" * 151}, "idempotencyKey"),
+        ({"account": "a" * 101}, "account"),
+    ],
+)
+def test_a_refused_dm_send_writes_no_row_at_all(api, extra, field):
+    from dm.models import PlatformAccount
+
+    body = {"platform": "tiktok", "username": "maya", "text": "hi", **extra}
+    answer = api.post("/api/dm/send", body, format="json")
+    assert answer.status_code == 400
+    assert field in answer.json()["fields"]
+    assert not Task.objects.exists()
+    assert not PlatformAccount.objects.exists()
