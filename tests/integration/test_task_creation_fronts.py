@@ -70,6 +70,11 @@ def test_the_cli_explains_bad_input_and_writes_nothing(args, message):
     assert not Task.objects.exists()
 
 
+def test_the_cli_queue_limit_is_bounded():
+    with pytest.raises(CommandError, match="--limit"):
+        run("queue", "--limit", str(10**30))
+
+
 def test_the_cli_key_is_bound_to_what_was_asked():
     assert run("schedule", "--type", "check", "--key", "k", "--payload", '{"seconds": 1}')
     again = run("schedule", "--type", "check", "--key", "k", "--payload", '{"seconds": 1}')

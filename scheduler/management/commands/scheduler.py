@@ -154,6 +154,8 @@ class Command(BaseCommand):
         self.stdout.write("Task types: " + ", ".join(sorted(registry.task_types())))
 
     def do_queue(self, options: dict[str, Any]) -> None:
+        if not 1 <= options["limit"] <= 1000:
+            raise CommandError("--limit must be between 1 and 1000")
         rows = [*selectors.task_running(), *selectors.task_queue(limit=options["limit"])]
         if not rows:
             self.stdout.write("The queue is empty.")
