@@ -44,6 +44,21 @@ def bad_text(text: str) -> str | None:
     return None
 
 
+def scrub(value: Any) -> Any:
+    """A value from outside that is not refused but kept (a service's answer, an error text, a
+    row stored before these checks), made storable and renderable: each lone surrogate or NUL
+    becomes U+FFFD. Values without one come back as they are."""
+    if isinstance(value, str):
+        if bad_text(value) is None:
+            return value
+        return "".join("\ufffd" if c == "\x00" or "\ud800" <= c <= "\udfff" else c for c in value)
+    if isinstance(value, Mapping):
+        return {scrub(key): scrub(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub(item) for item in value]
+    return value
+
+
 def check_text(field: str, text: str, *, max_length: int | None = None) -> str:
     reason = bad_text(text)
     if reason:

@@ -75,6 +75,9 @@ class TaskSerializer(serializers.Serializer):  # type: ignore[type-arg]
         data["error"] = instance.error or None
         data["waitReason"] = instance.wait_reason or None
         data["idempotencyKey"] = idempotency.public_key(instance.idempotency_key)
+        # A row stored before creation checked its text must not break every listing.
+        for key in ("name", "payload", "result", "error", "waitReason"):
+            data[key] = taskinput.scrub(data[key])
         return data
 
     def get_dependencies(self, task: Task) -> list[str]:
