@@ -24,6 +24,8 @@ from scheduler.models import (
     Task,
 )
 
+MAX_REASON = 300  # Pause.reason; a decision's note is kept in the same words
+
 
 class TaskNotFound(NotFoundError):
     pass
@@ -317,6 +319,8 @@ def task_decide(*, task_id: int | str, decision: str, note: str = "") -> Task:
     Task types may register their own words (a send's 'sent' / 'resend') through
     `TaskType.extra['decisions']`, a mapping of word → 'done' | 'retry'.
     """
+    taskinput.check_text("decision", decision, max_length=32)
+    taskinput.check_text("note", note, max_length=MAX_REASON)
     task = _get(task_id)
     task_type = registry.task_type(task.type)
     words: Mapping[str, str] = (task_type.extra.get("decisions", {}) if task_type else {}) or {}
@@ -362,6 +366,7 @@ def task_decide(*, task_id: int | str, decision: str, note: str = "") -> Task:
 
 
 def _pause_filter(scope: str, platform: str, account: str) -> dict[str, str]:
+    taskinput.check_strings({"platform": platform, "account": account})
     if scope == PauseScope.ALL:
         return {"scope": scope, "platform": "", "account": ""}
     if not platform:
@@ -379,6 +384,10 @@ def scheduler_pause(
     kind: str = PauseKind.USER,
 ) -> Pause:
     """Persisted pause of everything, a platform or an account; running tasks finish."""
+    if kind == PauseKind.USER:
+        taskinput.check_text("reason", reason, max_length=MAX_REASON)
+    else:  # a probe's words: kept, made storable
+        reason = taskinput.scrub(reason)[:MAX_REASON]
     scope = PauseScope.ACCOUNT if account else PauseScope.PLATFORM if platform else PauseScope.ALL
     where = _pause_filter(scope, platform, account)
     with transaction.atomic():

@@ -199,3 +199,38 @@ def test_cleanup_keeps_the_events_of_unfinished_tasks(run_on_commit):
         kept.values()
     )
     assert not Event.objects.filter(pk__in=[gone, loose]).exists()
+
+
+# --- the other controls -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "field"),
+    [
+        ("/dashboard/pause", {"reason": "nul \x00 here"}, "reason"),
+        ("/dashboard/pause", {"platform": "p" * 33}, "platform"),
+        ("/dashboard/resume", {"platform": "nul\x00"}, "platform"),
+    ],
+)
+def test_pause_controls_refuse_text_the_database_cannot_hold(browser, path, form, field):
+    from scheduler.models import Pause
+
+    answer = browser.post(path, form, **FETCH)
+    assert answer.status_code == 400
+    assert field in answer.json()["fields"]
+    assert not Pause.objects.exists()
+
+
+def test_a_decision_note_with_a_nul_is_refused(browser):
+    task = TaskFactory(status="blocked")
+    answer = browser.post(
+        f"/dashboard/tasks/{task.pk}/decide", {"decision": "done", "note": "a\x00b"}, **FETCH
+    )
+    assert answer.status_code == 400
+    task.refresh_from_db()
+    assert task.status == "blocked"
+
+
+def test_the_cli_pause_reason_is_bounded():
+    with pytest.raises(CommandError, match="reason"):
+        run("pause", "--reason", "r" * 301)
