@@ -111,8 +111,12 @@ PAYLOAD_HELP = (
 )
 
 
+class TaskTypeField(serializers.CharField):
+    """A task type's name; the schema lists the client-creatable ones (see `schema.py`)."""
+
+
 class TaskCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    type = serializers.CharField(max_length=32, help_text=TYPE_HELP)
+    type = TaskTypeField(max_length=32, help_text=TYPE_HELP)
     name = serializers.CharField(
         required=False, allow_blank=True, max_length=MAX["name"], default=""
     )

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from safari_auto.api import error
 from scheduler import idempotency, selectors, services, taskinput
+from scheduler.api import schema  # noqa: F401  (registers the task type's OpenAPI enum)
 from scheduler.api.serializers import (
     ERROR_SCHEMA,
     CompletedSerializer,

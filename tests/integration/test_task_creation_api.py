@@ -136,6 +136,10 @@ def test_the_schema_says_which_types_need_a_platform(api):
     create = schema["components"]["schemas"]["TaskCreateRequest"]["properties"]
     assert "Required for dm, comment, discovery and sync" in create["platform"]["description"]
     assert "internal" in create["type"]["description"]
+    enum_ref = create["type"]["allOf"][0]["$ref"].rsplit("/", 1)[-1]
+    types = set(schema["components"]["schemas"][enum_ref]["enum"])
+    assert {"check", "dm", "comment", "discovery", "sync", "sora"} <= types
+    assert not types & {"webhook", "cleanup", "probe", "sora_check"}
 
 
 # --- idempotency keys -------------------------------------------------------------------------
