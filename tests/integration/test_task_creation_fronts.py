@@ -234,3 +234,22 @@ def test_a_decision_note_with_a_nul_is_refused(browser):
 def test_the_cli_pause_reason_is_bounded():
     with pytest.raises(CommandError, match="reason"):
         run("pause", "--reason", "r" * 301)
+
+
+# --- rescheduling: the same time bounds -----------------------------------------------------------
+
+
+def test_rescheduling_far_ahead_is_a_clear_error_on_every_front(api, browser):
+    task = TaskFactory()
+    before = Task.objects.get(pk=task.pk).scheduled_for
+    answer = api.patch(
+        f"/api/scheduler/task/{task.pk}", {"scheduledFor": "9999-12-31T00:00:00Z"}, format="json"
+    )
+    assert answer.status_code == 400
+    assert "scheduledFor" in answer.json()["fields"]
+    form = browser.post(f"/dashboard/tasks/{task.pk}/reschedule", {"when": "+999999999d"}, **FETCH)
+    assert form.status_code == 400
+    assert "too far ahead" in form.json()["error"]
+    with pytest.raises(CommandError, match="too far ahead"):
+        run("reschedule", str(task.pk), "+999999999d")
+    assert Task.objects.get(pk=task.pk).scheduled_for == before
