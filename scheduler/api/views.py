@@ -17,8 +17,10 @@ from scheduler import idempotency, selectors, services, taskinput
 from scheduler.api import schema  # noqa: F401  (registers the task type's OpenAPI enum)
 from scheduler.api.serializers import (
     ERROR_SCHEMA,
+    MAX_PAGE,
     CompletedSerializer,
     DecideSerializer,
+    FinishedQuerySerializer,
     PauseSerializer,
     QueueSerializer,
     RescheduleSerializer,
@@ -30,8 +32,6 @@ from scheduler.api.serializers import (
     TaskSerializer,
 )
 from scheduler.models import Task
-
-MAX_PAGE = 1000
 
 
 def _with_deps(rows: Any) -> Any:
@@ -106,12 +106,23 @@ class RunningView(APIView):
 class CompletedView(APIView):
     @extend_schema(
         responses=CompletedSerializer,
-        parameters=[OpenApiParameter("limit", int)],
-        summary="Completed tasks, newest first",
+        parameters=[
+            OpenApiParameter("limit", int),
+            OpenApiParameter(
+                "status",
+                str,
+                description="Comma-separated: completed, failed, cancelled (default: all three)",
+            ),
+        ],
+        summary="Finished tasks (completed, failed, cancelled), newest first",
     )
     def get(self, request: Request) -> Response:
-        limit = _int_param(request, "limit", 20)
-        rows = _with_deps(Task.objects.filter(pk__in=selectors.task_completed(limit=limit)))
+        query = FinishedQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        finished = selectors.task_finished(
+            statuses=query.validated_data["status"], limit=query.validated_data["limit"]
+        )
+        rows = _with_deps(Task.objects.filter(pk__in=finished))
         ordered = sorted(rows, key=lambda t: (t.finished_at, t.pk), reverse=True)
         return Response({"completed": TaskSerializer(ordered, many=True).data})
 

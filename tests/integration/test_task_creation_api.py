@@ -5,7 +5,6 @@ import json
 
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from dm.accounts import account_get_or_create
@@ -180,9 +179,11 @@ def test_the_same_key_with_another_body_is_a_conflict(api):
 
 
 def test_a_key_belongs_to_its_user(api):
-    other_user = get_user_model().objects.create_user(username="other", is_staff=True)
+    other_user = get_user_model().objects.create_user(
+        username="other", is_staff=True, is_superuser=True
+    )
     other = APIClient()
-    other.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=other_user).key}")
+    other.force_authenticate(user=other_user)
     body = {"type": "check", "idempotencyKey": "shared"}
     assert post(api, body).status_code == 201
     assert post(other, body).status_code == 201

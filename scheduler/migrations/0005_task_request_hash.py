@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scheduler', '0003_ready_tasks_partial_indexes'),
+        ('scheduler', '0004_webhook_urls_out_of_payloads'),
     ]
 
     operations = [
