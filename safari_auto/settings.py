@@ -44,7 +44,7 @@ CSRF_TRUSTED_ORIGINS = env_list(
 
 CORE_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "safari_auto.apps.SafariAdminConfig",  # django.contrib.admin, asking for a role too
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -241,6 +241,9 @@ CRM_API_KEY = env_str("CRM_API_KEY")
 # --- Sora --------------------------------------------------------------------------------
 SORA_HOLD_SAFARI_FOR_GENERATION = env_bool("SORA_HOLD_SAFARI_FOR_GENERATION", False)
 SORA_POLL_SECONDS = env_float("SORA_POLL_SECONDS", 15.0)
+# Finished videos are served only from inside this folder (the resolved path, symlinks
+# followed); the Sora service must save its videos here.
+SORA_VIDEO_DIR = Path(env_str("SORA_VIDEO_DIR", str(DATA_DIR / "videos")))
 
 # --- Auth, REST --------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -252,7 +255,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
         "knox.auth.TokenAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Deny unless the view declares its role (safari_auto/permissions.py).
+    "DEFAULT_PERMISSION_CLASSES": ["safari_auto.permissions.DeclareARole"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "safari_auto.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -262,7 +266,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Scheduler, platforms, Sora and CRM of Safari Auto.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_PERMISSIONS": ["safari_auto.permissions.ViewerReadsOperatorWrites"],
     "COMPONENT_SPLIT_REQUEST": True,
 }
 

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from safari_auto.api import error
+from safari_auto.permissions import ViewerReadsOperatorWrites
 from scheduler import idempotency, selectors, services, taskinput
 from scheduler.api import schema  # noqa: F401  (registers the task type's OpenAPI enum)
 from scheduler.api.serializers import (
@@ -71,12 +72,16 @@ def _int_param(request: Request, name: str, default: int, maximum: int = MAX_PAG
 
 
 class StatusView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(responses=StatusSerializer, summary="Scheduler state and counts")
     def get(self, request: Request) -> Response:
         return Response(StatusSerializer(selectors.scheduler_state()).data)
 
 
 class QueueView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(
         responses=QueueSerializer,
         parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
@@ -97,6 +102,8 @@ class QueueView(APIView):
 
 
 class RunningView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(responses=TaskSerializer(many=True), summary="Running tasks")
     def get(self, request: Request) -> Response:
         rows = _with_deps(selectors.task_running())
@@ -104,6 +111,8 @@ class RunningView(APIView):
 
 
 class CompletedView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(
         responses=CompletedSerializer,
         parameters=[
@@ -128,6 +137,8 @@ class CompletedView(APIView):
 
 
 class TaskCreateView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(
         request=TaskCreateSerializer,
         responses={
@@ -180,6 +191,8 @@ class TaskCreateView(APIView):
 
 
 class TaskDetailView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(responses=TaskEnvelopeSerializer, summary="One task")
     def get(self, request: Request, task_id: str) -> Response:
         task = selectors.task_get(task_id=task_id)
@@ -206,6 +219,8 @@ class TaskDetailView(APIView):
 
 
 class TaskRetryView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(
         request=None,
         responses=TaskEnvelopeSerializer,
@@ -216,6 +231,8 @@ class TaskRetryView(APIView):
 
 
 class TaskDecideView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(
         request=DecideSerializer,
         responses=TaskEnvelopeSerializer,
@@ -233,6 +250,8 @@ class TaskDecideView(APIView):
 
 
 class PauseView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(
         request=PauseSerializer,
         responses=SuccessSerializer,
@@ -246,6 +265,8 @@ class PauseView(APIView):
 
 
 class ResumeView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(
         request=PauseSerializer, responses=SuccessSerializer, summary="Lift a user pause"
     )
@@ -258,6 +279,8 @@ class ResumeView(APIView):
 
 
 class StartView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(request=None, responses=SuccessSerializer, summary="Lift a stop and pause")
     def post(self, request: Request) -> Response:
         services.scheduler_start()
@@ -265,6 +288,8 @@ class StartView(APIView):
 
 
 class StopView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(
         request=None,
         responses=SuccessSerializer,

@@ -30,12 +30,28 @@ def test_the_page_sends_anonymous_visitors_to_the_admin_login(client):
     assert answer["Location"].startswith("/admin/login/?next=/")
 
 
-def test_a_logged_in_user_who_is_not_staff_is_sent_to_log_in(client):
-    user = get_user_model().objects.create_user(username="viewer", password="viewer-pass-1")
+def test_a_logged_in_user_without_a_role_is_refused_even_as_staff(client):
+    user = get_user_model().objects.create_user(
+        username="nobody", password="nobody-pass-1", is_staff=True
+    )
     client.force_login(user)
-    assert client.get("/").status_code == 302
-    assert client.post("/dashboard/pause").status_code == 302
+    assert client.get("/").status_code == 403
+    assert client.post("/dashboard/pause").status_code == 403
     assert not Pause.objects.exists()
+
+
+def test_a_viewer_sees_the_page_but_cannot_use_the_controls(client, viewer):
+    client.force_login(viewer)
+    assert client.get("/").status_code == 200
+    assert client.get("/dashboard/fragments").status_code == 200
+    assert client.post("/dashboard/pause").status_code == 403
+    assert not Pause.objects.exists()
+
+
+def test_an_operator_uses_the_controls(client, operator):
+    client.force_login(operator)
+    assert client.post("/dashboard/pause").status_code == 302
+    assert Pause.objects.exists()
 
 
 def test_the_page_shows_each_section_in_the_dashboards_words(browser):
