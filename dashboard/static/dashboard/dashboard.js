@@ -221,7 +221,7 @@
       note.textContent = key + ": " + [].concat(fields[key]).join(" ");
       if (input) {
         input.setAttribute("aria-invalid", "true");
-        input.closest("label").after(note);
+        (input.closest("label") || input).after(note);
       } else {
         form.prepend(note);
       }
