@@ -27,7 +27,9 @@ from dm.serializers import (
 from safari_auto.api import NotFoundError, error
 from safari_auto.http import ServiceError
 from safari_auto.permissions import ViewerReadsOperatorWrites
+from scheduler import idempotency
 from scheduler.api.serializers import TaskEnvelopeSerializer, TaskSerializer
+from scheduler.api.views import client_name
 from scheduler.services import task_decide
 
 
@@ -56,6 +58,8 @@ class DmSendApi(APIView):
             priority=data["priority"],
             idempotency_key=key,
             thread_id=data.get("threadId") or None,
+            client=client_name(request),
+            request_hash=idempotency.body_hash(dict(request.data)),
         )
         answer = {
             "success": True,

@@ -18,6 +18,7 @@ from django.utils import timezone
 from crm.client import CrmError, get_client
 from dm import automation, selectors, services
 from dm.accounts import DM_PLATFORMS, account_get_or_create
+from scheduler import idempotency
 
 DM_HELP = "DM automation: set a platform's window and switch it on (or off), or send a DM."
 PLATFORM_HELP = "Show, pause, resume, probe a platform account or change its limits."
@@ -57,6 +58,10 @@ def dm_handle(options: dict[str, Any], stdout: Writer) -> None:
             text=options["text"],
             account=options.get("account") or "",
             idempotency_key=options.get("key"),
+            client="cli",
+            request_hash=idempotency.body_hash(
+                {name: options.get(name) for name in ("platform", "to", "text", "account")}
+            ),
         )
         verb = "Queued" if created else "Already queued (same key)"
         stdout.write(f"{verb}: DM task {task.pk} to @{options['to']} on {platform}\n")

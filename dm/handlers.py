@@ -24,6 +24,7 @@ from dm.accounts import account_get_or_create, limit_get_or_create
 from dm.clients import CommentsClient, SendOutcomeUnknown, SendResult, UnifiedDMClient
 from dm.clients.results import parse_time
 from dm.models import Action, LedgerState, PlatformAccount, SendLedger
+from dm.payloads import DiscoveryPayload
 from safari_auto.http import ServiceError
 from scheduler.errors import TaskBlocked, TaskDeferred, TaskError
 
@@ -339,7 +340,8 @@ def on_decide(task: Task, decision: str) -> None:
 def discovery(ctx: TaskContext) -> dict[str, Any]:
     """Find prospects through the platform's service and upsert the qualifying ones in the CRM."""
     platform = ctx.task.platform or str(ctx.payload.get("platform") or "")
-    criteria = {k: v for k, v in ctx.payload.items() if k not in ("platform",)}
+    # Only the criteria its payload spec declares reach the service (checked at creation).
+    criteria = {k: v for k, v in ctx.payload.items() if k in DiscoveryPayload().fields}
     try:
         candidates = dm_client().discover(platform, **criteria)
     except ServiceError as exc:

@@ -15,7 +15,14 @@ from django.utils import timezone
 
 from dm import limits, selectors
 from dm.accounts import account_get_or_create, check_platform, limit_config, limit_get_or_create
-from dm.models import AccountLimit, Action, LedgerState, PlatformAccount, SendLedger
+from dm.models import (
+    LIMIT_BOUNDS,
+    AccountLimit,
+    Action,
+    LedgerState,
+    PlatformAccount,
+    SendLedger,
+)
 from scheduler import events
 from scheduler.models import PauseKind, Task
 from scheduler.services import scheduler_pause, scheduler_resume, task_schedule
@@ -318,14 +325,51 @@ def dm_send(
     thread_id: str | None = None,
     extra: dict[str, Any] | None = None,
     host: str | None = None,
+    client: str | None = None,
+    request_hash: str = "",
 ) -> tuple[Task, bool]:
-    """Queue a DM task (to a user, or a reply in a known thread) on the named or default account."""
+    """Queue a DM task (to a user, or a reply in a known thread) on the named or default account.
+
+    One transaction: a refused task leaves no lazily made default account behind either.
+    """
     check_platform(platform)
     username = username.strip().lstrip("@")
     if not username and not thread_id:
         raise ValidationError({"username": "name the recipient"})
     if not text.strip():
         raise ValidationError({"text": "the message is empty"})
+    with transaction.atomic():
+        return _dm_task(
+            platform=platform,
+            username=username,
+            text=text,
+            account=account,
+            scheduled_for=scheduled_for,
+            priority=priority,
+            idempotency_key=idempotency_key,
+            thread_id=thread_id,
+            extra=extra,
+            host=host,
+            client=client,
+            request_hash=request_hash,
+        )
+
+
+def _dm_task(
+    *,
+    platform: str,
+    username: str,
+    text: str,
+    account: str,
+    scheduled_for: datetime | None,
+    priority: int,
+    idempotency_key: str | None,
+    thread_id: str | None,
+    extra: dict[str, Any] | None,
+    host: str | None,
+    client: str | None,
+    request_hash: str,
+) -> tuple[Task, bool]:
     acct = account_get_or_create(platform=platform, handle=account, host=host)
     payload: dict[str, Any] = {"username": username, "text": text, **(extra or {})}
     if thread_id:
@@ -340,6 +384,8 @@ def dm_send(
         scheduled_for=scheduled_for,
         payload=payload,
         idempotency_key=idempotency_key,
+        client=client,
+        request_hash=request_hash,
     )
 
 
@@ -401,8 +447,10 @@ def account_update(
             ("max_gap_seconds", max_gap_seconds),
         ):
             if value is not None:
-                if value < 0:
-                    raise ValidationError({name: f"{name} must be ≥ 0"})
+                if isinstance(value, bool) or not 0 <= value <= LIMIT_BOUNDS[name]:
+                    raise ValidationError(
+                        {name: f"{name} must be between 0 and {LIMIT_BOUNDS[name]}"}
+                    )
                 setattr(limit, name, value)
         if limit.max_gap_seconds < limit.min_gap_seconds:
             raise ValidationError({"max_gap_seconds": "the maximum gap is below the minimum"})

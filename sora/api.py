@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from safari_auto.permissions import ViewerReadsOperatorWrites
+from scheduler.api.views import client_key
 from sora import importer, selectors, services
 from sora.serializers import QueueTrilogyInput, QueueTrilogyOutput, trilogy_data
 
@@ -38,7 +39,7 @@ class QueueTrilogyApi(APIView):
         data = QueueTrilogyInput(data=request.data)
         data.is_valid(raise_exception=True)
         body: dict[str, Any] = data.validated_data
-        key = body.get("idempotencyKey") or request.headers.get("Idempotency-Key") or None
+        key = client_key(request, body.get("idempotencyKey"))
         result = services.trilogy_queue(
             slug=body["trilogyId"],
             label=body.get("trilogyName") or "",

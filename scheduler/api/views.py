@@ -14,8 +14,10 @@ from rest_framework.views import APIView
 
 from safari_auto.api import error
 from safari_auto.permissions import ViewerReadsOperatorWrites
-from scheduler import selectors, services
+from scheduler import idempotency, selectors, services, taskinput
+from scheduler.api import schema  # noqa: F401  (registers the task type's OpenAPI enum)
 from scheduler.api.serializers import (
+    ERROR_SCHEMA,
     MAX_PAGE,
     CompletedSerializer,
     DecideSerializer,
@@ -39,6 +41,21 @@ def _with_deps(rows: Any) -> Any:
 
 def _task_answer(task: Task, code: int = status.HTTP_200_OK) -> Response:
     return Response({"success": True, "task": TaskSerializer(task).data}, status=code)
+
+
+def client_name(request: Request) -> str:
+    """Whose namespace a client's idempotency keys live in."""
+    return f"user:{request.user.pk}"
+
+
+def client_key(request: Request, field: str | None) -> str | None:
+    """The client's idempotency key (field or header) in its user's namespace, for services
+    that take a finished key (task creation namespaces keys itself, from `client`)."""
+    raw = field or request.headers.get("Idempotency-Key") or None
+    if raw is None:
+        return None
+    taskinput.check_text("idempotencyKey", raw, max_length=150)
+    return idempotency.client_key(owner=client_name(request), key=raw)
 
 
 def _int_param(request: Request, name: str, default: int, maximum: int = MAX_PAGE) -> int:
@@ -124,9 +141,22 @@ class TaskCreateView(APIView):
 
     @extend_schema(
         request=TaskCreateSerializer,
-        responses={201: TaskCreatedSerializer, 200: TaskCreatedSerializer},
+        responses={
+            201: TaskCreatedSerializer,
+            200: TaskCreatedSerializer,
+            400: ERROR_SCHEMA,
+            409: ERROR_SCHEMA,
+        },
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
         summary="Schedule a task (a repeated idempotency key answers 200 with the first)",
+        description=(
+            "Creates a task of a client-creatable type. `platform` is required for dm, "
+            "comment, discovery and sync, and must be a platform that type runs on. The "
+            "payload is checked against the type's needs; a missing or wrong field answers "
+            "400 `{success:false, error, fields}` naming it. An idempotency key (field or "
+            "header) belongs to the user and to the request body: the same key with the same "
+            "body answers 200 with the first task; with a different body, 409."
+        ),
     )
     def post(self, request: Request) -> Response:
         body = TaskCreateSerializer(data=request.data)
@@ -134,6 +164,8 @@ class TaskCreateView(APIView):
         data = body.validated_data
         key = data.get("idempotencyKey") or request.headers.get("Idempotency-Key") or None
         task, created = services.task_schedule(
+            client=client_name(request),
+            request_hash=idempotency.body_hash(dict(request.data)),
             type=data["type"],
             name=data.get("name") or "",
             platform=data.get("platform") or "",

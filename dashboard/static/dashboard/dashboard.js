@@ -207,6 +207,27 @@
     toastTimer = setTimeout(function () { toast.hidden = true; }, isError ? 8000 : 3000);
   }
 
+  // Errors beside the fields they are about ("payload.text" is about the payload box).
+  var FIELD_ALIASES = { scheduledFor: "when" };
+  function showFieldErrors(form, fields) {
+    form.querySelectorAll(".field-error").forEach(function (el) { el.remove(); });
+    form.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
+    Object.keys(fields).forEach(function (key) {
+      var name = key.split(/[.\[]/)[0];
+      var input = form.querySelector('[name="' + (FIELD_ALIASES[name] || name) + '"]');
+      var note = document.createElement("p");
+      note.className = "field-error";
+      note.setAttribute("role", "alert");
+      note.textContent = key + ": " + [].concat(fields[key]).join(" ");
+      if (input) {
+        input.setAttribute("aria-invalid", "true");
+        (input.closest("label") || input).after(note);
+      } else {
+        form.prepend(note);
+      }
+    });
+  }
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.hasAttribute("data-ajax")) return;
@@ -226,6 +247,7 @@
       })
       .then(function (data) {
         say(data.ok ? data.message : data.error, !data.ok);
+        showFieldErrors(form, data.ok ? {} : data.fields || {});
         if (data.ok && form.classList.contains("schedule-form")) form.reset();
         refresh(true);
       })

@@ -18,10 +18,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from safari_auto.api import ConflictError, NotFoundError
-from scheduler import cli, registry, selectors, services
+from scheduler import cli, idempotency, registry, selectors, services
 from scheduler.api.serializers import FinishedQuerySerializer
 from scheduler.dispatcher import Dispatcher
 from scheduler.timeparse import parse_when
+
+# Whose namespace the CLI's idempotency keys live in: a person at a terminal is a client.
+CLI_CLIENT = "cli"
 
 
 def when(text: str) -> datetime:
@@ -29,6 +32,17 @@ def when(text: str) -> datetime:
         return parse_when(text, now=timezone.now(), tz=settings.TIME_ZONE)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
+
+
+def validation_text(exc: ValidationError) -> str:
+    """Each message with the field it is about."""
+    if hasattr(exc, "error_dict"):
+        return "; ".join(
+            f"{field}: {message}" if field != "__all__" else message
+            for field, messages in exc.message_dict.items()
+            for message in messages
+        )
+    return "; ".join(exc.messages)
 
 
 local = cli.local
@@ -97,7 +111,11 @@ class Command(BaseCommand):
         decide.add_argument("decision", help="The decision word.")
         decide.add_argument("--note", default="", help="Why, for the audit trail.")
         sched = sub.add_parser("schedule", help="Queue a task.")
-        sched.add_argument("--type", required=True, help="Task type (see `status`).")
+        sched.add_argument(
+            "--type",
+            required=True,
+            help="Task type: " + ", ".join(sorted(registry.client_task_types())),
+        )
         sched.add_argument("--name", default="", help="A readable name.")
         sched.add_argument("--priority", type=int, default=3, help="1 (highest) to 5.")
         sched.add_argument("--at", default="now", help="When: ISO 8601, HH:MM, now or +10m.")
@@ -121,7 +139,7 @@ class Command(BaseCommand):
         except (NotFoundError, ConflictError) as exc:
             raise CommandError(str(exc)) from None
         except ValidationError as exc:
-            raise CommandError("; ".join(exc.messages)) from None
+            raise CommandError(validation_text(exc)) from None
 
     # --- actions ----------------------------------------------------------------------
 
@@ -272,13 +290,23 @@ class Command(BaseCommand):
             payload = json.loads(options["payload"])
         except json.JSONDecodeError as exc:
             raise CommandError(f"--payload is not JSON: {exc}") from None
+        except (ValueError, RecursionError):
+            raise CommandError("--payload is too deep or too big to read") from None
         if not isinstance(payload, dict):
             raise CommandError("--payload must be a JSON object")
         try:
             depends = [int(x) for x in options["depends"].split(",") if x.strip()]
         except ValueError:
             raise CommandError("--depends takes comma-separated task ids") from None
+        asked = {
+            name: options[name]
+            for name in ("type", "name", "priority", "at", "platform", "account", "depends")
+        }
         task, created = services.task_schedule(
+            client=CLI_CLIENT,
+            request_hash=idempotency.body_hash(
+                {**asked, "payload": payload, "safari": options["safari"]}
+            ),
             type=options["type"],
             name=options["name"],
             priority=options["priority"],
