@@ -22,6 +22,7 @@ from crm.client import CrmError, get_client
 from dm import limits, selectors, services
 from dm.accounts import account_get_or_create, limit_get_or_create
 from dm.clients import CommentsClient, SendOutcomeUnknown, SendResult, UnifiedDMClient
+from dm.clients.comments import posted_details
 from dm.clients.results import parse_time
 from dm.models import Action, LedgerState, PlatformAccount, SendLedger
 from safari_auto.http import ServiceError
@@ -288,12 +289,17 @@ def comment(ctx: TaskContext) -> dict[str, Any]:
     try:
         result = comments_client().post(task.platform, post_url, text)
     except SendOutcomeUnknown as exc:
+        # No trustworthy read-back exists for comments: a human looks at the post.
         raise _block(
             entry,
-            f"{limits.label(task.platform)}: the comment's answer was lost ({exc}); check the "
-            "post, then decide: mark sent, or send again",
+            f"{limits.label(task.platform)}: the comment's outcome is unknown ({exc}); check "
+            "the post, then decide: mark sent, or send again",
         ) from exc
-    return _outcome(ctx, entry, result)
+    done = _outcome(ctx, entry, result)
+    details = posted_details(result.raw)
+    if details.get("postedText") not in (None, text):
+        ctx.event("comment.rewritten", f"the service posted: {details['postedText'][:200]}")
+    return {**done, **details}
 
 
 # --- recovery and decisions -----------------------------------------------------------------
@@ -502,13 +508,16 @@ def probe(ctx: TaskContext) -> dict[str, Any]:
 def _probe_comments(
     client: CommentsClient, platform: str
 ) -> tuple[bool, bool | None, str, dict[str, Any]]:
+    health = client.health(platform)
+    if not health["ok"]:
+        return False, None, f"service down: {health['detail']}", {}
     try:
-        health = client.health(platform)
-        if not health["ok"]:
-            return False, None, f"service down: {health['detail']}", {}
         status = client.status(platform)
     except ServiceError as exc:
         return False, None, f"no Safari session: {exc}", {}
+    if not status["logged_in"] and not status["on_platform"]:
+        # Status reads Safari's front tab: another site in front says nothing of the session.
+        return True, None, f"session unknown: Safari's front tab is {status['current_url']}", {}
     if not status["logged_in"]:
         return False, False, "logged out: a human must log in in Safari", {}
     return True, True, "", {}
