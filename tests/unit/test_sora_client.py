@@ -54,7 +54,7 @@ def test_a_generation_goes_pending_running_succeeded_with_a_file(
         assert len(file.read()) == done.file_size
     listed = client.recent_commands()
     assert [c.id for c in listed] == [command.id]
-    assert listed[0].prompt == "a red fox"
+    assert listed[0].prompt == "a red fox\n\nCharacter: Kai"
     assert client.usage()[0].remaining == 4
 
 
@@ -140,8 +140,10 @@ def test_build_servers_serves_on_the_demo_port_offset() -> None:
     server.start()
     try:
         assert server.name == "sora"
+        assert server.state.profile == "real"  # the real service's behaviour by default
         assert requests.get(f"http://127.0.0.1:{server.port}/ready", timeout=5).json() == {
-            "ready": True
+            "ready": False,
+            "reason": "no command has run yet",
         }
     finally:
         server.stop()
