@@ -270,6 +270,20 @@ def dm(ctx: TaskContext) -> dict[str, Any]:
     return _outcome(ctx, entry, result)
 
 
+def _resume_comment(entry: SendLedger) -> dict[str, Any] | None:
+    """An earlier attempt may have posted, and no service reads a comment back: only a human
+    looking at the post can tell. Returns the result when it was sent; None to post."""
+    if entry.state == L.SENT:
+        return _done(entry, "already posted (ledger)")
+    if entry.state == L.FAILED:
+        return None
+    raise _block(
+        entry,
+        f"{limits.label(entry.platform)}: an earlier attempt was interrupted mid-post and a "
+        "comment cannot be read back; check the post, then decide: mark sent, or send again",
+    )
+
+
 def comment(ctx: TaskContext) -> dict[str, Any]:
     """Post a comment on `postUrl`. A comment cannot be read back: unsure means blocked."""
     task = ctx.task
@@ -281,11 +295,12 @@ def comment(ctx: TaskContext) -> dict[str, Any]:
     key = task.idempotency_key or f"comment-task:{task.pk}"
     entry = SendLedger.objects.filter(idempotency_key=key).select_related("account").first()
     if entry is not None:
-        done = _resume_interrupted(ctx, entry, None)
+        done = _resume_comment(entry)
         if done is not None:
             return done
     spec = services.SendSpec(key, task.pk, task.platform, Action.COMMENT, "", post_url, text)
     entry = _begin(spec, account)
+    ctx.save_progress(pid=os.getpid())  # which worker is posting, for operators and the tests
     try:
         result = comments_client().post(task.platform, post_url, text)
     except SendOutcomeUnknown as exc:

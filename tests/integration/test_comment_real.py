@@ -7,6 +7,7 @@ import time
 
 import pytest
 import requests
+from django.utils import timezone
 
 from dm import services
 from dm.accounts import account_get_or_create
@@ -273,3 +274,21 @@ def test_comment_status_on_its_own_site_still_reports_a_logged_out_session(sim_f
     task.refresh_from_db()
 
     assert (task.result["healthy"], task.result["loggedIn"]) == (False, False)
+
+
+def test_a_post_interrupted_by_a_lost_worker_asks_a_human_to_check_the_post(sim_for, run_on_commit):
+    server = sim_for("threads")
+    task, _ = services.comment_post(platform="threads", post_url=POST["threads"], text="Hi")
+    account = account_get_or_create(platform="threads", handle="")
+    spec = services.SendSpec(
+        task.idempotency_key, task.pk, "threads", "comment", "", POST["threads"], "Hi"
+    )
+    services.ledger_begin(spec=spec, account=account, now=timezone.now())  # then the kill
+
+    s.cycle(run_on_commit)
+    task.refresh_from_db()
+
+    assert task.status == "blocked"
+    assert "check the post" in task.wait_reason
+    assert "conversation" not in task.wait_reason
+    assert sent(server) == []  # never posted blind
