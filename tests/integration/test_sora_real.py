@@ -5,12 +5,15 @@ first command has run and never carries free/paid, and our credit logic copes wi
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.utils import timezone
 
-from sora import client, gates, selectors, services
+from scheduler.dispatcher import Dispatcher
+from scheduler.models import Task
+from sora import client, estimation, gates, selectors, services
 from sora.cli import credit_lines
 from sora.models import Trilogy
 from sora.simulator import SoraSimulator
@@ -109,3 +112,32 @@ def test_the_dashboard_shows_the_known_total_beside_an_unknown_split(
     assert 'data-credit="total">4<' in html
     assert 'data-credit="free">?<' in html
     assert 'data-credit="paid">?<' in html
+
+
+def test_after_the_service_restarts_the_last_known_reading_still_admits_a_trilogy(
+    sora_real: SoraSimulator, sample_trilogies: list[str], run_on_commit: Any
+) -> None:
+    earlier = timezone.now() - timedelta(hours=2)
+    services.snapshot_record(reading=estimation.Reading(remaining=5), now=earlier)
+    _check_credits()  # the restarted service: -1 and "no usage data" until a command runs
+    queued = services.trilogy_queue(slug="first_contact")
+
+    run_on_commit(Dispatcher(name="test").cycle, None)
+
+    latest = selectors.snapshot_latest()
+    assert latest is not None
+    assert latest.remaining is None  # stored as the service said: unknown, never 0
+    assert selectors.credit_state(now=timezone.now()).available == 2  # 5 - the 3 reserved
+    first = Task.objects.get(pk=queued.task_ids[0])
+    assert first.status != "pending", first.wait_reason
+
+
+def test_with_no_reading_ever_the_wait_says_the_service_needs_a_first_generation(
+    sora_real: SoraSimulator,
+) -> None:
+    _check_credits()
+
+    gate = gates.credits_gate(timezone.now())
+
+    assert gate.available == 0
+    assert "first generation" in gate.reason
