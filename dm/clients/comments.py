@@ -113,7 +113,7 @@ class CommentServiceClient(ServiceClient):
         try:
             answer = self._call("GET", "/health")
         except ServiceError as exc:
-            return {"ok": False, "detail": f"down: {exc}", "raw": {}}
+            return {"ok": False, "detail": str(exc), "raw": {}}
         body = answer.body if isinstance(answer.body, dict) else {}
         ok = answer.ok and body.get("status") == "ok"
         return {"ok": ok, "detail": "ok" if ok else f"HTTP {answer.status}", "raw": body}
