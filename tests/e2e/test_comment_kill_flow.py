@@ -163,6 +163,7 @@ def test_killing_the_worker_mid_post_never_duplicates_or_loses_a_comment(tmp_pat
 
     wanted = [(t["platform"], t["payload"]["postUrl"]) for t in tasks]
     assert kills >= 2, kills
-    assert len(blocked) >= 2, [t["status"] for t in tasks]  # the 504s at least
+    # Every kill mid-post and both 504s left an unknown outcome: each waited for a human.
+    assert len(blocked) >= max(kills, 2), [t["status"] for t in tasks]
     assert Counter(t["status"] for t in tasks) == {"completed": TASKS}, tasks
     assert [posted[p][url] for p, url in wanted] == [1] * TASKS  # 0 duplicates, 0 lost
