@@ -50,6 +50,7 @@ def test_the_trilogy_character_reaches_the_service_inside_the_prompt(
     queued = services.trilogy_queue(slug="first_contact")
     character = Trilogy.objects.get(slug="first_contact").character
     assert character
+    assert client.ready() == (False, "no command has run yet")  # and the part is not held by it
 
     assert claim_and_run(queued.task_ids[0]) == "completed"
 
