@@ -43,7 +43,7 @@ def _context(request: HttpRequest) -> dict[str, Any]:
         "state": selectors.dashboard_state(now=now),
         "queue": selectors.queue_page(page=page, now=now),
         "finished": selectors.recent_finished(),
-        "events": selectors.recent_events(),
+        "events": [selectors.feed_item(event) for event in selectors.recent_events()],
         "inbox": selectors.inbox(),
         "task_types": sorted(registry.task_types()),
         "last_event_id": selectors.latest_event_id(),

@@ -15,8 +15,10 @@ from rest_framework.views import APIView
 from safari_auto.api import error
 from scheduler import selectors, services
 from scheduler.api.serializers import (
+    MAX_PAGE,
     CompletedSerializer,
     DecideSerializer,
+    FinishedQuerySerializer,
     PauseSerializer,
     QueueSerializer,
     RescheduleSerializer,
@@ -28,8 +30,6 @@ from scheduler.api.serializers import (
     TaskSerializer,
 )
 from scheduler.models import Task
-
-MAX_PAGE = 1000
 
 
 def _with_deps(rows: Any) -> Any:
@@ -89,12 +89,23 @@ class RunningView(APIView):
 class CompletedView(APIView):
     @extend_schema(
         responses=CompletedSerializer,
-        parameters=[OpenApiParameter("limit", int)],
-        summary="Completed tasks, newest first",
+        parameters=[
+            OpenApiParameter("limit", int),
+            OpenApiParameter(
+                "status",
+                str,
+                description="Comma-separated: completed, failed, cancelled (default: all three)",
+            ),
+        ],
+        summary="Finished tasks (completed, failed, cancelled), newest first",
     )
     def get(self, request: Request) -> Response:
-        limit = _int_param(request, "limit", 20)
-        rows = _with_deps(Task.objects.filter(pk__in=selectors.task_completed(limit=limit)))
+        query = FinishedQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        finished = selectors.task_finished(
+            statuses=query.validated_data["status"], limit=query.validated_data["limit"]
+        )
+        rows = _with_deps(Task.objects.filter(pk__in=finished))
         ordered = sorted(rows, key=lambda t: (t.finished_at, t.pk), reverse=True)
         return Response({"completed": TaskSerializer(ordered, many=True).data})
 
