@@ -426,11 +426,14 @@ def build_servers(
     host: str = "127.0.0.1",
     port_offset: int = 1000,
     time_scale: float | None = None,
-    profile: str = "real",
+    profile: str | None = None,
 ) -> list[SoraSimulator]:
-    """The simulators this app serves: the Sora service on 7070 + offset (8070 in demo)."""
-    if time_scale is None:
-        from django.conf import settings
+    """The simulators this app serves: the Sora service on 7070 + offset (8070 in demo), in
+    `profile` ("real" or "kind"; by default SIM_PROFILE's, else "real")."""
+    from django.conf import settings
 
+    if time_scale is None:
         time_scale = float(getattr(settings, "SIM_TIME_SCALE", 1.0))
+    if profile is None:
+        profile = str(getattr(settings, "SIM_PROFILE", "") or "real")
     return [SoraSimulator(host, SORA_PORT + port_offset, time_scale=time_scale, profile=profile)]

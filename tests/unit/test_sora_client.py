@@ -154,3 +154,14 @@ def test_a_port_in_use_fails_on_start_not_on_build(sora_sim: SoraSimulator) -> N
     with pytest.raises(OSError):  # noqa: PT011 - the OS words it
         clash.start()
     clash.stop()
+
+
+def test_build_servers_takes_the_profile_from_sim_profile(settings: object) -> None:
+    settings.SIM_PROFILE = "kind"  # type: ignore[attr-defined]
+
+    [kind] = build_servers(port_offset=-7070, time_scale=1.0)
+    [real] = build_servers(port_offset=-7070, time_scale=1.0, profile="real")
+
+    assert (kind.state.profile, real.state.profile) == ("kind", "real")
+    kind.stop()
+    real.stop()
