@@ -22,6 +22,7 @@ from crm.client import CrmError, get_client
 from dm import limits, selectors, services
 from dm.accounts import account_get_or_create, limit_get_or_create
 from dm.clients import CommentsClient, SendOutcomeUnknown, SendResult, UnifiedDMClient
+from dm.clients.comments import posted_details
 from dm.clients.results import parse_time
 from dm.models import Action, LedgerState, PlatformAccount, SendLedger
 from dm.payloads import DiscoveryPayload
@@ -270,6 +271,20 @@ def dm(ctx: TaskContext) -> dict[str, Any]:
     return _outcome(ctx, entry, result)
 
 
+def _resume_comment(entry: SendLedger) -> dict[str, Any] | None:
+    """An earlier attempt may have posted, and no service reads a comment back: only a human
+    looking at the post can tell. Returns the result when it was sent; None to post."""
+    if entry.state == L.SENT:
+        return _done(entry, "already posted (ledger)")
+    if entry.state == L.FAILED:
+        return None
+    raise _block(
+        entry,
+        f"{limits.label(entry.platform)}: an earlier attempt was interrupted mid-post and a "
+        "comment cannot be read back; check the post, then decide: mark sent, or send again",
+    )
+
+
 def comment(ctx: TaskContext) -> dict[str, Any]:
     """Post a comment on `postUrl`. A comment cannot be read back: unsure means blocked."""
     task = ctx.task
@@ -281,20 +296,26 @@ def comment(ctx: TaskContext) -> dict[str, Any]:
     key = task.idempotency_key or f"comment-task:{task.pk}"
     entry = SendLedger.objects.filter(idempotency_key=key).select_related("account").first()
     if entry is not None:
-        done = _resume_interrupted(ctx, entry, None)
+        done = _resume_comment(entry)
         if done is not None:
             return done
     spec = services.SendSpec(key, task.pk, task.platform, Action.COMMENT, "", post_url, text)
     entry = _begin(spec, account)
+    ctx.save_progress(pid=os.getpid())  # which worker is posting, for operators and the tests
     try:
         result = comments_client().post(task.platform, post_url, text)
     except SendOutcomeUnknown as exc:
+        # No trustworthy read-back exists for comments: a human looks at the post.
         raise _block(
             entry,
-            f"{limits.label(task.platform)}: the comment's answer was lost ({exc}); check the "
-            "post, then decide: mark sent, or send again",
+            f"{limits.label(task.platform)}: the comment's outcome is unknown ({exc}); check "
+            "the post, then decide: mark sent, or send again",
         ) from exc
-    return _outcome(ctx, entry, result)
+    done = _outcome(ctx, entry, result)
+    details = posted_details(result.raw)
+    if details.get("postedText") not in (None, text):
+        ctx.event("comment.rewritten", f"the service posted: {details['postedText'][:200]}")
+    return {**done, **details}
 
 
 # --- recovery and decisions -----------------------------------------------------------------
@@ -504,13 +525,16 @@ def probe(ctx: TaskContext) -> dict[str, Any]:
 def _probe_comments(
     client: CommentsClient, platform: str
 ) -> tuple[bool, bool | None, str, dict[str, Any]]:
+    health = client.health(platform)
+    if not health["ok"]:
+        return False, None, f"service down: {health['detail']}", {}
     try:
-        health = client.health(platform)
-        if not health["ok"]:
-            return False, None, f"service down: {health['detail']}", {}
         status = client.status(platform)
     except ServiceError as exc:
         return False, None, f"no Safari session: {exc}", {}
+    if not status["logged_in"] and not status["on_platform"]:
+        # Status reads Safari's front tab: another site in front says nothing of the session.
+        return True, None, f"session unknown: Safari's front tab is {status['current_url']}", {}
     if not status["logged_in"]:
         return False, False, "logged out: a human must log in in Safari", {}
     return True, True, "", {}

@@ -201,12 +201,26 @@ else:
 # variable that names anything else stops start-up (safari_auto/demo.py).
 SIM_PORT_OFFSET = demo.SIM_PORT_OFFSET
 SERVICE_URLS = demo.service_urls(os.environ, demo=DEMO)
+# The comment services' own default tokens (each service reads its own; TikTok's has no auth
+# unless one is set, and an empty token sends no Authorization header).
 SERVICE_TOKENS = {
-    "threads_comments": env_str("THREADS_COMMENTS_TOKEN", "dev-token"),
-    "instagram_comments": env_str("INSTAGRAM_COMMENTS_TOKEN", "dev-token"),
-    "tiktok_comments": env_str("TIKTOK_COMMENTS_TOKEN", "dev-token"),
-    "twitter_comments": env_str("TWITTER_COMMENTS_TOKEN", "dev-token"),
+    "threads_comments": env_str("THREADS_COMMENTS_TOKEN", "threads-local-dev-token"),
+    "instagram_comments": env_str("INSTAGRAM_COMMENTS_TOKEN", "test-token"),
+    "tiktok_comments": env_str("TIKTOK_COMMENTS_TOKEN", ""),
+    "twitter_comments": env_str("TWITTER_COMMENTS_TOKEN", "test-token-12345"),
 }
+# How long a comment post may take before its outcome is unknown. Posts wait inside the request
+# (5-12 s, 14-20 s on a real Mac); Instagram and Threads answer 504 themselves at 30 s, so
+# their timeout outlasts that 504 and the answer is read rather than timed out.
+COMMENT_POST_TIMEOUTS = {
+    "threads_comments": env_float("THREADS_COMMENTS_POST_TIMEOUT_SECONDS", 45.0),
+    "instagram_comments": env_float("INSTAGRAM_COMMENTS_POST_TIMEOUT_SECONDS", 45.0),
+    "tiktok_comments": env_float("TIKTOK_COMMENTS_POST_TIMEOUT_SECONDS", 40.0),
+    "twitter_comments": env_float("TWITTER_COMMENTS_POST_TIMEOUT_SECONDS", 40.0),
+}
+COMMENT_READ_TIMEOUT_SECONDS = env_float("COMMENT_READ_TIMEOUT_SECONDS", 10.0)
+# Discovery: a candidate qualifies at this score when the service does not say (X, Instagram).
+DISCOVERY_MIN_SCORE = env_float("DISCOVERY_MIN_SCORE", 50.0)
 HTTP_TIMEOUT_SECONDS = env_float("HTTP_TIMEOUT_SECONDS", 30.0)
 HTTP_CONNECT_TIMEOUT_SECONDS = env_float("HTTP_CONNECT_TIMEOUT_SECONDS", 3.0)
 SIM_TIME_SCALE = env_float("SIM_TIME_SCALE", 1.0)

@@ -82,9 +82,21 @@ def credits_reserved(*, as_of: datetime | None) -> int:
     return reserved
 
 
+def credit_basis(latest: CreditSnapshot | None) -> CreditSnapshot | None:
+    """The reading credits are counted from: the latest, when it is known. When the latest is
+    the service saying it has no usage until a first command runs on it (the real service
+    after each start), the last known reading still holds: parts submitted since are counted
+    as reserved against it, and a refresh since would only add credits. Otherwise unknown."""
+    if latest is None or latest.is_known:
+        return latest
+    if not estimation.awaiting_first_command(latest.raw or {}):
+        return None
+    return snapshot_latest_known()
+
+
 def credit_state(*, now: datetime) -> CreditState:
     latest = snapshot_latest()
-    known = latest if latest is not None and latest.is_known else None
+    known = credit_basis(latest)
     reserved = credits_reserved(as_of=known.observed_at if known else None)
     refreshes = refresh_times()
     hint = known.refresh_hint if known is not None else None

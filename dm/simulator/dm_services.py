@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from datetime import timedelta
 from typing import Any
 
+from . import discovery
 from .server import DROP, Reply, Request
 from .service import Route, SimService, error, ok
 from .state import SimConversation, SimMessage, iso
@@ -124,19 +125,7 @@ class DMSim(SimService, ABC):
 
     def discover(self, request: Request) -> Reply:
         criteria = request.body if isinstance(request.body, dict) else {}
-        count = int(criteria.get("maxCandidates") or 5)
-        candidates = [
-            {
-                "username": f"{self.platform}_prospect_{number}",
-                "displayName": f"Prospect {number}",
-                "score": 90 - 7 * number,
-                "signals": ["creator", "posts weekly"],
-                "qualifies": 90 - 7 * number >= int(criteria.get("minScore") or 50),
-                "source": "simulator",
-            }
-            for number in range(1, count + 1)
-        ]
-        return ok({"candidates": candidates, "total": len(candidates)})
+        return discovery.discover(self.platform, self.profile, criteria)
 
     # --- sends ----------------------------------------------------------------------------
     def send_to(self, request: Request) -> Reply:

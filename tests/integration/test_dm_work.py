@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 def comment_server(settings):
     settings.DM_ACTIVE_START = settings.DM_ACTIVE_END = "00:00"
     settings.DM_LIMITS = ["twitter:comment=10/30/0-0"]
-    with running(TwitterCommentSim()) as server:
+    with running(TwitterCommentSim(time_scale=1000)) as server:
         settings.SERVICE_URLS = {**settings.SERVICE_URLS, "twitter_comments": server.url}
         yield server
 
@@ -36,7 +36,7 @@ def test_a_comment_is_posted_once_with_the_bearer_token(comment_server, run_on_c
     assert [d["post_url"] for d in sent(comment_server)] == ["https://x.com/a/status/1"]
     assert SendLedger.objects.get(idempotency_key=task.idempotency_key).action == "comment"
     seen = s.seen(comment_server)[-1]
-    assert seen["authorization"] == "Bearer dev-token"
+    assert seen["authorization"] == "Bearer test-token-12345"  # X's own default token
 
 
 def test_a_comment_whose_answer_is_lost_blocks_for_a_human(comment_server, run_on_commit):
