@@ -21,6 +21,7 @@ from crm.aggregates import (
     contacts_refresh,
     conversations_refresh,
 )
+from crm.identity import shown_adopt
 from crm.models import (
     ApiKey,
     Campaign,
@@ -206,7 +207,11 @@ def contact_upsert(
         }
         data["display_name"] = data["display_name"] or username.strip().lstrip("@")
         account = {"platform": platform, "username": username, "display_name": display_name or ""}
-        return contact_create(data=data, platform_accounts=[account], now=now), True
+        contact = contact_create(data=data, platform_accounts=[account], now=now)
+        created = PlatformAccount.objects.get(platform=platform, username_key=key)
+        if shown_adopt(handle=created, now=now):  # the inbox showed them by name before
+            contact.refresh_from_db()
+        return contact, True
     contact = handle.contact
     if display_name and handle.display_name != display_name:
         handle.display_name = display_name

@@ -23,7 +23,9 @@ from dm import limits, selectors, services
 from dm.accounts import account_get_or_create, limit_get_or_create
 from dm.clients import CommentsClient, SendOutcomeUnknown, SendResult, UnifiedDMClient
 from dm.clients.results import parse_time
+from dm.clients.types import SessionStatus
 from dm.models import Action, LedgerState, PlatformAccount, SendLedger
+from dm.session import session_of
 from safari_auto.http import ServiceError
 from scheduler.errors import TaskBlocked, TaskDeferred, TaskError
 
@@ -447,7 +449,8 @@ def _announce_replies(
 
 def _probe_dm(
     client: UnifiedDMClient, platform: str
-) -> tuple[bool, bool | None, str, dict[str, Any]]:
+) -> tuple[bool | None, bool | None, str, dict[str, Any]]:
+    """(healthy, logged in, reason, service limits); healthy None: the session is unknown."""
     health = client.health(platform)
     if not health["ok"]:
         return False, None, f"service down: {health['detail']}", {}
@@ -455,10 +458,11 @@ def _probe_dm(
         status = client.status(platform)
     except ServiceError as exc:
         return False, None, f"no Safari session: {exc}", {}
-    if not status["logged_in"]:
+    session = session_of(status, platform)
+    if session == "logged_out":
         return False, False, "logged out: a human must log in in Safari", {}
     url = status["current_url"].lower()
-    if "challenge" in url or "captcha" in url:
+    if session == "logged_in" and ("challenge" in url or "captcha" in url):
         return False, True, "CAPTCHA on screen: a human must solve it", {}
     try:
         service_limits = client.rate_limits(platform)
@@ -467,7 +471,14 @@ def _probe_dm(
     rate_status = service_limits.get("status") or {}
     if rate_status.get("suspended"):
         return False, True, f"suspended: {rate_status.get('message') or 'account suspended'}", {}
+    if session == "unknown":
+        return None, None, _unknown_session(status), service_limits
     return True, True, "", service_limits
+
+
+def _unknown_session(status: SessionStatus) -> str:
+    front = status["current_url"] or "another page"
+    return f"session unknown: Safari's front tab shows {front[:200]}; the last known state stands"
 
 
 def probe(ctx: TaskContext) -> dict[str, Any]:
@@ -483,25 +494,31 @@ def probe(ctx: TaskContext) -> dict[str, Any]:
     else:
         healthy, logged_in, reason, service_limits = _probe_comments(comments_client(), platform)
     now = timezone.now()
-    stored = services.health_store(
-        account=account,
-        action=action,
-        healthy=healthy,
-        logged_in=logged_in,
-        reason=reason,
-        service_limits=service_limits if healthy else None,
-        now=now,
-    )
+    if healthy is None:  # the session could not be seen: hold nothing, look again soon
+        services.health_unknown(
+            account=account, action=action, reason=reason, service_limits=service_limits, now=now
+        )
+        failures = 1
+    else:
+        failures = services.health_store(
+            account=account,
+            action=action,
+            healthy=healthy,
+            logged_in=logged_in,
+            reason=reason,
+            service_limits=service_limits if healthy else None,
+            now=now,
+        ).probe_failures
     following = None
     if ctx.payload.get("chain", True):
-        at = now + services.probe_delay(stored.probe_failures)
+        at = now + services.probe_delay(failures)
         following = services.probe_schedule(account=account, action=action, at=at).pk
     return {"healthy": healthy, "loggedIn": logged_in, "reason": reason, "nextProbe": following}
 
 
 def _probe_comments(
     client: CommentsClient, platform: str
-) -> tuple[bool, bool | None, str, dict[str, Any]]:
+) -> tuple[bool | None, bool | None, str, dict[str, Any]]:
     try:
         health = client.health(platform)
         if not health["ok"]:
@@ -509,6 +526,9 @@ def _probe_comments(
         status = client.status(platform)
     except ServiceError as exc:
         return False, None, f"no Safari session: {exc}", {}
-    if not status["logged_in"]:
+    session = session_of(status, platform)
+    if session == "logged_out":
         return False, False, "logged out: a human must log in in Safari", {}
+    if session == "unknown":
+        return None, None, _unknown_session(status), {}
     return True, True, "", {}
