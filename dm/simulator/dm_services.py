@@ -173,9 +173,10 @@ class DMSim(SimService, ABC):
         username = str((request.body or {}).get("username") or "")
         if missing(username):
             return error(404, f"Could not open a conversation with {username!r}")
-        conversation = self.inbox.conversation(username)
+        found = self.find_conversation(username)  # the list's shown name opens it too
+        conversation = found or self.inbox.conversation(username)
         conversation.unread = 0
-        self.open_username = username
+        self.open_username = conversation.username
         return ok({"success": True, "username": username})
 
     def open_messages(self, request: Request) -> Reply:
