@@ -116,6 +116,9 @@ def shown_adopt(*, handle: PlatformAccount, now: datetime) -> bool:
     if shown.contact_id != handle.contact_id:
         contact_merge(primary=handle.contact, duplicates=[shown.contact])
     shown.delete()
+    if not handle.display_name:  # the name the inbox showed is their display name
+        handle.display_name = shown.display_name or shown.username
+        PlatformAccount.objects.filter(pk=handle.pk).update(display_name=handle.display_name)
     conversations_refresh(conversation_ids=[target.pk], now=now)
     contacts_refresh(contact_ids=[handle.contact_id], now=now)
     return True

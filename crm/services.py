@@ -21,7 +21,8 @@ from crm.aggregates import (
     contacts_refresh,
     conversations_refresh,
 )
-from crm.identity import shown_adopt
+from crm.identity import shown_adopt, shown_for
+from crm.sync_input import HANDLE
 from crm.models import (
     ApiKey,
     Campaign,
@@ -241,8 +242,15 @@ def contact_tag_remove(*, contact: Contact, tag: str) -> list[str]:
 
 
 def contact_set_do_not_contact(*, platform: str, username: str, value: bool = True) -> Contact:
-    """Mark the contact behind a handle; an unknown handle is created so the mark holds."""
-    contact, _ = contact_upsert(platform=platform, username=username)
+    """Mark the contact behind a handle; an unknown handle is created so the mark holds. A name
+    that cannot be a handle marks the name-only record an inbox showed (crm/identity.py)."""
+    if not HANDLE.fullmatch(username.strip().lstrip("@")):
+        shown = shown_for(platform=platform, username=username)
+        if shown is None:
+            raise ValidationError({"username": f"{username!r} is not a handle"})
+        contact = shown.contact
+    else:
+        contact, _ = contact_upsert(platform=platform, username=username)
     Contact.objects.filter(pk=contact.pk).update(do_not_contact=value, updated_at=timezone.now())
     contact.do_not_contact = value
     return contact

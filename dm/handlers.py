@@ -89,6 +89,11 @@ def outreach_guard(*, platform: str, username: str, key: str, reply: bool, now: 
         raise TaskError(f"the CRM could not be asked about @{username}: {exc}") from exc
     if state.get("do_not_contact"):
         raise TaskError(f"@{username} is marked do-not-contact: never messaged", permanent=True)
+    if state.get("display_only"):
+        raise TaskError(
+            f"{username!r} is only a name an inbox showed, not a handle: never messaged",
+            permanent=True,
+        )
     if reply or state.get("has_inbound"):
         return
     days = settings.DM_COLD_COOLDOWN_DAYS
