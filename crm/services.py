@@ -22,7 +22,6 @@ from crm.aggregates import (
     conversations_refresh,
 )
 from crm.identity import shown_adopt, shown_for
-from crm.sync_input import HANDLE
 from crm.models import (
     ApiKey,
     Campaign,
@@ -36,6 +35,7 @@ from crm.models import (
     Tag,
     handle_key,
 )
+from crm.sync_input import HANDLE
 from crm.text import search_tokens
 
 CONTACT_FIELDS = (
