@@ -204,11 +204,15 @@ def _handles(
         ],
     )
     handles.update({a.username_key: a for a in accounts})
-    for real in [h for h in handles.values() if not h.display_only]:
-        if shown_adopt(handle=real, now=now):  # a name-only record spelled like it folds in
-            for key, h in list(handles.items()):
-                if h.display_only and h.username_key == shown_key(real.username):
-                    handles[key] = real
+    spelled = {shown_key(h.username): h for h in handles.values() if not h.display_only}
+    for shown in PlatformAccount.objects.filter(
+        platform=platform, display_only=True, username_key__in=list(spelled)
+    ).only("username_key"):
+        real = spelled[shown.username_key]  # a name-only record spelled like it folds in
+        shown_adopt(handle=real, now=now)
+        for key, h in list(handles.items()):
+            if h.display_only and h.username_key == shown.username_key:
+                handles[key] = real
     by_conversation = {c.key: handles[targets[c.key].key] for c in batch}
     updated: set[int] = set()
     renamed = []
