@@ -64,9 +64,6 @@ def test_two_syncs_of_a_tiktok_inbox_store_each_message_once_and_announce_a_repl
     configure(tiktok, reply_probability=1.0, reply_delay_seconds=0)
     s.send_via_api(api, "tiktok", "fan_one", "Hey! Loved the build log")
     s.cycle(run_on_commit)
-    listed = requests.get(f"{tiktok.url}/api/tiktok/conversations", timeout=5).json()
-    assert [c["username"] for c in listed["conversations"]] == ["Fan One"]  # the shown name
-
     first = _sync(run_on_commit, "tiktok")
     assert first.result["messages_synced"] == 1  # the reply; our send was logged already
     second = _sync(run_on_commit, "tiktok")
@@ -90,6 +87,8 @@ def test_two_syncs_of_a_tiktok_inbox_store_each_message_once_and_announce_a_repl
     assert list(PlatformAccount.objects.values_list("username", "display_name")) == [
         ("fan_one", "Fan One")
     ]
+    listed = requests.get(f"{tiktok.url}/api/tiktok/conversations", timeout=5).json()
+    assert [c["username"] for c in listed["conversations"]] == ["Fan One"]  # the shown name
 
 
 @pytest.fixture
@@ -176,4 +175,31 @@ def test_a_name_only_contact_is_never_messaged_by_its_name(api, instagram, run_o
     task.refresh_from_db()
     assert task.status == "failed"
     assert "not a handle" in task.error
+    assert s.deliveries(instagram) == []
+
+
+def test_the_cold_dm_cooldown_counts_what_we_sent_a_contact_seen_only_by_name(
+    api, instagram, run_on_commit
+):
+    payload = {
+        "platform": "instagram",
+        "conversations": [
+            {
+                "username": "Nina Makes",
+                "messages": [
+                    {
+                        "text": "Love your work!",
+                        "direction": "outbound",
+                        "sent_at": s.timezone.now().isoformat(),
+                    }
+                ],
+            }
+        ],
+    }
+    assert api.post("/api/sync/dm", payload, format="json").json()["messages_synced"] == 1
+    task = s.send_via_api(api, "instagram", "nina_makes", "Hi Nina, following up")
+    s.cycle(run_on_commit)
+    task.refresh_from_db()
+    assert task.status == "failed"
+    assert "cold DM refused" in task.error
     assert s.deliveries(instagram) == []
