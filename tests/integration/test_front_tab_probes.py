@@ -9,8 +9,10 @@ import requests
 from dm import services
 from dm.accounts import account_get_or_create
 from dm.models import AccountLimit
-from dm.simulator import TikTokDMSim, TwitterDMSim
+from dm.simulator import ThreadsCommentSim, TikTokDMSim, TwitterDMSim
 from dm.simulator.dm_services import FrontTab
+from dm.simulator.server import Reply, Request
+from dm.simulator.service import ok
 from scheduler.models import Pause, Task
 from tests import dm_factories as s
 from tests.sim_fixtures import configure, running
@@ -77,3 +79,32 @@ def test_x_on_its_own_site_and_logged_out_is_still_held(one_safari, run_on_commi
     _, limit = _probe_twitter(run_on_commit)
     assert limit.logged_in is False
     assert Pause.objects.filter(platform="twitter", kind="health").exists()
+
+
+class FrontTabThreads(ThreadsCommentSim):
+    """Threads' comment service as its status reads: Safari's front document, here TikTok's."""
+
+    def status(self, request: Request) -> Reply:
+        return ok(
+            {
+                "isLoggedIn": False,
+                "isOnThreads": False,
+                "currentUrl": "https://www.tiktok.com/messages",
+                "commentsThisHour": 0,
+                "commentsToday": 0,
+            }
+        )
+
+
+def test_a_comment_probe_with_another_site_in_front_holds_nothing(settings, run_on_commit):
+    with running(FrontTabThreads()) as server:
+        settings.SERVICE_URLS = {**settings.SERVICE_URLS, "threads_comments": server.url}
+        account = account_get_or_create(platform="threads", handle="", host="local")
+        probe = services.probe_schedule(account=account, action="comment")
+        s.cycle(run_on_commit)
+        probe.refresh_from_db()
+        assert probe.status == "completed", probe.error
+        assert probe.result["reason"].startswith("session unknown")
+        assert not Pause.objects.filter(platform="threads").exists()
+        limit = AccountLimit.objects.get(account=account, action="comment")
+        assert limit.logged_in is not False
