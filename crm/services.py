@@ -208,11 +208,7 @@ def contact_upsert(
         }
         data["display_name"] = data["display_name"] or username.strip().lstrip("@")
         account = {"platform": platform, "username": username, "display_name": display_name or ""}
-        contact = contact_create(data=data, platform_accounts=[account], now=now)
-        created = PlatformAccount.objects.get(platform=platform, username_key=key)
-        if shown_adopt(handle=created, now=now):  # the inbox showed them by name before
-            contact.refresh_from_db()
-        return contact, True
+        return contact_create(data=data, platform_accounts=[account], now=now), True
     contact = handle.contact
     if display_name and handle.display_name != display_name:
         handle.display_name = display_name
@@ -322,6 +318,8 @@ def platform_account_create(
     except IntegrityError:
         raise ValidationError({"username": f"@{username} on {platform} already exists"}) from None
     contact_search_refresh(contact=contact)
+    with transaction.atomic():  # an inbox showed them by name before: one contact from now on
+        shown_adopt(handle=account, now=account.created_at)
     return account
 
 

@@ -203,3 +203,36 @@ def test_the_cold_dm_cooldown_counts_what_we_sent_a_contact_seen_only_by_name(
     assert task.status == "failed"
     assert "cold DM refused" in task.error
     assert s.deliveries(instagram) == []
+
+
+def test_a_handle_added_through_the_api_takes_over_the_name_only_contact(api):
+    payload = {
+        "platform": "tiktok",
+        "conversations": [
+            {
+                "username": "Maya Builds",
+                "messages": [{"text": "are you hiring?", "direction": "inbound", "sent_at": None}],
+            }
+        ],
+    }
+    api.post("/api/sync/dm", payload, format="json")
+    created = api.post(
+        "/api/contacts",
+        {
+            "display_name": "Maya",
+            "platform_accounts": [{"platform": "tiktok", "username": "maya_builds"}],
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    assert Contact.objects.count() == 1
+    [handle] = PlatformAccount.objects.all()
+    assert (handle.username, handle.display_name, handle.display_only) == (
+        "maya_builds",
+        "Maya Builds",
+        False,
+    )
+    assert get_client().conversation_state(platform="tiktok", username="maya_builds")["has_inbound"]
+    again = api.post("/api/sync/dm", payload, format="json").json()
+    assert (again["messages_synced"], again["contacts_created"]) == (0, 0)
+    assert Contact.objects.count() == 1
