@@ -22,7 +22,7 @@ from crm.models import (
     SyncRun,
     handle_key,
 )
-from crm.sync_input import HANDLE
+from crm.sync_input import could_be_handle
 from crm.text import search_tokens
 
 ACTIVE_WITHIN = timedelta(days=30)
@@ -264,7 +264,7 @@ def conversation_state(*, platform: str, username: str) -> dict[str, Any]:
         handle is None
         and shown is not None
         and (
-            not HANDLE.fullmatch(username.strip().lstrip("@"))
+            not could_be_handle(platform, username)
             or handle_key(username) == shown.username.strip().casefold()
         )
     )

@@ -35,7 +35,7 @@ from crm.models import (
     Tag,
     handle_key,
 )
-from crm.sync_input import HANDLE
+from crm.sync_input import could_be_handle
 from crm.text import search_tokens
 
 CONTACT_FIELDS = (
@@ -240,7 +240,7 @@ def contact_tag_remove(*, contact: Contact, tag: str) -> list[str]:
 def contact_set_do_not_contact(*, platform: str, username: str, value: bool = True) -> Contact:
     """Mark the contact behind a handle; an unknown handle is created so the mark holds. A name
     that cannot be a handle marks the name-only record an inbox showed (crm/identity.py)."""
-    if not HANDLE.fullmatch(username.strip().lstrip("@")):
+    if not could_be_handle(platform, username):
         shown = shown_for(platform=platform, username=username)
         if shown is None:
             raise ValidationError({"username": f"{username!r} is not a handle"})

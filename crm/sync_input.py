@@ -25,8 +25,15 @@ from crm.models import Direction, Platform, handle_key
 from crm.text import text_key
 
 MAX_CONVERSATIONS = 500
-# What a handle on Instagram, TikTok and X can be spelled with.
+# What a handle on Instagram, Threads, TikTok and X can be spelled with.
 HANDLE = re.compile(r"[A-Za-z0-9_.]+")
+SPELLED_HANDLES = frozenset({"instagram", "threads", "tiktok", "twitter"})
+
+
+def could_be_handle(platform: str, username: str) -> bool:
+    """False for a name no handle of the platform can be ("Maya Builds" on TikTok); other
+    platforms (email, linkedin, ...) spell identities freely."""
+    return platform not in SPELLED_HANDLES or bool(HANDLE.fullmatch(username.strip().lstrip("@")))
 
 
 class SyncInputError(ValueError):
@@ -138,7 +145,7 @@ def parse_sync(payload: Any) -> tuple[str, list[InConversation]]:
         )
         if isinstance(display_name, str) and display_name.strip():
             conversation.display_name = display_name.strip()
-        if raw.get("shown_name") is True or not HANDLE.fullmatch(username):
+        if raw.get("shown_name") is True or not could_be_handle(str(platform), username):
             conversation.shown = True
         conversation.messages += [
             parse_message(m, f"{where}.messages[{j}]") for j, m in enumerate(messages)

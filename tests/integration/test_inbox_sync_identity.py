@@ -236,3 +236,19 @@ def test_a_handle_added_through_the_api_takes_over_the_name_only_contact(api):
     again = api.post("/api/sync/dm", payload, format="json").json()
     assert (again["messages_synced"], again["contacts_created"]) == (0, 0)
     assert Contact.objects.count() == 1
+
+
+def test_identities_of_platforms_without_handle_spelling_rules_stay_identities(api):
+    payload = {
+        "platform": "email",
+        "conversations": [
+            {
+                "username": "ana@example.com",
+                "messages": [{"text": "hi", "direction": "inbound", "sent_at": None}],
+            }
+        ],
+    }
+    assert api.post("/api/sync/dm", payload, format="json").json()["contacts_created"] == 1
+    assert list(PlatformAccount.objects.values_list("username", "display_only")) == [
+        ("ana@example.com", False)
+    ]
