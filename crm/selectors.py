@@ -260,14 +260,8 @@ def conversation_state(*, platform: str, username: str) -> dict[str, Any]:
     conversations = list(Conversation.objects.filter(handle__in=records))
     last_in = max(filter(None, (c.last_inbound_at for c in conversations)), default=None)
     last_out = max(filter(None, (c.last_outbound_at for c in conversations)), default=None)
-    name_only = (
-        handle is None
-        and shown is not None
-        and (
-            not could_be_handle(platform, username)
-            or handle_key(username) == shown.username.strip().casefold()
-        )
-    )
+    # A name no handle can be is only a name; one spelled like a handle may be that handle.
+    name_only = handle is None and shown is not None and not could_be_handle(platform, username)
     return {
         "contact_id": str(records[0].contact_id),
         "do_not_contact": any(r.contact.do_not_contact for r in records),
