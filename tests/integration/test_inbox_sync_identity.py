@@ -252,3 +252,20 @@ def test_identities_of_platforms_without_handle_spelling_rules_stay_identities(a
     assert list(PlatformAccount.objects.values_list("username", "display_only")) == [
         ("ana@example.com", False)
     ]
+
+
+def test_campaigns_never_target_a_contact_known_only_by_name(api):
+    from tests.crm_factories import CampaignFactory
+
+    campaign = CampaignFactory(platforms=["instagram"])
+    conversations = [
+        {"username": name, "messages": [{"text": "hi", "direction": "inbound", "sent_at": None}]}
+        for name in ("Maya Builds", "sam_ships")
+    ]
+    api.post(
+        "/api/sync/dm", {"platform": "instagram", "conversations": conversations}, format="json"
+    )
+    targets = get_client().campaign_targets(
+        campaign_id=str(campaign.pk), platform="instagram", limit=10
+    )
+    assert [t["username"] for t in targets] == ["sam_ships"]
