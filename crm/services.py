@@ -386,6 +386,20 @@ def campaign_create(*, data: dict[str, Any], now: datetime | None = None) -> Cam
     return campaign
 
 
+def campaign_set_status(
+    *, campaign: Campaign, status: str, now: datetime | None = None
+) -> Campaign:
+    """Start (active), pause or complete a campaign; outreach reads only active ones."""
+    if status not in Campaign.Status.values:
+        raise ValidationError({"status": f"unknown status {status!r}"})
+    if status == Campaign.Status.ACTIVE and not campaign.message_templates:
+        raise ValidationError({"message_templates": "a campaign needs a message to start"})
+    campaign.status = status
+    campaign.updated_at = now or timezone.now()
+    campaign.save(update_fields=["status", "updated_at"])
+    return campaign
+
+
 def campaign_record_sent(
     *, campaign: Campaign, contact_id: int, now: datetime | None = None
 ) -> None:

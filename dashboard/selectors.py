@@ -15,6 +15,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from dashboard import activity
 from scheduler import registry, selectors
 from scheduler.dispatcher import HEAD_FIELDS, candidate_from_row, load_pauses
 from scheduler.models import QUEUE_STATUSES, Event, Pause, PauseScope, Task, TaskStatus
@@ -321,6 +322,7 @@ def event_json(event: Event) -> dict[str, Any]:
     return {
         "id": event.pk,
         "kind": event.kind,
+        "text": event_text(event),
         "subject": event.subject,
         "subjectId": event.subject_id,
         "taskId": event.task_id,
@@ -341,12 +343,32 @@ def recent_finished(*, limit: int = 8) -> list[Task]:
     return rows[:limit]
 
 
+def feed_item(event: Event) -> dict[str, Any]:
+    """An event for the page's feed: its JSON shape plus the aware time for the template."""
+    return {**event_json(event), "at": event.created_at}
+
+
+def event_text(event: Event) -> str:
+    """The feed's sentence for the event (see `dashboard.activity`), "" for bookkeeping."""
+    task = event.task if event.task_id and event.kind in TASK_SENTENCES else None
+    facts = (
+        {"name": task.name, "type": task.type, "platform": task.platform, "result": task.result}
+        if task is not None
+        else None
+    )
+    return activity.describe(event.kind, message=event.message, data=event.data, task=facts)
+
+
+# Task events whose sentence needs the task's name or result (one join, only for these).
+TASK_SENTENCES = {"task.completed", "task.failed", "task.blocked", "task.created", "task.cancelled"}
+
+
 def recent_events(*, limit: int = 30) -> list[Event]:
-    return list(Event.objects.order_by("-id")[:limit])
+    return list(Event.objects.select_related("task").order_by("-id")[:limit])
 
 
 def events_since(*, since: int, limit: int) -> QuerySet[Event]:
-    return Event.objects.filter(id__gt=since).order_by("id")[:limit]
+    return Event.objects.select_related("task").filter(id__gt=since).order_by("id")[:limit]
 
 
 def latest_event_id() -> int:

@@ -10,7 +10,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -21,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from dashboard import selectors
 from safari_auto.api import ConflictError, NotFoundError
+from safari_auto.permissions import operator_required, viewer_required
 from scheduler import registry, services
 from scheduler.timeparse import parse_when
 
@@ -43,7 +43,7 @@ def _context(request: HttpRequest) -> dict[str, Any]:
         "state": selectors.dashboard_state(now=now),
         "queue": selectors.queue_page(page=page, now=now),
         "finished": selectors.recent_finished(),
-        "events": selectors.recent_events(),
+        "events": [selectors.feed_item(event) for event in selectors.recent_events()],
         "inbox": selectors.inbox(),
         "task_types": sorted(registry.task_types()),
         "last_event_id": selectors.latest_event_id(),
@@ -51,13 +51,13 @@ def _context(request: HttpRequest) -> dict[str, Any]:
 
 
 @require_GET
-@staff_member_required
+@viewer_required
 def index(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/index.html", _context(request))
 
 
 @require_GET
-@staff_member_required
+@viewer_required
 def fragments(request: HttpRequest) -> JsonResponse:
     """The page's sections as HTML, for the script to patch in after live events."""
     context = _context(request)
@@ -86,11 +86,11 @@ def _error_text(exc: Exception) -> str:
 
 
 def control(fn: Control) -> Callable[..., HttpResponse]:
-    """Staff only, POST only (CSRF by the middleware); errors become messages, not pages."""
+    """Operators only, POST only (CSRF by the middleware); errors become messages, not pages."""
 
     @wraps(fn)
     @require_POST
-    @staff_member_required
+    @operator_required
     def view(request: HttpRequest, **kwargs: Any) -> HttpResponse:
         code = 200
         try:

@@ -7,7 +7,6 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,6 +27,7 @@ from dm.serializers import (
 from dm.syncing import conversations_named
 from safari_auto.api import NotFoundError, error
 from safari_auto.http import ServiceError
+from safari_auto.permissions import ViewerReadsOperatorWrites
 from scheduler.api.serializers import TaskEnvelopeSerializer, TaskSerializer
 from scheduler.services import task_decide
 
@@ -35,7 +35,7 @@ from scheduler.services import task_decide
 class DmSendApi(APIView):
     """POST /api/dm/send: queue a DM (a repeated idempotency key answers 200 with the first)."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [ViewerReadsOperatorWrites]
 
     @extend_schema(
         request=DmSendInput,
@@ -70,7 +70,7 @@ class DmSendApi(APIView):
 class ConversationsApi(APIView):
     """GET /api/dm/conversations?platform=…: the service's conversation list, read live."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [ViewerReadsOperatorWrites]
 
     @extend_schema(
         parameters=[OpenApiParameter("platform", str, required=True)],
@@ -93,7 +93,7 @@ class ConversationsApi(APIView):
 class PlatformsApi(APIView):
     """GET /api/resources/platforms: live counts, cooldowns and readiness per account."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [ViewerReadsOperatorWrites]
 
     @extend_schema(responses={200: PlatformsOutput}, summary="Platforms: readiness and counts")
     def get(self, request: Request) -> Response:
@@ -103,7 +103,7 @@ class PlatformsApi(APIView):
 class AccountApi(APIView):
     """PATCH /api/dm/accounts/<id>: limits, window, automation and pause."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [ViewerReadsOperatorWrites]
 
     @extend_schema(request=AccountPatchInput, responses={200: AccountOutput})
     def patch(self, request: Request, account_id: str) -> Response:
@@ -136,7 +136,7 @@ class AccountApi(APIView):
 class SendDecideApi(APIView):
     """POST /api/dm/sends/<task id>/decide {decision: sent|resend}."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [ViewerReadsOperatorWrites]
 
     @extend_schema(request=SendDecideInput, responses={200: TaskEnvelopeSerializer})
     def post(self, request: Request, task_id: str) -> Response:

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from crm.client import CrmError, get_client
 from dm import automation, selectors, services
 from dm.accounts import DM_PLATFORMS, account_get_or_create
 
@@ -73,6 +74,27 @@ def dm_handle(options: dict[str, Any], stdout: Writer) -> None:
     stdout.write(
         f"{platform} DM automation {state} for {account.handle}@{account.safari_host}: window "
         f"{account.active_start:%H:%M}-{account.active_end:%H:%M} ({account.timezone})\n"
+    )
+    if account.automation_enabled:
+        _say_campaigns(platform, stdout)
+
+
+def _say_campaigns(platform: str, stdout: Writer) -> None:
+    """Inside the window, campaigns feed the DMs: say which, or how to start one."""
+    try:
+        campaigns = get_client().campaigns_active(platform=platform)
+    except CrmError as exc:
+        stdout.write(f"Could not read campaigns from the CRM: {exc}\n")
+        return
+    if campaigns:
+        names = ", ".join(f"{c['name']} (#{c['id']})" for c in campaigns)
+        stdout.write(f"Active campaigns on {platform}: {names}\n")
+        return
+    stdout.write(
+        f"No active campaign on {platform}: queued DMs go out in the window, but no new ones "
+        "are generated. Start one with:\n"
+        f'  python manage.py crm campaign create --template warm-intro --name "Hello {platform}" '
+        f"--platform {platform} --start\n"
     )
 
 

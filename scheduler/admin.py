@@ -52,7 +52,7 @@ def _apply(
         modeladmin.message_user(request, reason, messages.WARNING)
 
 
-@admin.action(description="Cancel selected tasks")
+@admin.action(description="Cancel selected tasks", permissions=["change"])
 def cancel_tasks(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Task]
 ) -> None:
@@ -65,14 +65,14 @@ def cancel_tasks(
     )
 
 
-@admin.action(description="Retry selected failed or cancelled tasks")
+@admin.action(description="Retry selected failed or cancelled tasks", permissions=["change"])
 def retry_tasks(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Task]
 ) -> None:
     _apply(modeladmin, request, queryset, "Retried", lambda t: services.task_retry(task_id=t.pk))
 
 
-@admin.action(description="Blocked: it happened (mark done / sent)")
+@admin.action(description="Blocked: it happened (mark done / sent)", permissions=["change"])
 def decide_done(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Task]
 ) -> None:
@@ -85,7 +85,7 @@ def decide_done(
     )
 
 
-@admin.action(description="Blocked: run it again (send again)")
+@admin.action(description="Blocked: run it again (send again)", permissions=["change"])
 def decide_retry(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Task]
 ) -> None:

@@ -7,11 +7,11 @@ from typing import Any
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from safari_auto.permissions import ViewerReadsOperatorWrites
 from sora import importer, selectors, services
 from sora.serializers import QueueTrilogyInput, QueueTrilogyOutput, trilogy_data
 
@@ -19,7 +19,7 @@ from sora.serializers import QueueTrilogyInput, QueueTrilogyOutput, trilogy_data
 class CreditsApi(APIView):
     """GET /api/resources/sora and GET /api/sora/credits."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [ViewerReadsOperatorWrites]
 
     @extend_schema(responses={200: OpenApiResponse(description="credits and timeUntilRefresh")})
     def get(self, request: Request) -> Response:
@@ -29,7 +29,7 @@ class CreditsApi(APIView):
 class QueueTrilogyApi(APIView):
     """POST /api/sora/queue-trilogy: one task per part, chained, gated on all its credits."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [ViewerReadsOperatorWrites]
 
     @extend_schema(
         request=QueueTrilogyInput, responses={201: QueueTrilogyOutput, 200: QueueTrilogyOutput}
@@ -62,7 +62,7 @@ class QueueTrilogyApi(APIView):
 class TrilogiesApi(APIView):
     """GET the trilogies; POST one trilogy or a whole batch (CONTRACTS.md format)."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [ViewerReadsOperatorWrites]
 
     @extend_schema(responses={200: OpenApiResponse(description="{trilogies:[…]}")})
     def get(self, request: Request) -> Response:

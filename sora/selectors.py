@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -12,6 +11,7 @@ from django.urls import reverse
 
 from scheduler.models import Task, TaskStatus
 from sora import estimation
+from sora.files import video_file_path
 from sora.models import CreditSnapshot, Trilogy, TrilogyRun, Video, VideoState
 
 SLOT_CAPACITY = 3
@@ -185,7 +185,7 @@ def recent_videos(*, limit: int = 6) -> list[dict[str, Any]]:
                 "url": url,
                 "downloadUrl": f"{url}?download=1",
                 "fileSize": video.file_size,
-                "onDisk": bool(video.video_path) and Path(video.video_path).is_file(),
+                "onDisk": video_file_path(video.video_path) is not None,
                 "finishedAt": video.finished_at.isoformat() if video.finished_at else None,
             }
         )

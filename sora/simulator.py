@@ -27,6 +27,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
+
 SORA_PORT = 7070
 DAY_SECONDS = 24 * 3600.0
 
@@ -51,6 +53,13 @@ class SimCommand:
         return "PENDING" if age < self.duration * 0.1 else "RUNNING"
 
 
+def _video_dir() -> Path:
+    """A fresh folder inside SORA_VIDEO_DIR, the only place videos are served from."""
+    root = Path(settings.SORA_VIDEO_DIR)
+    root.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="sora-sim-", dir=root))
+
+
 @dataclass
 class SoraState:
     """Everything the simulator remembers; all access under `lock`."""
@@ -70,7 +79,7 @@ class SoraState:
     reject_next: int = 0
     commands: dict[str, SimCommand] = field(default_factory=dict)
     posts: int = 0
-    video_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="sora-sim-")))
+    video_dir: Path = field(default_factory=lambda: _video_dir())
     lock: threading.RLock = field(default_factory=threading.RLock)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 

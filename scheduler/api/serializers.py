@@ -7,8 +7,10 @@ from typing import Any
 from rest_framework import serializers
 
 from scheduler import registry
-from scheduler.models import Task
+from scheduler.models import FINAL_STATUSES, Task
 from scheduler.selectors import display_state
+
+MAX_PAGE = 1000  # the most rows one list request answers
 
 
 class StrIdField(serializers.Field):  # type: ignore[type-arg]
@@ -123,6 +125,22 @@ class QueueSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 class CompletedSerializer(serializers.Serializer):  # type: ignore[type-arg]
     completed = TaskSerializer(many=True)
+
+
+class FinishedQuerySerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """`?limit=20&status=failed,cancelled` of the finished-task list."""
+
+    limit = serializers.IntegerField(min_value=0, max_value=MAX_PAGE, default=20)
+    status = serializers.CharField(required=False, default="", allow_blank=True, max_length=100)
+
+    def validate_status(self, value: str) -> tuple[str, ...]:
+        wanted = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+        unknown = [part for part in wanted if part not in FINAL_STATUSES]
+        if unknown:
+            raise serializers.ValidationError(
+                f"unknown status {', '.join(unknown)}; use {', '.join(FINAL_STATUSES)}"
+            )
+        return wanted or tuple(FINAL_STATUSES)
 
 
 class StatusSerializer(serializers.Serializer):  # type: ignore[type-arg]

@@ -13,10 +13,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from safari_auto.api import error
+from safari_auto.permissions import ViewerReadsOperatorWrites
 from scheduler import selectors, services
 from scheduler.api.serializers import (
+    MAX_PAGE,
     CompletedSerializer,
     DecideSerializer,
+    FinishedQuerySerializer,
     PauseSerializer,
     QueueSerializer,
     RescheduleSerializer,
@@ -28,8 +31,6 @@ from scheduler.api.serializers import (
     TaskSerializer,
 )
 from scheduler.models import Task
-
-MAX_PAGE = 1000
 
 
 def _with_deps(rows: Any) -> Any:
@@ -54,12 +55,16 @@ def _int_param(request: Request, name: str, default: int, maximum: int = MAX_PAG
 
 
 class StatusView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(responses=StatusSerializer, summary="Scheduler state and counts")
     def get(self, request: Request) -> Response:
         return Response(StatusSerializer(selectors.scheduler_state()).data)
 
 
 class QueueView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(
         responses=QueueSerializer,
         parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
@@ -80,6 +85,8 @@ class QueueView(APIView):
 
 
 class RunningView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(responses=TaskSerializer(many=True), summary="Running tasks")
     def get(self, request: Request) -> Response:
         rows = _with_deps(selectors.task_running())
@@ -87,19 +94,34 @@ class RunningView(APIView):
 
 
 class CompletedView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(
         responses=CompletedSerializer,
-        parameters=[OpenApiParameter("limit", int)],
-        summary="Completed tasks, newest first",
+        parameters=[
+            OpenApiParameter("limit", int),
+            OpenApiParameter(
+                "status",
+                str,
+                description="Comma-separated: completed, failed, cancelled (default: all three)",
+            ),
+        ],
+        summary="Finished tasks (completed, failed, cancelled), newest first",
     )
     def get(self, request: Request) -> Response:
-        limit = _int_param(request, "limit", 20)
-        rows = _with_deps(Task.objects.filter(pk__in=selectors.task_completed(limit=limit)))
+        query = FinishedQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        finished = selectors.task_finished(
+            statuses=query.validated_data["status"], limit=query.validated_data["limit"]
+        )
+        rows = _with_deps(Task.objects.filter(pk__in=finished))
         ordered = sorted(rows, key=lambda t: (t.finished_at, t.pk), reverse=True)
         return Response({"completed": TaskSerializer(ordered, many=True).data})
 
 
 class TaskCreateView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(
         request=TaskCreateSerializer,
         responses={201: TaskCreatedSerializer, 200: TaskCreatedSerializer},
@@ -137,6 +159,8 @@ class TaskCreateView(APIView):
 
 
 class TaskDetailView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(responses=TaskEnvelopeSerializer, summary="One task")
     def get(self, request: Request, task_id: str) -> Response:
         task = selectors.task_get(task_id=task_id)
@@ -163,6 +187,8 @@ class TaskDetailView(APIView):
 
 
 class TaskRetryView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(
         request=None,
         responses=TaskEnvelopeSerializer,
@@ -173,6 +199,8 @@ class TaskRetryView(APIView):
 
 
 class TaskDecideView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(
         request=DecideSerializer,
         responses=TaskEnvelopeSerializer,
@@ -190,6 +218,8 @@ class TaskDecideView(APIView):
 
 
 class PauseView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(
         request=PauseSerializer,
         responses=SuccessSerializer,
@@ -203,6 +233,8 @@ class PauseView(APIView):
 
 
 class ResumeView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(
         request=PauseSerializer, responses=SuccessSerializer, summary="Lift a user pause"
     )
@@ -215,6 +247,8 @@ class ResumeView(APIView):
 
 
 class StartView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(request=None, responses=SuccessSerializer, summary="Lift a stop and pause")
     def post(self, request: Request) -> Response:
         services.scheduler_start()
@@ -222,6 +256,8 @@ class StartView(APIView):
 
 
 class StopView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(
         request=None,
         responses=SuccessSerializer,

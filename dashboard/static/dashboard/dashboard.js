@@ -87,20 +87,32 @@
     if (empty) empty.remove();
     var item = document.createElement("li");
     item.dataset.eventId = event.id;
-    item.className = "ev fresh kind-" + String(event.kind).replace(/[^a-z0-9]+/gi, "-");
+    item.className = "ev fresh kind-" + String(event.kind).replace(/[^a-z0-9]+/gi, "-") +
+      (event.text ? "" : " raw");
     var time = document.createElement("time");
     time.dateTime = event.createdAt;
     time.textContent = new Date(event.ts).toLocaleTimeString([], { hour12: false });
+    item.append(time, " ");
+    if (event.text) {
+      var what = document.createElement("span");
+      what.className = "what";
+      what.textContent = event.text;
+      item.append(what, " ");
+    }
+    // The raw event (kind, subject, message) sits behind the feed's details toggle.
+    var detail = document.createElement("span");
+    detail.className = "raw-detail";
     var kind = document.createElement("code");
     kind.textContent = event.kind;
-    item.append(time, " ", kind, " ");
+    detail.append(kind, " ");
     var subject = event.taskId ? "#" + event.taskId : event.subjectId;
     if (subject) {
       var span = document.createElement("span");
       span.textContent = subject;
-      item.append(span, " ");
+      detail.append(span, " ");
     }
-    item.append(event.message || "");
+    detail.append(event.message || "");
+    item.append(detail);
     // Keep newest first even when a late id arrives.
     var before = Array.prototype.find.call(list.children, function (li) {
       return parseInt(li.dataset.eventId || "0", 10) < event.id;
@@ -170,6 +182,19 @@
       }
     });
   }
+
+  // --- the feed's details toggle (raw event kinds), remembered per browser ---------------
+  function showDetails(on) {
+    document.body.classList.toggle("feed-details", on);
+    var box = document.getElementById("feed-details");
+    if (box) box.checked = on;
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.id !== "feed-details") return;
+    try { localStorage.setItem("feedDetails", event.target.checked ? "1" : ""); } catch (err) { /* private mode */ }
+    showDetails(event.target.checked);
+  });
+  try { showDetails(localStorage.getItem("feedDetails") === "1"); } catch (err) { showDetails(false); }
 
   // --- controls -------------------------------------------------------------------------
   var toast = document.getElementById("toast");
