@@ -64,7 +64,9 @@ class PlatformAccountInline(admin.TabularInline):
         "platform_user_id",
         "is_verified",
         "is_primary",
+        "display_only",
     )
+    readonly_fields = ("display_only",)
 
 
 class ConversationInline(admin.TabularInline):
@@ -202,8 +204,8 @@ class ConversationAdmin(admin.ModelAdmin):
 
 @admin.register(PlatformAccount)
 class PlatformAccountAdmin(admin.ModelAdmin):
-    list_display = ("username", "platform", "contact", "is_primary", "is_verified")
-    list_filter = ("platform", "is_verified")
+    list_display = ("username", "platform", "contact", "is_primary", "is_verified", "display_only")
+    list_filter = ("platform", "is_verified", "display_only")
     search_fields = ("username", "display_name", "contact__display_name")
     raw_id_fields = ("contact",)
 

@@ -24,6 +24,7 @@ from dm.serializers import (
     PlatformsOutput,
     SendDecideInput,
 )
+from dm.syncing import conversations_named
 from safari_auto.api import NotFoundError, error
 from safari_auto.http import ServiceError
 from safari_auto.permissions import ViewerReadsOperatorWrites
@@ -83,7 +84,7 @@ class ConversationsApi(APIView):
     def get(self, request: Request) -> Response:
         platform = check_platform(request.query_params.get("platform") or "")
         try:
-            items = dm_client().conversations(platform)
+            items = conversations_named(platform, dm_client().conversations(platform))
         except ServiceError as exc:
             return error(f"{platform} DM service: {exc}", status.HTTP_502_BAD_GATEWAY)
         return Response(

@@ -275,6 +275,34 @@ def health_store(
     return limit
 
 
+def health_unknown(
+    *,
+    account: PlatformAccount,
+    action: str,
+    reason: str,
+    service_limits: dict[str, Any] | None,
+    now: datetime,
+) -> AccountLimit:
+    """Store a probe that could not see the session (Safari's front tab showed another site):
+    neither a pause nor a resume, the last known health stands."""
+    with transaction.atomic():
+        limit = AccountLimit.objects.select_for_update().get(
+            pk=limit_get_or_create(account=account, action=action).pk
+        )
+        limit.last_probe_at = now
+        if service_limits is not None:
+            limit.service_limits = service_limits
+        limit.save(update_fields=["last_probe_at", "service_limits"])
+        events.record(
+            "platform.probed",
+            subject="platform",
+            subject_id=f"{account.platform}/{account.handle}",
+            message=reason,
+            data={"healthy": limit.healthy, "loggedIn": None, "action": action, "unknown": True},
+        )
+    return limit
+
+
 def probe_delay(failures: int) -> timedelta:
     """When to probe again: the regular interval when healthy, else a capped backoff."""
     if failures <= 0:

@@ -52,6 +52,7 @@ class SimService:
         rng: random.Random | None = None,
         profile: str = "real",
     ) -> None:
+        self.profile = profile
         self.scale = time_scale or float(getattr(settings, "SIM_TIME_SCALE", 1.0)) or 1.0
         self.profile = profile
         self.rng = rng or random.Random()

@@ -82,6 +82,7 @@ def test_discovery_upserts_qualifying_prospects_as_crm_contacts(settings, run_on
 def test_sync_pulls_conversations_and_replies_into_the_crm(settings, run_on_commit):
     from scheduler.services import task_schedule
 
+    get_client().contact_upsert(platform="instagram", username="maya_builds")  # known handle
     with running(InstagramDMSim(seed=True)) as server:
         settings.SERVICE_URLS = {**settings.SERVICE_URLS, "instagram_dm": server.url}
         task, _ = task_schedule(type="sync", platform="instagram")
@@ -94,7 +95,11 @@ def test_sync_pulls_conversations_and_replies_into_the_crm(settings, run_on_comm
         assert state["has_inbound"] is True
         replies = Event.objects.filter(kind="dm.reply_received")
         assert task.result["newReplies"] == replies.count() > 0
-        assert {e.data["username"] for e in replies} >= {"maya_builds"}
+        assert {e.data["username"] for e in replies} >= {"maya_builds"}  # shown "Maya Builds"
+        assert {e.data["username"] for e in replies if e.data["displayOnly"]} == {
+            "Leo.Creates",
+            "Sam Ships",
+        }  # names no known handle matches stay names
         assert all(e.data["contactId"] for e in replies)
         again, _ = task_schedule(type="sync", platform="instagram")
         s.cycle(run_on_commit)

@@ -164,7 +164,7 @@ def test_the_unified_client_reads_status_limits_and_conversations(sim, client):
     assert limits["messagesSentThisHour"] == 1
     assert limits["status"] == {"limited": False, "suspended": False, "message": "OK"}
     [conversation] = unified.conversations("twitter")
-    assert conversation["username"] == "alice"
+    assert conversation["username"] == "Alice"  # the shown name, as X lists it
     assert conversation["last_message"] == "hello there"
     assert unified.send("twitter", "bob", "yo").outcome == "sent"
 
