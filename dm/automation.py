@@ -82,10 +82,13 @@ def _automated(platform: str, host: str, now: datetime) -> list[PlatformAccount]
 
 
 def sync_tick(platform: str, host: str, now: datetime | None = None) -> list[int]:
-    """Queue one inbox sync per automated account in its window (once per hour at most)."""
+    """Queue one inbox sync per automated account in its window: one per schedule slot (the
+    minute it fires; DM_SYNC_CRON says how often), never while the last one has not run."""
     now = now or timezone.now()
     created = []
     for account in _automated(platform, host, now):
+        if _sync_waiting(account, now):
+            continue
         task, new = task_schedule(
             type="sync",
             name=f"sync {platform}/{account.handle} inbox",
@@ -94,12 +97,23 @@ def sync_tick(platform: str, host: str, now: datetime | None = None) -> list[int
             safari_host=host,
             priority=4,
             payload={"platform": platform},
-            idempotency_key=f"sync:{platform}:{account.handle}:{host}:{now:%Y%m%d%H}",
+            idempotency_key=f"sync:{platform}:{account.handle}:{host}:{now:%Y%m%d%H%M}",
             now=now,
         )
         if new:
             created.append(task.pk)
     return created
+
+
+def _sync_waiting(account: PlatformAccount, now: datetime) -> bool:
+    """A sync of this account is queued or running already (so ticks never pile them up)."""
+    return Task.objects.filter(
+        type="sync",
+        platform=account.platform,
+        account=account.handle,
+        safari_host=account.safari_host,
+        status__in=[*QUEUE_STATUSES, *ACTIVE_STATUSES],
+    ).exists()
 
 
 def outreach_tick(platform: str, host: str, now: datetime | None = None) -> list[int]:

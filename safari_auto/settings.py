@@ -189,8 +189,9 @@ else:
 
 # --- The automation services we drive ----------------------------------------------------
 # With DEMO on, every base URL points at the simulators (the real port + 1000), so a simulator
-# can never stand in for a real service by accident.
-SIM_PORT_OFFSET = 1000
+# can never stand in for a real service by accident. Tests move the whole range with
+# SIM_PORT_OFFSET (`simulate` listens on the real ports plus the same offset).
+SIM_PORT_OFFSET = env_int("SIM_PORT_OFFSET", 1000)
 
 
 def _service_url(name: str, port: int) -> str:
@@ -236,8 +237,10 @@ DM_VERIFY_SKEW_SECONDS = env_float("DM_VERIFY_SKEW_SECONDS", 5.0)
 DM_PROBE_INTERVAL_SECONDS = env_float("DM_PROBE_INTERVAL_SECONDS", 900.0)
 DM_PROBE_BACKOFF_BASE_SECONDS = env_float("DM_PROBE_BACKOFF_BASE_SECONDS", 60.0)
 DM_PROBE_BACKOFF_CAP_SECONDS = env_float("DM_PROBE_BACKOFF_CAP_SECONDS", 3600.0)
-DM_SYNC_CRON = env_str("DM_SYNC_CRON", "0 * * * *")  # inbox sync inside the window
-DM_OUTREACH_CRON = env_str("DM_OUTREACH_CRON", "*/10 * * * *")  # campaign outreach
+# Inbox sync and campaign outreach inside the window; the demo runs both every minute so
+# replies and sends show within a minute of `make run`.
+DM_SYNC_CRON = env_str("DM_SYNC_CRON", "* * * * *" if DEMO else "0 * * * *")
+DM_OUTREACH_CRON = env_str("DM_OUTREACH_CRON", "* * * * *" if DEMO else "*/10 * * * *")
 DM_SEND_MAX_RETRIES = env_int("DM_SEND_MAX_RETRIES", 5)
 
 # --- CRM ---------------------------------------------------------------------------------
