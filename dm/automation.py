@@ -21,7 +21,6 @@ from dm.models import PlatformAccount
 from scheduler.models import ACTIVE_STATUSES, QUEUE_STATUSES, Task
 from scheduler.packages import cluster_for
 from scheduler.planning import active_window
-from scheduler.services import task_schedule
 
 SCHEDULES = (
     ("sync", "dm.automation.sync_tick", "DM_SYNC_CRON"),
@@ -87,33 +86,14 @@ def sync_tick(platform: str, host: str, now: datetime | None = None) -> list[int
     now = now or timezone.now()
     created = []
     for account in _automated(platform, host, now):
-        if _sync_waiting(account, now):
+        if services.sync_queued(account=account, statuses=(*QUEUE_STATUSES, *ACTIVE_STATUSES)):
             continue
-        task, new = task_schedule(
-            type="sync",
-            name=f"sync {platform}/{account.handle} inbox",
-            platform=platform,
-            account=account.handle,
-            safari_host=host,
-            priority=4,
-            payload={"platform": platform},
-            idempotency_key=f"sync:{platform}:{account.handle}:{host}:{now:%Y%m%d%H%M}",
-            now=now,
+        task, new = services.sync_schedule(
+            account=account, at=now, key=f"{now:%Y%m%d%H%M}", now=now
         )
         if new:
             created.append(task.pk)
     return created
-
-
-def _sync_waiting(account: PlatformAccount, now: datetime) -> bool:
-    """A sync of this account is queued or running already (so ticks never pile them up)."""
-    return Task.objects.filter(
-        type="sync",
-        platform=account.platform,
-        account=account.handle,
-        safari_host=account.safari_host,
-        status__in=[*QUEUE_STATUSES, *ACTIVE_STATUSES],
-    ).exists()
 
 
 def outreach_tick(platform: str, host: str, now: datetime | None = None) -> list[int]:

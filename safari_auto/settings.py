@@ -242,6 +242,9 @@ DM_PROBE_BACKOFF_CAP_SECONDS = env_float("DM_PROBE_BACKOFF_CAP_SECONDS", 3600.0)
 DM_SYNC_CRON = env_str("DM_SYNC_CRON", "* * * * *" if DEMO else "0 * * * *")
 DM_OUTREACH_CRON = env_str("DM_OUTREACH_CRON", "* * * * *" if DEMO else "*/10 * * * *")
 DM_SEND_MAX_RETRIES = env_int("DM_SEND_MAX_RETRIES", 5)
+# After a DM goes out, sync that inbox this many seconds later to catch a quick answer
+# (0: the scheduled sync is enough; the demo looks 15 s later, its contacts answer in 5).
+DM_REPLY_CHECK_SECONDS = env_float("DM_REPLY_CHECK_SECONDS", 15.0 if DEMO else 0.0)
 
 # --- CRM ---------------------------------------------------------------------------------
 CRM_API_URL = env_str("CRM_API_URL")  # empty: the CRM in this process (ORM); else HTTP
