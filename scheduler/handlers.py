@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from safari_auto.http import ServiceError, call
+from safari_auto.redaction import url_origin
 from scheduler.errors import TaskError
 from scheduler.models import FINAL_STATUSES, Event, Task
 from scheduler.registry import TaskType, register_task_type
@@ -32,16 +33,19 @@ def check(ctx: TaskContext) -> dict[str, Any]:
 
 
 def webhook(ctx: TaskContext) -> dict[str, Any]:
-    """POST the payload's `body` as JSON to its `url`; 4xx is permanent, 5xx is retried."""
-    url = ctx.payload.get("url")
+    """POST the payload (the alert body) as JSON to ALERT_WEBHOOK_URL; 4xx is permanent, 5xx
+    is retried. The URL comes from settings only, and errors name its origin only: a webhook's
+    path or query is often its secret."""
+    url = settings.ALERT_WEBHOOK_URL
     if not url:
-        raise TaskError("webhook task has no url", permanent=True)
+        raise TaskError("ALERT_WEBHOOK_URL is not set: the alert was not delivered", permanent=True)
+    where = f"the alert webhook ({url_origin(url)})"
     try:
-        answer = call("POST", url, json=ctx.payload.get("body", {}), timeout=10)
+        answer = call("POST", url, json=ctx.payload, timeout=10)
     except ServiceError as exc:
-        raise TaskError(str(exc), permanent=exc.permanent) from exc
+        raise TaskError(f"{where}: {exc.reason}", permanent=exc.permanent) from None
     if not answer.ok:
-        raise TaskError(f"webhook answered {answer.status}", permanent=answer.status < 500)
+        raise TaskError(f"{where} answered {answer.status}", permanent=answer.status < 500)
     return {"status": answer.status}
 
 

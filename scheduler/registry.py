@@ -127,6 +127,16 @@ class Recurring:
 
 
 _recurring: dict[str, Recurring] = {}
+# Called once each time a dispatcher takes the lead (with `now`), e.g. to probe every service.
+_on_lead: dict[str, Callable[[datetime], Any]] = {}
+
+
+def register_on_lead(name: str, fn: Callable[[datetime], Any]) -> None:
+    _on_lead[name] = fn
+
+
+def on_lead_hooks() -> dict[str, Callable[[datetime], Any]]:
+    return dict(_on_lead)
 
 
 def register_recurring(item: Recurring) -> None:

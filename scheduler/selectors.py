@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
+from safari_auto.demo import real_services
 from scheduler import registry
 from scheduler.lifecycle import S
 from scheduler.models import FINAL_STATUSES, QUEUE_STATUSES, Pause, PauseScope, SchedulerState, Task
@@ -68,7 +69,8 @@ def scheduler_state(*, now: datetime | None = None) -> dict[str, Any]:
         "tasksBlocked": counts.get(S.BLOCKED, 0),
         "soraCredits": None,
         "platforms": [],
-        "demo": settings.DEMO,
+        "demo": settings.DEMO
+        and not real_services(settings.SERVICE_URLS, settings.SIM_PORT_OFFSET),
         **registry.status_sections(),
     }
 

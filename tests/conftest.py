@@ -1,6 +1,6 @@
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 pytest_plugins = ["tests.sora_fixtures"]
@@ -17,9 +17,14 @@ def staff_user(db):
 def api(staff_user):
     """An API client authenticated by token, as scripts and old clients call us."""
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=staff_user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(staff_user)}")
     return client
+
+
+def api_token(user):
+    """A new API token for `user` (stored hashed: this is the only time it is seen)."""
+    _, token = AuthToken.objects.create(user=user, expiry=None)
+    return token
 
 
 @pytest.fixture

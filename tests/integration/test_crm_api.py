@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from crm.models import ApiKey, Contact
 from crm.services import apikey_create, apikey_revoke, contact_create
+from tests.conftest import api_token
 from tests.crm_factories import CampaignFactory, ContactFactory, PlatformAccountFactory
 
 pytestmark = pytest.mark.django_db
@@ -62,8 +62,7 @@ def test_session_and_token_auth_work_too():
     session = APIClient()
     session.force_login(user)
     assert session.get("/api/contacts").status_code == 200
-    token = Token.objects.create(user=user)
-    answer = APIClient(HTTP_AUTHORIZATION=f"Token {token.key}").get("/api/contacts")
+    answer = APIClient(HTTP_AUTHORIZATION=f"Token {api_token(user)}").get("/api/contacts")
     assert answer.status_code == 200
 
 

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
+from safari_auto.demo import simulator_url
 from scheduler import events, services
 from scheduler.models import Event, Pause, Task
 from tests.factories import TaskFactory
@@ -69,9 +70,20 @@ def test_the_page_shows_each_section_in_the_dashboards_words(browser):
 
 def test_demo_mode_is_labelled(browser, settings):
     settings.DEMO = True
+    settings.SERVICE_URLS = {key: simulator_url(key) for key in settings.SERVICE_URLS}
     html = browser.get("/").content.decode()
     assert "[DEMO]" in html
     assert 'class="badge demo-badge"' in html
+
+
+def test_the_demo_badge_is_not_shown_while_a_service_is_real(browser, settings):
+    settings.DEMO = True
+    settings.SERVICE_URLS = {key: simulator_url(key) for key in settings.SERVICE_URLS}
+    settings.SERVICE_URLS["tiktok_dm"] = "http://127.0.0.1:3002"
+    html = browser.get("/").content.decode()
+    assert "[DEMO]" not in html
+    assert "demo-badge" not in html
+    assert "NOT A DEMO: tiktok_dm real" in html
 
 
 def test_the_queue_is_paginated(browser):
@@ -349,3 +361,18 @@ def test_a_platform_between_two_sends_reads_ready_with_its_next_send(
     assert "next send" in tiktok
     assert "today 1 / 100 messages" in tiktok
     assert "resumes" not in tiktok
+
+
+def test_sora_credits_with_only_a_total_say_the_split_is_unknown(browser, monkeypatch):
+    from scheduler import registry
+
+    sections = {
+        "soraCredits": lambda: {"freeCredits": None, "paidCredits": None, "totalCredits": 12}
+    }
+    monkeypatch.setattr(registry, "_status_sections", sections)
+    html = browser.get("/").content.decode()
+    assert 'data-credit="total">12<' in html
+    assert "the split into free and paid is unknown" in html
+    assert 'data-credit="free"' not in html
+    sections["soraCredits"] = lambda: {"freeCredits": None, "paidCredits": None, "totalCredits": -1}
+    assert 'data-credit="total">unknown<' in browser.get("/").content.decode()
