@@ -55,8 +55,10 @@ def demo(tmp_path):
 def test_the_demo_shows_sends_replies_a_rate_limit_and_a_sora_countdown_within_a_minute(
     demo, chromium
 ):
-    # make run: migrate, ensure_admin, sora import; then bin/run-all: seed, the processes.
+    # make run: migrate, collectstatic, ensure_admin, sora import; then bin/run-all: seed and
+    # the processes.
     demo.setup()
+    demo.manage("collectstatic", "--noinput", "-v", "0")
     demo.manage("sora", "import", "sora/fixtures/trilogies.json")
     seeded = demo.manage("demo", "seed")
     assert "[demo] Warm intro" in seeded, seeded
