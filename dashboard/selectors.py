@@ -266,6 +266,7 @@ def platform_rows(platforms: list[dict[str, Any]], *, now: datetime) -> list[dic
         cooldown = _when(item.get("cooldownUntil"))
         next_allowed = _when(item.get("nextAllowedAt"))
         resumes: datetime | None = None
+        next_send: datetime | None = None
         if name in paused or item.get("paused"):
             status, detail = "paused", paused.get(name) or str(item.get("paused"))
         elif item.get("isLoggedIn") is False:
@@ -274,6 +275,8 @@ def platform_rows(platforms: list[dict[str, Any]], *, now: datetime) -> list[dic
             status, detail = "unhealthy", str(item["healthPause"])
         elif cooldown is not None and cooldown > now:
             status, detail, resumes = "rate-limited", "cooling down", cooldown
+        elif item.get("betweenSends") and next_allowed is not None:
+            status, detail, next_send = "ready", "", next_allowed
         elif item.get("isReady") is False and next_allowed is not None and next_allowed > now:
             status, detail = "rate-limited", str(item.get("waitReason") or "")
             resumes = next_allowed
@@ -288,6 +291,7 @@ def platform_rows(platforms: list[dict[str, Any]], *, now: datetime) -> list[dic
                 "status": status,
                 "detail": detail,
                 "resumesAt": resumes,
+                "nextSendAt": next_send,
                 "today": item.get("messagesToday"),
                 "cap": limits.get("daily") or item.get("dailyCap"),
                 "hour": item.get("messagesThisHour"),

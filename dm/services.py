@@ -150,6 +150,8 @@ def ledger_sent(
             how=how,
             next_allowed_at=limit.next_allowed_at.isoformat(),
         )
+    if entry.action == Action.DM:
+        reply_check_schedule(account=entry.account, now=now)
     return entry
 
 
@@ -334,6 +336,53 @@ def probe_schedule(
         priority=2,
         scheduled_for=at,
         payload={"platform": account.platform, "account": account.handle, "action": action},
+    )
+    return task
+
+
+# --- inbox syncs ------------------------------------------------------------------------------
+
+
+def sync_queued(*, account: PlatformAccount, statuses: tuple[str, ...]) -> bool:
+    """Whether a sync of this account is in one of `statuses` already."""
+    return Task.objects.filter(
+        type="sync",
+        platform=account.platform,
+        account=account.handle,
+        safari_host=account.safari_host,
+        status__in=statuses,
+    ).exists()
+
+
+def sync_schedule(
+    *, account: PlatformAccount, at: datetime, key: str, now: datetime, why: str = ""
+) -> tuple[Task, bool]:
+    """Queue one inbox sync of an account at `at`; `key` names the slot it fills (a repeat
+    returns the first, with False)."""
+    return task_schedule(
+        type="sync",
+        name=f"sync {account.platform}/{account.handle} inbox{why}",
+        platform=account.platform,
+        account=account.handle,
+        safari_host=account.safari_host,
+        priority=4,
+        scheduled_for=at,
+        payload={"platform": account.platform},
+        idempotency_key=f"sync:{account.platform}:{account.handle}:{account.safari_host}:{key}",
+        now=now,
+    )
+
+
+def reply_check_schedule(*, account: PlatformAccount, now: datetime) -> Task | None:
+    """After a DM goes out, sync that inbox DM_REPLY_CHECK_SECONDS later, so a quick answer
+    shows without waiting for the scheduled sync (0, the default, leaves it to the schedule;
+    the demo checks after a few seconds). A sync still waiting to start covers it."""
+    seconds = settings.DM_REPLY_CHECK_SECONDS
+    if seconds <= 0 or sync_queued(account=account, statuses=("pending",)):
+        return None
+    at = now + timedelta(seconds=seconds)
+    task, _ = sync_schedule(
+        account=account, at=at, key=f"{at:%Y%m%d%H%M%S}", now=now, why=" (replies)"
     )
     return task
 

@@ -31,43 +31,47 @@ SERVICES: dict[str, tuple[str, int]] = {
 }
 
 
-def simulator_url(key: str) -> str:
-    return f"http://127.0.0.1:{SERVICES[key][1] + SIM_PORT_OFFSET}"
+def simulator_url(key: str, offset: int = SIM_PORT_OFFSET) -> str:
+    return f"http://127.0.0.1:{SERVICES[key][1] + offset}"
 
 
-def is_simulator(key: str, url: str) -> bool:
+def is_simulator(key: str, url: str, offset: int = SIM_PORT_OFFSET) -> bool:
     """True when `url` is the local simulator of service `key` (and nothing else)."""
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
         return False
-    expected = SERVICES[key][1] + SIM_PORT_OFFSET
+    expected = SERVICES[key][1] + offset
     return parts.scheme == "http" and parts.hostname in LOOPBACK and port == expected
 
 
-def service_urls(env: Mapping[str, str], *, demo: bool) -> dict[str, str]:
+def service_urls(
+    env: Mapping[str, str], *, demo: bool, offset: int = SIM_PORT_OFFSET
+) -> dict[str, str]:
     """Each service's base URL; in demo mode, the simulator's or ImproperlyConfigured."""
     urls: dict[str, str] = {}
     for key, (variable, port) in SERVICES.items():
         given = env.get(variable, "").strip()
         if not demo:
             urls[key] = given or f"http://127.0.0.1:{port}"
-        elif not given or is_simulator(key, given):
-            urls[key] = given or simulator_url(key)
+        elif not given or is_simulator(key, given, offset):
+            urls[key] = given or simulator_url(key, offset)
         else:
             shown = f"{urlsplit(given).hostname or '(no host)'}:{_port(given)}"
             raise ImproperlyConfigured(
                 f"DEMO=1 but {variable} points at {shown}, not its simulator "
-                f"({simulator_url(key)}): unset {variable} for the demo, or set DEMO=0 to "
+                f"({simulator_url(key, offset)}): unset {variable} for the demo, or set DEMO=0 to "
                 "drive the real services."
             )
     return urls
 
 
-def real_services(urls: Mapping[str, str]) -> list[str]:
+def real_services(urls: Mapping[str, str], offset: int = SIM_PORT_OFFSET) -> list[str]:
     """The services in `urls` that are not their simulator: what a DEMO label would hide."""
-    return [key for key, url in urls.items() if key in SERVICES and not is_simulator(key, url)]
+    return [
+        key for key, url in urls.items() if key in SERVICES and not is_simulator(key, url, offset)
+    ]
 
 
 def _port(url: str) -> str:

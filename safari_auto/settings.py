@@ -197,10 +197,11 @@ else:
     Q_CLUSTER["broker_class"] = "scheduler.broker.PollingORM"
 
 # --- The automation services we drive ----------------------------------------------------
-# With DEMO on, every base URL is its simulator's (127.0.0.1, the real port + 1000); a service
-# variable that names anything else stops start-up (safari_auto/demo.py).
-SIM_PORT_OFFSET = demo.SIM_PORT_OFFSET
-SERVICE_URLS = demo.service_urls(os.environ, demo=DEMO)
+# With DEMO on, every base URL is its simulator's (127.0.0.1, the real port + the offset, 1000
+# unless SIM_PORT_OFFSET moves the range for tests); a service variable that names anything
+# else stops start-up (safari_auto/demo.py). `simulate` listens on the same offset.
+SIM_PORT_OFFSET = env_int("SIM_PORT_OFFSET", demo.SIM_PORT_OFFSET)
+SERVICE_URLS = demo.service_urls(os.environ, demo=DEMO, offset=SIM_PORT_OFFSET)
 # The comment services' own default tokens (each service reads its own; TikTok's has no auth
 # unless one is set, and an empty token sends no Authorization header).
 SERVICE_TOKENS = {
@@ -244,9 +245,14 @@ DM_VERIFY_SKEW_SECONDS = env_float("DM_VERIFY_SKEW_SECONDS", 5.0)
 DM_PROBE_INTERVAL_SECONDS = env_float("DM_PROBE_INTERVAL_SECONDS", 900.0)
 DM_PROBE_BACKOFF_BASE_SECONDS = env_float("DM_PROBE_BACKOFF_BASE_SECONDS", 60.0)
 DM_PROBE_BACKOFF_CAP_SECONDS = env_float("DM_PROBE_BACKOFF_CAP_SECONDS", 3600.0)
-DM_SYNC_CRON = env_str("DM_SYNC_CRON", "0 * * * *")  # inbox sync inside the window
-DM_OUTREACH_CRON = env_str("DM_OUTREACH_CRON", "*/10 * * * *")  # campaign outreach
+# Inbox sync and campaign outreach inside the window; the demo runs both every minute so
+# replies and sends show within a minute of `make run`.
+DM_SYNC_CRON = env_str("DM_SYNC_CRON", "* * * * *" if DEMO else "0 * * * *")
+DM_OUTREACH_CRON = env_str("DM_OUTREACH_CRON", "* * * * *" if DEMO else "*/10 * * * *")
 DM_SEND_MAX_RETRIES = env_int("DM_SEND_MAX_RETRIES", 5)
+# After a DM goes out, sync that inbox this many seconds later to catch a quick answer
+# (0: the scheduled sync is enough; the demo looks 15 s later, its contacts answer in 5).
+DM_REPLY_CHECK_SECONDS = env_float("DM_REPLY_CHECK_SECONDS", 15.0 if DEMO else 0.0)
 
 # --- CRM ---------------------------------------------------------------------------------
 CRM_API_URL = env_str("CRM_API_URL")  # empty: the CRM in this process (ORM); else HTTP

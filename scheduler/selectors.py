@@ -69,7 +69,8 @@ def scheduler_state(*, now: datetime | None = None) -> dict[str, Any]:
         "tasksBlocked": counts.get(S.BLOCKED, 0),
         "soraCredits": None,
         "platforms": [],
-        "demo": settings.DEMO and not real_services(settings.SERVICE_URLS),
+        "demo": settings.DEMO
+        and not real_services(settings.SERVICE_URLS, settings.SIM_PORT_OFFSET),
         **registry.status_sections(),
     }
 

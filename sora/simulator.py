@@ -446,3 +446,28 @@ def build_servers(
     if profile is None:
         profile = str(getattr(settings, "SIM_PROFILE", "") or "real")
     return [SoraSimulator(host, SORA_PORT + port_offset, time_scale=time_scale, profile=profile)]
+
+
+# --- the demo scenario (`manage.py simulate --demo`) --------------------------------------
+DEMO_REFRESH_SECONDS = 180.0  # no credits now; they come back three minutes after start
+DEMO_GENERATION_SECONDS = 30.0  # a demo video generates in half a minute
+
+
+def build_demo_servers(
+    host: str = "127.0.0.1", port_offset: int = 1000, time_scale: float | None = None
+) -> list[SoraSimulator]:
+    """The Sora service as the demo wants it: out of credits, with a refresh a few minutes
+    out (the dashboard counts down, a queued trilogy waits), then five free credits."""
+    servers = build_servers(
+        host=host, port_offset=port_offset, time_scale=time_scale, profile="kind"
+    )
+    for server in servers:
+        demo_credits(server.state)
+    return servers
+
+
+def demo_credits(state: SoraState) -> None:
+    with state.lock:
+        state.free = state.paid = 0
+        state.generation_seconds = DEMO_GENERATION_SECONDS * (state.time_scale or 1.0)
+        state.refreshes_at = state.clock() + timedelta(seconds=DEMO_REFRESH_SECONDS)

@@ -358,6 +358,27 @@ def test_the_page_with_ten_thousand_queued_tasks_stays_fast(
     assert elapsed < 1.0
 
 
+def test_a_platform_between_two_sends_reads_ready_with_its_next_send(
+    browser, settings, run_on_commit
+):
+    """The minimum gap after a send is the normal pace, not a rate limit; a cooldown is."""
+    from dm import services as dm_services
+    from dm.simulator import TikTokDMSim
+    from tests import dm_factories as s
+
+    s.open_all_day(settings, "tiktok", gap="120-300")
+    with s.platform_sim(settings, TikTokDMSim, "tiktok"):
+        dm_services.dm_send(platform="tiktok", username="maya", text="hey")
+        s.cycle(run_on_commit)
+    html = browser.get("/").content.decode()
+    row = html.split('data-platform="tiktok"')[0].rsplit("<li", 1)[1]
+    assert "status-ready" in row
+    tiktok = html.split('data-platform="tiktok"')[1].split("</li>")[0]
+    assert "next send" in tiktok
+    assert "today 1 / 100 messages" in tiktok
+    assert "resumes" not in tiktok
+
+
 def test_sora_credits_with_only_a_total_say_the_split_is_unknown(browser, monkeypatch):
     from scheduler import registry
 

@@ -131,13 +131,22 @@ def test_outreach_fills_campaign_templates_within_the_remaining_caps(settings, r
     assert automation.outreach_tick("tiktok", "local") == []
 
 
-def test_sync_tick_queues_one_sync_per_hour_inside_the_window_only(settings):
+def test_sync_tick_queues_one_sync_at_a_time_inside_the_window_only(settings):
     settings.DM_ACTIVE_START, settings.DM_ACTIVE_END = "09:00", "17:00"
     automation.automation_set(platform="instagram")
     inside = timezone.now().replace(hour=10, minute=0)
-    assert len(automation.sync_tick("instagram", "local", inside)) == 1
+    [first] = automation.sync_tick("instagram", "local", inside)
+    # While that sync has not run, no tick queues another (they would pile up behind Safari).
     assert automation.sync_tick("instagram", "local", inside + timedelta(minutes=5)) == []
-    assert len(automation.sync_tick("instagram", "local", inside + timedelta(hours=1))) == 1
+    assert automation.sync_tick("instagram", "local", inside + timedelta(hours=1)) == []
+    Task.objects.filter(pk=first).update(status="completed")
+    # Once it ran, the next slot queues the next one (the cron says how often), a slot once.
+    later = inside + timedelta(hours=1)
+    assert len(automation.sync_tick("instagram", "local", later)) == 1
+    Task.objects.filter(type="sync").update(status="completed")
+    assert automation.sync_tick("instagram", "local", later) == []  # same minute, same key
+    assert len(automation.sync_tick("instagram", "local", later + timedelta(minutes=1))) == 1
+    Task.objects.filter(type="sync").update(status="completed")
     assert automation.sync_tick("instagram", "local", inside.replace(hour=18)) == []
     assert PlatformAccount.objects.get(platform="instagram").automation_enabled
 
