@@ -56,6 +56,9 @@ class DiscoveryPayload(serializers.Serializer):  # type: ignore[type-arg]
     minScore = serializers.IntegerField(min_value=0, max_value=100, required=False)
     dryRun = serializers.BooleanField(required=False)
     checkCRM = serializers.BooleanField(required=False)
+    checkCrm = serializers.BooleanField(
+        required=False
+    )  # the old clients' spelling; sent as checkCRM
 
 
 class SyncPayload(serializers.Serializer):  # type: ignore[type-arg]
