@@ -67,6 +67,7 @@ else:
     ROOT_URLCONF = "safari_auto.urls"
 
 MIDDLEWARE = [
+    "safari_auto.middleware.RequestGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -261,6 +262,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "safari_auto.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "safari_auto.parsers.JSONParser",
+        "safari_auto.parsers.FormParser",
+        "safari_auto.parsers.MultiPartParser",
+    ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
