@@ -260,7 +260,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "safari_auto.schema.AutoSchema",
     "EXCEPTION_HANDLER": "safari_auto.api.exception_handler",
     "DEFAULT_PARSER_CLASSES": [
         "safari_auto.parsers.JSONParser",
