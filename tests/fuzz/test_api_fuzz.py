@@ -12,6 +12,7 @@ must pass `PRAGMA integrity_check` afterwards.
 from __future__ import annotations
 
 import os
+from collections import Counter
 import time
 
 import pytest
@@ -32,7 +33,7 @@ MIN_TOTAL = int(os.environ.get("FUZZ_MIN_TOTAL", "1000"))
 pytestmark = pytest.mark.django_db
 
 
-def fuzz_one(operation, mode, headers, cases: list[str]) -> None:
+def fuzz_one(operation, mode, headers, cases: list[tuple[str, int]]) -> None:
     phases = [Phase.explicit, Phase.generate] + ([Phase.shrink] if SHRINK else [])
 
     @given(case=operation.as_strategy(generation_mode=mode))
@@ -46,9 +47,9 @@ def fuzz_one(operation, mode, headers, cases: list[str]) -> None:
         print_blob=True,
     )
     def run(case):
-        cases.append(operation.label)
         before = ledger.snapshot()
         response = case.call(headers=headers)
+        cases.append((operation.label, response.status_code))
         case.validate_response(response, checks=CHECKS, headers=headers)
         if response.status_code >= 400:
             wrote = ledger.changed(before, ledger.snapshot())
@@ -60,6 +61,13 @@ def fuzz_one(operation, mode, headers, cases: list[str]) -> None:
 
         run = seed(int(SEED))(run)
     run()
+
+
+def describe(exc: BaseException) -> str:
+    """The failure and what it groups (Hypothesis and schemathesis nest them)."""
+    parts = [f"{type(exc).__name__}: {exc}"]
+    parts += [describe(inner) for inner in getattr(exc, "exceptions", ())]
+    return "\n".join(parts)
 
 
 def modes_for(operation) -> list[GenerationMode]:
@@ -79,7 +87,7 @@ def test_every_route_answers_within_its_schema_and_errors_write_nothing():
         "/api/schema/?format=json", InProcessApp(), headers=headers
     )
     failures: dict[str, str] = {}
-    cases: list[str] = []
+    cases: list[tuple[str, int]] = []
     timings: dict[str, float] = {}
     operations = [result.ok() for result in schema.get_all_operations()]
     for operation in operations:
@@ -90,11 +98,15 @@ def test_every_route_answers_within_its_schema_and_errors_write_nothing():
             except BaseException as exc:  # report every failing operation, not only the first
                 if isinstance(exc, KeyboardInterrupt | SystemExit):
                     raise
-                failures[f"{operation.label} ({mode.value})"] = str(exc)[:3000]
+                failures[f"{operation.label} ({mode.value})"] = describe(exc)[:4000]
             timings[f"{operation.label} ({mode.value})"] = time.monotonic() - started
     report = "\n\n".join(f"== {label}\n{text}" for label, text in failures.items())
     slowest = sorted(timings.items(), key=lambda item: -item[1])[:5]
     print(f"\nfuzz: {len(cases)} cases over {len(operations)} operations; slowest {slowest}")
     assert not failures, f"{len(failures)} failing operations:\n{report}"
+    let_in = {label for label, code in cases if code not in (401, 403)}
+    locked_out = {op.label for op in operations} - let_in
+    assert not locked_out, f"the fuzzer's credentials were refused on {locked_out}"
+    print(f"fuzz statuses: {sorted(Counter(code for _, code in cases).items())}")
     assert len(cases) >= min(MIN_TOTAL, CASES * len(operations))
     assert not ledger.integrity_problems()
