@@ -12,8 +12,8 @@ must pass `PRAGMA integrity_check` afterwards.
 from __future__ import annotations
 
 import os
-from collections import Counter
 import time
+from collections import Counter
 
 import pytest
 import schemathesis
