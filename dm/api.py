@@ -26,6 +26,7 @@ from dm.serializers import (
     SendDecideInput,
 )
 from safari_auto.api import NotFoundError, error
+from safari_auto.bounds import MAX_ID
 from safari_auto.http import ServiceError
 from scheduler.api.serializers import TaskEnvelopeSerializer, TaskSerializer
 from scheduler.services import task_decide
@@ -151,6 +152,7 @@ class SendDecideApi(APIView):
 
 def _int(raw: str) -> int:
     try:
-        return int(raw)
+        pk = int(raw)
     except ValueError:
         raise ValidationError({"id": f"{raw!r} is not an account id"}) from None
+    return pk if 1 <= pk <= MAX_ID else 0

@@ -9,6 +9,7 @@ column. Each problem is reported with the place it was found (`body.payload.item
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -76,3 +77,18 @@ def pairs_problem(pairs: Iterable[tuple[str, str]], root: str) -> str | None:
         if problem:
             return f"{root}.{shown(key)}: {problem}"
     return None
+
+
+def load_json(text: str, root: str) -> Any:
+    """A JSON document typed into a form field, checked like an API body; ValueError names
+    the place (`payload.items[2]: ...`) when it is not JSON or carries what no route accepts."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{root}: not JSON: {exc.msg}") from None
+    except RecursionError:
+        raise ValueError(f"{root}: nested deeper than {MAX_DEPTH} levels") from None
+    problem = document_problem(document, root)
+    if problem:
+        raise ValueError(problem)
+    return document

@@ -3,7 +3,7 @@
 - A body over `DATA_UPLOAD_MAX_MEMORY_SIZE` (by its Content-Length, on any route, signed in or
   not) answers 413 as JSON before anything reads it; one found too big while reading (a form
   with too many fields, a body without Content-Length) answers 413/400 as JSON too.
-- A path or query parameter carrying a NUL or a lone surrogate answers 400 as JSON.
+- A path, query parameter or form field carrying a NUL or a lone surrogate answers 400 as JSON.
 Bodies are checked by the API's parsers (`safari_auto.parsers`).
 """
 
@@ -16,6 +16,9 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from safari_auto.inputs import pairs_problem, text_problem
+
+
+FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def json_error(message: str, status: int) -> JsonResponse:
@@ -32,7 +35,10 @@ class RequestGuardMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        refusal = self.refusal(request)
+        try:
+            refusal = self.refusal(request)
+        except SuspiciousOperation as exc:  # reading the form found it too big
+            refusal = self.process_exception(request, exc)
         return refusal if refusal is not None else self.get_response(request)
 
     def refusal(self, request: HttpRequest) -> JsonResponse | None:
@@ -47,6 +53,9 @@ class RequestGuardMiddleware:
         if problem:
             return json_error(f"path: {problem}", 400)
         problem = pairs_problem(((k, v) for k, vs in request.GET.lists() for v in vs), "query")
+        if not problem and request.method == "POST" and request.content_type in FORMS:
+            form = request.POST
+            problem = pairs_problem(((k, v) for k, vs in form.lists() for v in vs), "form")
         return json_error(problem, 400) if problem else None
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from crm import selectors, services
 from crm.api import docs
-from crm.api.common import CrmView, bad, found, pk_or_404
+from crm.api.common import CrmView, bad, body, found, pk_or_404
 from crm.api.queries import ContactListQuery, LimitQuery, TagQuery, read_query
 from crm.api.serializers import (
     ContactInputSerializer,
@@ -133,7 +133,7 @@ class ContactUpsertView(CrmView):
         request=docs.ContactUpsertDoc, responses={201: ContactSerializer, 200: ContactSerializer}
     )
     def post(self, request: Request) -> Response:
-        given = ContactUpsertInput(data=request.data)
+        given = ContactUpsertInput(data=body(request))
         given.is_valid(raise_exception=True)
         fields = ContactInputSerializer(data=given.validated_data.get("fields") or {}, partial=True)
         if not fields.is_valid():
@@ -155,7 +155,7 @@ class ContactDoNotContactView(CrmView):
 
     @extend_schema(request=DoNotContactInput, responses=docs.DoNotContactOutput)
     def post(self, request: Request) -> Response:
-        given = DoNotContactInput(data=request.data)
+        given = DoNotContactInput(data=body(request))
         given.is_valid(raise_exception=True)
         value = given.validated_data["value"]
         contact = services.contact_set_do_not_contact(

@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from safari_auto.api import ConflictError, NotFoundError
+from safari_auto.inputs import load_json
 from scheduler import registry, selectors, services
 from scheduler.dispatcher import Dispatcher
 from scheduler.timeparse import parse_when
@@ -200,9 +201,9 @@ class Command(BaseCommand):
 
     def do_schedule(self, options: dict[str, Any]) -> None:
         try:
-            payload = json.loads(options["payload"])
-        except json.JSONDecodeError as exc:
-            raise CommandError(f"--payload is not JSON: {exc}") from None
+            payload = load_json(options["payload"], "--payload")
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         if not isinstance(payload, dict):
             raise CommandError("--payload must be a JSON object")
         try:
