@@ -17,7 +17,6 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from safari_auto.inputs import pairs_problem, text_problem
 
-
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -35,6 +34,7 @@ class RequestGuardMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        refusal: HttpResponse | None
         try:
             refusal = self.refusal(request)
         except SuspiciousOperation as exc:  # reading the form found it too big
