@@ -34,7 +34,7 @@ ONLY = re.compile(os.environ.get("FUZZ_ONLY", ""))
 FIRST_ERRORS: dict[str, str] = {}
 MIN_TOTAL = int(os.environ.get("FUZZ_MIN_TOTAL", "1000"))
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.timeout(max(300, CASES * 60))]
 
 
 def fuzz_one(operation, mode, headers, cases: list[tuple[str, int]]) -> None:
