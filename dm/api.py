@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -28,6 +28,7 @@ from dm.serializers import (
 from safari_auto.api import NotFoundError, error
 from safari_auto.bounds import MAX_ID
 from safari_auto.http import ServiceError
+from safari_auto.schema import ErrorSerializer
 from scheduler.api.serializers import TaskEnvelopeSerializer, TaskSerializer
 from scheduler.services import task_decide
 
@@ -74,7 +75,10 @@ class ConversationsApi(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("platform", str, required=True)],
-        responses={200: ConversationsOutput},
+        responses={
+            200: ConversationsOutput,
+            502: OpenApiResponse(ErrorSerializer, description="the DM service failed"),
+        },
         summary="Conversations on a platform, read through its DM service",
     )
     def get(self, request: Request) -> Response:
