@@ -88,6 +88,8 @@ def load_json(text: str, root: str) -> Any:
         raise ValueError(f"{root}: not JSON: {exc.msg}") from None
     except RecursionError:
         raise ValueError(f"{root}: nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise ValueError(f"{root}: not JSON this server can read ({exc})") from None
     problem = document_problem(document, root)
     if problem:
         raise ValueError(problem)

@@ -4,6 +4,9 @@ django-q2 runs tasks inline (`sync`) inside the in-process tests; the end-to-end
 real processes with `safari_auto.settings` and their own environment instead.
 """
 
+import tempfile
+from pathlib import Path
+
 from safari_auto.settings import *  # noqa: F403
 from safari_auto.settings import Q_CLUSTER
 
@@ -13,3 +16,5 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Videos (the Sora simulator's too) go to a folder of the test run's own.
+SORA_VIDEO_DIR = Path(tempfile.mkdtemp(prefix="safari-test-videos-"))

@@ -78,7 +78,7 @@ def _sync_messages() -> S.Serializer:  # type: ignore[type-arg]
         "text": S.CharField(allow_blank=True),
         "direction": S.ChoiceField(choices=Direction.choices, required=False),
         "is_outbound": S.BooleanField(required=False),
-        "sent_at": S.DateTimeField(),
+        "sent_at": S.DateTimeField(allow_null=True),
         "id": S.CharField(required=False, max_length=200),
     }
     return inline_serializer("SyncMessageInput", fields, many=True, required=False)
@@ -88,6 +88,7 @@ def _sync_conversations() -> S.Serializer:  # type: ignore[type-arg]
     fields: dict[str, Any] = {
         "username": S.CharField(max_length=150),
         "display_name": S.CharField(required=False, allow_null=True, max_length=200),
+        "shown_name": S.BooleanField(required=False),
         "messages": _sync_messages(),
     }
     return inline_serializer("SyncConversationInput", fields, many=True)

@@ -46,6 +46,8 @@ Test routes, on every service:
 - `POST /_sim/config` `{hourly_limit?, daily_limit?, reply_probability?, reply_delay_seconds?}`:
   small caps for tests; the odds (per delivered DM) and delay (simulated seconds) of a
   contact's canned friendly reply, which lands in the conversation when it is next read.
+  The comment services take more keys (slow posts, 504s, an outage, the front tab): see
+  `comment_services`. Prospect discovery answers per platform and profile: see `discovery`.
 """
 
 from .comment_services import (

@@ -50,8 +50,11 @@ class SimService:
         reply_delay_seconds: float = 90.0,
         seed: bool = False,
         rng: random.Random | None = None,
+        profile: str = "real",
     ) -> None:
+        self.profile = profile
         self.scale = time_scale or float(getattr(settings, "SIM_TIME_SCALE", 1.0)) or 1.0
+        self.profile = profile
         self.rng = rng or random.Random()
         self.seeded = seed
         self._defaults = (reply_probability, reply_delay_seconds)

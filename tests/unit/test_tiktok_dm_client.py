@@ -100,7 +100,7 @@ def test_conversations_and_limits_are_normalised(sim, client):
     [conversation] = client.conversations()
     limits = client.rate_limits()
 
-    assert conversation["username"] == "maya"
+    assert conversation["username"] == "Maya"  # the shown name, as TikTok lists it
     assert conversation["last_message_at"] is not None
     assert conversation["unread"] == 0
     assert limits["nextDelay"] > 0
