@@ -4,16 +4,15 @@ change of token scheme (hashed tokens, knox) changes one function."""
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 
 from crm.services import apikey_create
+from tests.conftest import api_token
 
 
 def superuser_token_header() -> str:
     """`Authorization` header value for a fresh superuser."""
     user = get_user_model().objects.create_superuser(username="fuzzer", password="fuzz-pass-1")
-    token, _ = Token.objects.get_or_create(user=user)
-    return f"Token {token.key}"
+    return f"Token {api_token(user)}"
 
 
 def crm_key_header() -> str:
