@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 SCALE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 SCALE_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test lint install install-dev browser bench clean
+.PHONY: run test lint install install-dev browser bench clean fuzz fuzz-pg
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,18 @@ test: install-dev browser
 	$(PY) -m coverage combine -q
 	$(PY) -m coverage report --skip-covered --sort=cover | tail -n 25
 	$(PY) .ci/coverage_gate.py
+
+## fuzz: the long API fuzz run on SQLite (FUZZ_CASES per route and mode, new cases each run)
+FUZZ_CASES ?= 200
+FUZZ_SEED ?= random
+FUZZ_PG ?= postgres://postgres@127.0.0.1:5432/test
+fuzz: install-dev
+	FUZZ_CASES=$(FUZZ_CASES) FUZZ_SEED=$(FUZZ_SEED) $(PY) -m pytest tests/fuzz -q -s
+
+## fuzz-pg: the same run on Postgres (the scale profile's database)
+fuzz-pg: install-dev
+	DATABASE_URL=$(FUZZ_PG) DATABASE_TEST_NAME=test_fuzz FUZZ_CASES=$(FUZZ_CASES) \
+	  FUZZ_SEED=$(FUZZ_SEED) $(PY) -m pytest tests/fuzz -q -s
 
 ## bench: the benchmarks (not part of `make test`); figures land in bench-results/
 BENCH_PG := postgres://postgres@127.0.0.1:5432/bench

@@ -21,10 +21,14 @@ from typing import Any
 
 from django.utils.dateparse import parse_datetime
 
-from crm.models import Direction, Platform, handle_key
+from crm.models import Direction, Message, Platform, PlatformAccount, handle_key
 from crm.text import text_key
+from safari_auto.bounds import time_problem
 
 MAX_CONVERSATIONS = 500
+MAX_USERNAME = PlatformAccount._meta.get_field("username").max_length or 150
+MAX_DISPLAY_NAME = PlatformAccount._meta.get_field("display_name").max_length or 200
+MAX_SERVICE_ID = Message._meta.get_field("service_id").max_length or 200
 # What a handle on Instagram, Threads, TikTok and X can be spelled with.
 HANDLE = re.compile(r"[A-Za-z0-9_.]+")
 SPELLED_HANDLES = frozenset({"instagram", "threads", "tiktok", "twitter"})
@@ -58,22 +62,41 @@ class InConversation:
     shown: bool = False  # `username` is a name the list showed, maybe not a handle
 
 
+def _read_time(value: Any) -> datetime | None:
+    try:
+        if isinstance(value, datetime):
+            return value
+        if isinstance(value, str):
+            return parse_datetime(value.strip().replace("Z", "+00:00"))
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            seconds = value / 1000 if value > 10**11 else value  # milliseconds or seconds
+            return datetime.fromtimestamp(seconds, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return None
+
+
 def parse_time(value: Any, where: str) -> datetime:
-    if isinstance(value, datetime):
-        moment: datetime | None = value
-    elif isinstance(value, str):
-        try:
-            moment = parse_datetime(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            moment = None
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = value / 1000 if value > 10**11 else value  # milliseconds or seconds
-        return datetime.fromtimestamp(seconds, tz=UTC)
-    else:
-        moment = None
+    """An aware time within sane years (ISO 8601, or epoch seconds or milliseconds)."""
+    moment = _read_time(value)
     if moment is None:
         raise SyncInputError(f"{where}: {value!r} is not an ISO 8601 time")
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        problem = time_problem(moment.astimezone(UTC))
+    except OverflowError:
+        problem = "is out of range"
+    if problem:
+        raise SyncInputError(f"{where}: {problem}")
+    return moment
+
+
+def _bounded(value: Any, limit: int, where: str) -> str:
+    text = str(value)
+    if len(text) > limit:
+        raise SyncInputError(f"{where}: at most {limit} characters")
+    return text
 
 
 def parse_direction(raw: dict[str, Any], where: str) -> str:
@@ -101,11 +124,13 @@ def parse_message(raw: Any, where: str) -> InMessage:
     if sent == "":  # Instagram's "no time"
         sent = None
     service_id = raw.get("id", raw.get("service_id"))
+    if service_id not in (None, ""):
+        service_id = _bounded(service_id, MAX_SERVICE_ID, f"{where}.id")
     return InMessage(
         text=text,
         direction=parse_direction(raw, where),
         sent_at=None if sent is None else parse_time(sent, f"{where}.sent_at"),
-        service_id=str(service_id) if service_id not in (None, "") else None,
+        service_id=service_id or None,
         key=text_key(text),
     )
 
@@ -132,9 +157,13 @@ def parse_sync(payload: Any) -> tuple[str, list[InConversation]]:
         where = f"conversations[{i}]"
         if not isinstance(raw, dict):
             raise SyncInputError(f"{where}: must be an object")
-        username = str(raw.get("username") or "").strip().lstrip("@")
+        username = raw.get("username")
+        if isinstance(username, int) and not isinstance(username, bool):
+            username = str(username)
+        username = username.strip().lstrip("@") if isinstance(username, str) else ""
         if not username:
-            raise SyncInputError(f"{where}.username: required")
+            raise SyncInputError(f"{where}.username: required, a string")
+        _bounded(username, MAX_USERNAME, f"{where}.username")
         messages = raw.get("messages") or []
         if not isinstance(messages, list):
             raise SyncInputError(f"{where}.messages: must be a list")
@@ -144,7 +173,8 @@ def parse_sync(payload: Any) -> tuple[str, list[InConversation]]:
             InConversation(username=username, key=handle_key(username), display_name=None),
         )
         if isinstance(display_name, str) and display_name.strip():
-            conversation.display_name = display_name.strip()
+            name = _bounded(display_name.strip(), MAX_DISPLAY_NAME, f"{where}.display_name")
+            conversation.display_name = name
         if raw.get("shown_name") is True or not could_be_handle(str(platform), username):
             conversation.shown = True
         conversation.messages += [

@@ -3,7 +3,6 @@ scheduler service (the same ones the API calls) and redirects, or answers JSON t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -20,16 +19,18 @@ from django.views.decorators.http import require_GET, require_POST
 
 from dashboard import selectors
 from safari_auto.api import ConflictError, NotFoundError
+from safari_auto.inputs import load_json
 from safari_auto.permissions import operator_required, viewer_required
 from scheduler import registry, services
 from scheduler.timeparse import parse_when
 
 FRAGMENTS = ("header", "resources", "queue", "activity", "inbox")
+MAX_PAGE = 100_000
 
 
 def _page(request: HttpRequest) -> int:
     try:
-        return max(int(request.GET.get("page", "1")), 1)
+        return min(max(int(request.GET.get("page", "1")), 1), MAX_PAGE)
     except ValueError:
         return 1
 
@@ -176,13 +177,9 @@ def schedule(request: HttpRequest, kwargs: dict[str, Any]) -> str:
     data = request.POST
     raw_payload = data.get("payload", "").strip()
     try:
-        payload = json.loads(raw_payload) if raw_payload else {}
-    except json.JSONDecodeError as exc:
-        raise ValidationError({"payload": [f"not JSON: {exc.msg}"]}) from None
-    except (ValueError, RecursionError):
-        raise ValidationError(
-            {"payload": ["not JSON this server can read (too deep or big)"]}
-        ) from None
+        payload = load_json(raw_payload, "payload") if raw_payload else {}
+    except ValueError as exc:
+        raise ValidationError({"payload": [str(exc).removeprefix("payload: ")]}) from None
     if not isinstance(payload, dict):
         raise ValidationError({"payload": ['give a JSON object, like {"seconds": 1}']})
     try:

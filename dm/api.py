@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,8 +26,10 @@ from dm.serializers import (
 )
 from dm.syncing import conversations_named
 from safari_auto.api import NotFoundError, error
+from safari_auto.bounds import MAX_ID
 from safari_auto.http import ServiceError
 from safari_auto.permissions import ViewerReadsOperatorWrites
+from safari_auto.schema import ErrorSerializer
 from scheduler import idempotency
 from scheduler.api.serializers import TaskEnvelopeSerializer, TaskSerializer
 from scheduler.api.views import client_name
@@ -78,7 +80,10 @@ class ConversationsApi(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("platform", str, required=True)],
-        responses={200: ConversationsOutput},
+        responses={
+            200: ConversationsOutput,
+            502: OpenApiResponse(ErrorSerializer, description="the DM service failed"),
+        },
         summary="Conversations on a platform, read through its DM service",
     )
     def get(self, request: Request) -> Response:
@@ -156,6 +161,7 @@ class SendDecideApi(APIView):
 
 def _int(raw: str) -> int:
     try:
-        return int(raw)
+        pk = int(raw)
     except ValueError:
         raise ValidationError({"id": f"{raw!r} is not an account id"}) from None
+    return pk if 1 <= pk <= MAX_ID else 0

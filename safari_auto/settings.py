@@ -74,6 +74,7 @@ else:
     ROOT_URLCONF = "safari_auto.urls"
 
 MIDDLEWARE = [
+    "safari_auto.middleware.RequestGuardMiddleware",
     "safari_auto.debugpages.TechnicalPagesGate",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -277,8 +278,13 @@ REST_FRAMEWORK = {
     ],
     # Deny unless the view declares its role (safari_auto/permissions.py).
     "DEFAULT_PERMISSION_CLASSES": ["safari_auto.permissions.DeclareARole"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "safari_auto.schema.AutoSchema",
     "EXCEPTION_HANDLER": "safari_auto.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "safari_auto.parsers.JSONParser",
+        "safari_auto.parsers.FormParser",
+        "safari_auto.parsers.MultiPartParser",
+    ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {

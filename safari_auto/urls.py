@@ -15,3 +15,8 @@ urlpatterns = [
     path("", include("sora.urls")),
     path("", include("crm.urls")),
 ]
+
+handler400 = "safari_auto.errors.bad_request"
+handler403 = "safari_auto.errors.permission_denied"
+handler404 = "safari_auto.errors.not_found"
+handler500 = "safari_auto.errors.server_error"

@@ -19,3 +19,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("", include("crm.urls")),
 ]
+
+handler400 = "safari_auto.errors.bad_request"
+handler403 = "safari_auto.errors.permission_denied"
+handler404 = "safari_auto.errors.not_found"
+handler500 = "safari_auto.errors.server_error"

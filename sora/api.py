@@ -69,7 +69,13 @@ class TrilogiesApi(APIView):
     def get(self, request: Request) -> Response:
         return Response({"trilogies": [trilogy_data(t) for t in selectors.trilogy_list()]})
 
-    @extend_schema(request=None, responses={201: OpenApiResponse(description="import result")})
+    @extend_schema(
+        request=None,
+        responses={
+            201: OpenApiResponse(description="import result: something was created"),
+            200: OpenApiResponse(description="import result: nothing new"),
+        },
+    )
     def post(self, request: Request) -> Response:
         result = importer.batch_import(data=request.data, source="api")
         return Response(

@@ -1,4 +1,4 @@
-"""What every CRM view shares: authentication, query parameters, 404s."""
+"""What every CRM view shares: authentication, 400s and 404s."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from crm.auth import CRM_AUTHENTICATION, ApiKeyUser
+from safari_auto.bounds import MAX_ID
+from safari_auto.inputs import shown
 from safari_auto.permissions import ViewerReadsOperatorWrites
-
-MAX_LIMIT = 500
 
 
 class CrmRole(ViewerReadsOperatorWrites):
@@ -34,59 +34,20 @@ def bad(field: str, message: str) -> exceptions.ValidationError:
     return exceptions.ValidationError({field: [message]})
 
 
-def int_param(
-    request: Request, name: str, default: int | None, *, low: int = 0, high: int | None = None
-) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise bad(name, f"must be an integer, got {raw!r}") from None
-    if value < low or (high is not None and value > high):
-        upper = f" and {high}" if high is not None else ""
-        raise bad(name, f"must be between {low}{upper}, got {value}")
-    return value
-
-
-def bool_param(request: Request, name: str) -> bool | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return None
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes"):
-        return True
-    if value in ("0", "false", "no"):
-        return False
-    raise bad(name, f"must be true or false, got {raw!r}")
-
-
-def choice_param(request: Request, name: str, choices: Any) -> str | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return None
-    if raw not in choices:
-        raise bad(name, f"{raw!r} is not one of {', '.join(sorted(choices))}")
-    return str(raw)
-
-
-def paging(request: Request, default_limit: int = 50) -> tuple[int, int]:
-    limit = int_param(request, "limit", default_limit, low=1, high=MAX_LIMIT)
-    offset = int_param(request, "offset", 0, low=0)
-    return int(limit or default_limit), int(offset or 0)
-
-
 def pk_or_404(value: Any, what: str) -> int:
+    """The id in a path or body, or 404: ids are positive and fit the id column."""
     try:
-        return int(value)
+        pk = int(value)
     except (TypeError, ValueError):
-        raise exceptions.NotFound(f"{what} {value} not found") from None
+        pk = 0
+    if not 1 <= pk <= MAX_ID:
+        raise exceptions.NotFound(f"{what} {shown(value)} not found")
+    return pk
 
 
 def found(obj: Any, what: str, pk: Any) -> Any:
     if obj is None:
-        raise exceptions.NotFound(f"{what} {pk} not found")
+        raise exceptions.NotFound(f"{what} {shown(pk)} not found")
     return obj
 
 

@@ -4,28 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import status
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crm import selectors, services
-from crm.api.common import (
-    CrmView,
-    bad,
-    body,
-    bool_param,
-    choice_param,
-    found,
-    int_param,
-    paging,
-    pk_or_404,
-)
+from crm.api import docs
+from crm.api.common import CrmView, bad, body, found, pk_or_404
+from crm.api.queries import ContactListQuery, LimitQuery, TagQuery, read_query
 from crm.api.serializers import (
     ContactInputSerializer,
     ContactSerializer,
+    ContactUpsertInput,
+    DoNotContactInput,
     InteractionSerializer,
 )
-from crm.models import Contact, Platform, Stage
+from crm.models import Contact
 
 
 def contact_json(contact: Contact) -> dict[str, Any]:
@@ -39,27 +34,21 @@ def _contact(pk: Any) -> Contact:
 
 
 class ContactsView(CrmView):
+    @extend_schema(parameters=[ContactListQuery], responses=docs.ContactPage)
     def get(self, request: Request) -> Response:
-        limit, offset = paging(request)
-        order = choice_param(request, "order", {"asc", "desc"}) or "desc"
-        page = selectors.contact_list(
-            platform=choice_param(request, "platform", Platform.values),
-            stage=choice_param(request, "stage", Stage.values),
-            tag=request.query_params.get("tag") or None,
-            search=request.query_params.get("search") or None,
-            do_not_contact=bool_param(request, "do_not_contact"),
-            min_score=int_param(request, "min_score", None, low=0, high=100),
-            max_score=int_param(request, "max_score", None, low=0, high=100),
-            sort=choice_param(request, "sort", selectors.CONTACT_SORTS) or "updated_at",
-            order=order,
-            limit=limit,
-            offset=offset,
-        )
+        query = read_query(request, ContactListQuery)
+        page = selectors.contact_list(**query)
         contacts = ContactSerializer(page.items, many=True).data
         return Response(
-            {"contacts": contacts, "total": page.total, "limit": limit, "offset": offset}
+            {
+                "contacts": contacts,
+                "total": page.total,
+                "limit": query["limit"],
+                "offset": query["offset"],
+            }
         )
 
+    @extend_schema(request=ContactInputSerializer, responses={201: ContactSerializer})
     def post(self, request: Request) -> Response:
         serializer = ContactInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -72,9 +61,11 @@ class ContactsView(CrmView):
 
 
 class ContactDetailView(CrmView):
+    @extend_schema(responses=ContactSerializer)
     def get(self, request: Request, pk: str) -> Response:
         return Response(ContactSerializer(_contact(pk)).data)
 
+    @extend_schema(request=ContactInputSerializer, responses=ContactSerializer)
     def patch(self, request: Request, pk: str) -> Response:
         contact = _contact(pk)
         serializer = ContactInputSerializer(data=request.data, partial=True)
@@ -84,12 +75,14 @@ class ContactDetailView(CrmView):
         services.contact_update(contact=contact, data=data)
         return Response(contact_json(contact))
 
+    @extend_schema(responses=docs.ContactDeleted)
     def delete(self, request: Request, pk: str) -> Response:
         services.contact_delete(contact=_contact(pk))
         return Response({"deleted": True, "id": str(pk)})
 
 
 class ContactByUsernameView(CrmView):
+    @extend_schema(responses=ContactSerializer)
     def get(self, request: Request, platform: str, username: str) -> Response:
         contact = selectors.contact_by_handle(platform=platform, username=username)
         found(contact, f"contact with {platform} handle", f"@{username}")
@@ -98,27 +91,31 @@ class ContactByUsernameView(CrmView):
 
 def _tag(request: Request) -> str:
     tag = request.data.get("tag") if isinstance(request.data, dict) else None
-    tag = tag or request.query_params.get("tag")
+    tag = tag or read_query(request, TagQuery).get("tag")
     if not isinstance(tag, str) or not tag.strip():
         raise bad("tag", "required, a non-empty string")
     return tag
 
 
 class ContactTagsView(CrmView):
+    @extend_schema(request=docs.TagInput, responses=docs.Tags)
     def post(self, request: Request, pk: str) -> Response:
         return Response({"tags": services.contact_tag_add(contact=_contact(pk), tag=_tag(request))})
 
+    @extend_schema(parameters=[TagQuery], request=docs.TagInput, responses=docs.Tags)
     def delete(self, request: Request, pk: str) -> Response:
         tags = services.contact_tag_remove(contact=_contact(pk), tag=_tag(request))
         return Response({"tags": tags})
 
 
 class ContactInteractionsView(CrmView):
+    @extend_schema(parameters=[LimitQuery], responses=docs.Interactions)
     def get(self, request: Request, pk: str) -> Response:
-        limit = int_param(request, "limit", 50, low=1, high=500) or 50
+        limit = read_query(request, LimitQuery)["limit"]
         interactions = selectors.interaction_list(contact=_contact(pk), limit=limit)
         return Response({"interactions": InteractionSerializer(interactions, many=True).data})
 
+    @extend_schema(request=InteractionSerializer, responses={201: InteractionSerializer})
     def post(self, request: Request, pk: str) -> Response:
         contact = _contact(pk)
         serializer = InteractionSerializer(data=request.data)
@@ -132,21 +129,21 @@ class ContactInteractionsView(CrmView):
 class ContactUpsertView(CrmView):
     """POST /api/contacts/upsert {platform, username, display_name?, fields?} (crm.client)."""
 
+    @extend_schema(
+        request=docs.ContactUpsertDoc, responses={201: ContactSerializer, 200: ContactSerializer}
+    )
     def post(self, request: Request) -> Response:
-        platform, username = body(request).get("platform"), body(request).get("username")
-        if platform not in Platform.values:
-            raise bad("platform", f"{platform!r} is not a platform")
-        if not isinstance(username, str) or not username.strip():
-            raise bad("username", "required")
-        fields = body(request).get("fields") or {}
-        serializer = ContactInputSerializer(data=fields, partial=True)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
+        given = ContactUpsertInput(data=body(request))
+        given.is_valid(raise_exception=True)
+        fields = ContactInputSerializer(data=given.validated_data.get("fields") or {}, partial=True)
+        if not fields.is_valid():
+            raise exceptions.ValidationError({"fields": fields.errors})
+        data = dict(fields.validated_data)
         data.pop("platform_accounts", None)
         contact, created = services.contact_upsert(
-            platform=platform,
-            username=username,
-            display_name=body(request).get("display_name") or None,
+            platform=given.validated_data["platform"],
+            username=given.validated_data["username"],
+            display_name=given.validated_data.get("display_name") or None,
             fields=data or None,
         )
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
@@ -156,16 +153,14 @@ class ContactUpsertView(CrmView):
 class ContactDoNotContactView(CrmView):
     """POST /api/contacts/do-not-contact {platform, username, value=true} (crm.client)."""
 
+    @extend_schema(request=DoNotContactInput, responses=docs.DoNotContactOutput)
     def post(self, request: Request) -> Response:
-        platform, username = body(request).get("platform"), body(request).get("username")
-        if platform not in Platform.values:
-            raise bad("platform", f"{platform!r} is not a platform")
-        if not isinstance(username, str) or not username.strip():
-            raise bad("username", "required")
-        value = body(request).get("value", True)
-        if not isinstance(value, bool):
-            raise bad("value", "must be true or false")
+        given = DoNotContactInput(data=body(request))
+        given.is_valid(raise_exception=True)
+        value = given.validated_data["value"]
         contact = services.contact_set_do_not_contact(
-            platform=platform, username=username, value=value
+            platform=given.validated_data["platform"],
+            username=given.validated_data["username"],
+            value=value,
         )
         return Response({"contact_id": str(contact.pk), "do_not_contact": value})

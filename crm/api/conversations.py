@@ -2,42 +2,35 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crm import selectors
-from crm.api.common import (
-    CrmView,
-    bad,
-    bool_param,
-    choice_param,
-    found,
-    int_param,
-    paging,
-    pk_or_404,
-)
+from crm.api import docs
+from crm.api.common import CrmView, found, pk_or_404
+from crm.api.queries import ConversationListQuery, ConversationStateQuery, LimitQuery, read_query
 from crm.api.serializers import (
     ConversationSerializer,
     MessageLogInputSerializer,
     MessageSerializer,
     SyncRunSerializer,
 )
-from crm.models import Platform
 from crm.sync import dm_sync, message_log
 from crm.sync_input import SyncInputError, parse_sync
 
 
 class ConversationsView(CrmView):
+    @extend_schema(parameters=[ConversationListQuery], responses=docs.ConversationPage)
     def get(self, request: Request) -> Response:
-        limit, offset = paging(request)
-        contact_id = request.query_params.get("contact_id")
+        query = read_query(request, ConversationListQuery)
         page = selectors.conversation_list(
-            platform=choice_param(request, "platform", Platform.values),
-            contact_id=int_param(request, "contact_id", None) if contact_id else None,
-            active=bool_param(request, "active"),
-            limit=limit,
-            offset=offset,
+            platform=query.get("platform"),
+            contact_id=query.get("contact_id"),
+            active=query["active"],
+            limit=query["limit"],
+            offset=query["offset"],
         )
         data = ConversationSerializer(page.items, many=True).data
         return Response({"conversations": data, "total": page.total})
@@ -46,24 +39,21 @@ class ConversationsView(CrmView):
 class ConversationStateView(CrmView):
     """GET /api/conversations/state?platform=&username= : what the outreach guards need."""
 
+    @extend_schema(parameters=[ConversationStateQuery], responses=docs.ConversationState)
     def get(self, request: Request) -> Response:
-        platform = choice_param(request, "platform", Platform.values)
-        username = request.query_params.get("username", "").strip()
-        if not platform:
-            raise bad("platform", "required")
-        if not username:
-            raise bad("username", "required")
-        return Response(selectors.conversation_state(platform=platform, username=username))
+        query = read_query(request, ConversationStateQuery)
+        return Response(selectors.conversation_state(**query))
 
 
 class ConversationMessagesView(CrmView):
+    @extend_schema(parameters=[LimitQuery], responses=docs.Messages)
     def get(self, request: Request, pk: str) -> Response:
         conversation = found(
             selectors.conversation_get(conversation_id=pk_or_404(pk, "conversation")),
             "conversation",
             pk,
         )
-        limit = int_param(request, "limit", 50, low=1, high=500) or 50
+        limit = read_query(request, LimitQuery)["limit"]
         messages = selectors.message_list(conversation=conversation, limit=limit)
         return Response({"messages": MessageSerializer(messages, many=True).data})
 
@@ -71,6 +61,10 @@ class ConversationMessagesView(CrmView):
 class MessagesView(CrmView):
     """POST /api/messages: log one message (crm.client's message_log); 201 new, 200 known."""
 
+    @extend_schema(
+        request=MessageLogInputSerializer,
+        responses={201: docs.LoggedMessage, 200: docs.LoggedMessage},
+    )
     def post(self, request: Request) -> Response:
         serializer = MessageLogInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -82,11 +76,13 @@ class MessagesView(CrmView):
 
 
 class SyncDmView(CrmView):
+    @extend_schema(parameters=[LimitQuery], responses=docs.SyncHistory)
     def get(self, request: Request) -> Response:
-        limit = int_param(request, "limit", 50, low=1, high=500) or 50
+        limit = read_query(request, LimitQuery)["limit"]
         runs = selectors.sync_history(limit=limit)
         return Response({"sync_history": SyncRunSerializer(runs, many=True).data})
 
+    @extend_schema(request=docs.SyncInput, responses=docs.SyncOutput)
     def post(self, request: Request) -> Response:
         try:
             platform, conversations = parse_sync(request.data)

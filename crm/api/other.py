@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crm import selectors, services
-from crm.api.common import CrmView, bad, body, choice_param, found, int_param, pk_or_404
+from crm.api import docs
+from crm.api.common import CrmView, bad, body, found, pk_or_404
 from crm.api.contacts import _contact
+from crm.api.queries import CampaignListQuery, PlatformAccountQuery, TargetsQuery, read_query
 from crm.api.serializers import (
     CampaignSerializer,
     ContactSerializer,
     PlatformAccountInputSerializer,
     PlatformAccountSerializer,
 )
-from crm.models import Campaign, Platform
+from crm.models import Campaign
 from crm.text import template_render, template_text, template_variables
 
 
@@ -25,23 +28,29 @@ class HealthView(CrmView):
     """Liveness for the old CRM client, which sends its x-api-key on every call:
     {status:"ok", service:"crm"}. Only /health answers anonymously."""
 
+    @extend_schema(responses=docs.Health)
     def get(self, request: Request) -> Response:
         return Response({"status": "ok", "service": "crm"})
 
 
 class StatsView(CrmView):
+    @extend_schema(responses=docs.Stats)
     def get(self, request: Request) -> Response:
         return Response(selectors.crm_stats())
 
 
 class PlatformAccountsView(CrmView):
+    @extend_schema(parameters=[PlatformAccountQuery], responses=docs.Accounts)
     def get(self, request: Request) -> Response:
-        contact_id = int_param(request, "contact_id", None)
+        query = read_query(request, PlatformAccountQuery)
         accounts = selectors.platform_account_list(
-            platform=choice_param(request, "platform", Platform.values), contact_id=contact_id
+            platform=query.get("platform"), contact_id=query.get("contact_id")
         )
         return Response({"accounts": PlatformAccountSerializer(accounts, many=True).data})
 
+    @extend_schema(
+        request=PlatformAccountInputSerializer, responses={201: PlatformAccountSerializer}
+    )
     def post(self, request: Request) -> Response:
         serializer = PlatformAccountInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -59,13 +68,15 @@ def _campaign(pk: Any) -> Campaign:
 
 
 class CampaignsView(CrmView):
+    @extend_schema(parameters=[CampaignListQuery], responses=docs.Campaigns)
     def get(self, request: Request) -> Response:
+        query = read_query(request, CampaignListQuery)
         campaigns = selectors.campaign_list(
-            status=choice_param(request, "status", Campaign.Status.values),
-            platform=choice_param(request, "platform", Platform.values),
+            status=query.get("status"), platform=query.get("platform")
         )
         return Response({"campaigns": CampaignSerializer(campaigns, many=True).data})
 
+    @extend_schema(request=CampaignSerializer, responses={201: CampaignSerializer})
     def post(self, request: Request) -> Response:
         serializer = CampaignSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -74,6 +85,7 @@ class CampaignsView(CrmView):
 
 
 class CampaignDetailView(CrmView):
+    @extend_schema(responses=CampaignSerializer)
     def get(self, request: Request, pk: str) -> Response:
         return Response(CampaignSerializer(_campaign(pk)).data)
 
@@ -93,19 +105,20 @@ def target_json(campaign: Campaign, contact: Any, handle: Any) -> dict[str, Any]
 class CampaignTargetsView(CrmView):
     """GET /api/campaigns/<id>/targets?platform=&limit= : the campaign's next contacts."""
 
+    @extend_schema(parameters=[TargetsQuery], responses=docs.Targets)
     def get(self, request: Request, pk: str) -> Response:
         campaign = _campaign(pk)
-        platform = choice_param(request, "platform", Platform.values)
-        if not platform:
-            raise bad("platform", "required")
-        limit = int_param(request, "limit", 10, low=1, high=500) or 10
-        pairs = selectors.campaign_targets(campaign=campaign, platform=platform, limit=limit)
+        query = read_query(request, TargetsQuery)
+        pairs = selectors.campaign_targets(
+            campaign=campaign, platform=query["platform"], limit=query["limit"]
+        )
         return Response({"targets": [target_json(campaign, c, h) for c, h in pairs]})
 
 
 class CampaignSentView(CrmView):
     """POST /api/campaigns/<id>/sent {contact_id}: count one campaign message."""
 
+    @extend_schema(request=docs.CampaignSentInput, responses=CampaignSerializer)
     def post(self, request: Request, pk: str) -> Response:
         campaign = _campaign(pk)
         contact = _contact(body(request).get("contact_id"))

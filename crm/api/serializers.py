@@ -13,12 +13,14 @@ from crm.models import (
     Conversation,
     Direction,
     Interaction,
+    Message,
     Platform,
     PlatformAccount,
     Stage,
 )
 from crm.scoring import next_action, relationship_track
 from crm.selectors import ACTIVE_WITHIN
+from safari_auto.bounds import ModelBounded
 
 S = serializers
 
@@ -141,7 +143,8 @@ def _handle_json(h: PlatformAccount) -> dict[str, Any]:
     return data
 
 
-class HandleInputSerializer(S.Serializer):  # type: ignore[type-arg]
+class HandleInputSerializer(ModelBounded):
+    bounds_model = PlatformAccount
     platform = S.ChoiceField(choices=Platform.choices)
     username = S.CharField(max_length=150)
     display_name = S.CharField(required=False, allow_blank=True, allow_null=True, max_length=200)
@@ -153,14 +156,32 @@ class HandleInputSerializer(S.Serializer):  # type: ignore[type-arg]
 
 
 class PlatformAccountInputSerializer(HandleInputSerializer):
-    contact_id = S.IntegerField()
+    contact_id = S.IntegerField(min_value=1)
+
+
+class HandleRefInput(ModelBounded):
+    """A handle named by platform and username (the upsert and do-not-contact routes)."""
+
+    bounds_model = PlatformAccount
+    platform = S.ChoiceField(choices=Platform.choices)
+    username = S.CharField()
+
+
+class ContactUpsertInput(HandleRefInput):
+    display_name = S.CharField(required=False, allow_null=True, allow_blank=True)
+    fields = S.DictField(required=False, allow_null=True)  # type: ignore[assignment]
+
+
+class DoNotContactInput(HandleRefInput):
+    value = S.BooleanField(required=False, default=True)
 
 
 def _text(**kwargs: Any) -> S.CharField:
     return S.CharField(required=False, allow_blank=True, allow_null=True, **kwargs)
 
 
-class ContactInputSerializer(S.Serializer):  # type: ignore[type-arg]
+class ContactInputSerializer(ModelBounded):
+    bounds_model = Contact
     display_name = S.CharField(required=False, max_length=200)
     email = _text(max_length=254)
     phone = _text(max_length=50)
@@ -187,7 +208,8 @@ class ContactInputSerializer(S.Serializer):  # type: ignore[type-arg]
         return {k: ("" if v is None else v) for k, v in values.items()}
 
 
-class InteractionSerializer(S.Serializer):  # type: ignore[type-arg]
+class InteractionSerializer(ModelBounded):
+    bounds_model = Interaction
     id = S.CharField(read_only=True)
     contact_id = S.CharField(read_only=True)
     type = S.CharField(max_length=50)
@@ -234,7 +256,8 @@ class MessageSerializer(S.Serializer):  # type: ignore[type-arg]
     created_at = S.DateTimeField()
 
 
-class MessageLogInputSerializer(S.Serializer):  # type: ignore[type-arg]
+class MessageLogInputSerializer(ModelBounded):
+    bounds_model = Message
     platform = S.ChoiceField(choices=Platform.choices)
     username = S.CharField(max_length=150)
     text = S.CharField(allow_blank=True, trim_whitespace=False)
@@ -257,7 +280,8 @@ class SyncRunSerializer(S.Serializer):  # type: ignore[type-arg]
     messages_synced = S.IntegerField()
 
 
-class CampaignSerializer(S.Serializer):  # type: ignore[type-arg]
+class CampaignSerializer(ModelBounded):
+    bounds_model = Campaign
     id = S.CharField(read_only=True)
     name = S.CharField(max_length=200)
     description = S.CharField(required=False, allow_blank=True)

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -104,7 +104,10 @@ class QueueView(APIView):
 class RunningView(APIView):
     permission_classes = [ViewerReadsOperatorWrites]
 
-    @extend_schema(responses=TaskSerializer(many=True), summary="Running tasks")
+    @extend_schema(
+        responses=inline_serializer("Running", {"running": TaskSerializer(many=True)}),
+        summary="Running tasks",
+    )
     def get(self, request: Request) -> Response:
         rows = _with_deps(selectors.task_running())
         return Response({"running": TaskSerializer(rows, many=True).data})

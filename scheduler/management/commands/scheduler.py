@@ -6,7 +6,6 @@ through the same services as the API.
 
 from __future__ import annotations
 
-import json
 import signal
 from argparse import ArgumentParser
 from datetime import datetime
@@ -18,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from safari_auto.api import ConflictError, NotFoundError
+from safari_auto.inputs import load_json
 from scheduler import cli, idempotency, registry, selectors, services
 from scheduler.api.serializers import FinishedQuerySerializer
 from scheduler.dispatcher import Dispatcher
@@ -287,11 +287,9 @@ class Command(BaseCommand):
 
     def do_schedule(self, options: dict[str, Any]) -> None:
         try:
-            payload = json.loads(options["payload"])
-        except json.JSONDecodeError as exc:
-            raise CommandError(f"--payload is not JSON: {exc}") from None
-        except (ValueError, RecursionError):
-            raise CommandError("--payload is too deep or too big to read") from None
+            payload = load_json(options["payload"], "--payload")
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         if not isinstance(payload, dict):
             raise CommandError("--payload must be a JSON object")
         try:
