@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +23,7 @@ from dm.accounts import account_get_or_create, limit_get_or_create
 from dm.clients import CommentsClient, SendOutcomeUnknown, SendResult, UnifiedDMClient
 from dm.clients.results import parse_time
 from dm.models import Action, LedgerState, PlatformAccount, SendLedger
+from dm.verify import snapshot, verify_delivery
 from safari_auto.http import ServiceError
 from scheduler.errors import TaskBlocked, TaskDeferred, TaskError
 
@@ -44,38 +44,8 @@ def comments_client() -> CommentsClient:
     return CommentsClient()
 
 
-def _norm(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().casefold()
-
-
 def _account(task: Task) -> PlatformAccount:
     return account_get_or_create(platform=task.platform, handle=task.account, host=task.safari_host)
-
-
-def verify_delivery(
-    client: UnifiedDMClient, *, platform: str, username: str, text: str, since: datetime
-) -> bool | None:
-    """Is `text` among our outbound messages to `username` after `since`?
-
-    True: found. False: the conversation was read and it is not there. None: cannot tell
-    (the read failed, or a matching message carries no time).
-    """
-    if not username:
-        return None
-    try:
-        messages = client.messages(platform, username, limit=50)
-    except (ServiceError, ValueError):
-        return None
-    earliest = since - timedelta(seconds=settings.DM_VERIFY_SKEW_SECONDS)
-    target, undated = _norm(text), False
-    for message in messages:
-        if not message["is_outbound"] or _norm(message["text"]) != target:
-            continue
-        if message["sent_at"] is None:
-            undated = True
-        elif message["sent_at"] >= earliest:
-            return True
-    return None if undated else False
 
 
 # --- the outreach guards ----------------------------------------------------------------------
@@ -150,10 +120,11 @@ def _outcome(ctx: TaskContext, entry: SendLedger, result: SendResult) -> dict[st
     """Turn a normalised answer into the ledger's next state and the attempt's end."""
     now = timezone.now()
     if result.outcome == "sent":
-        services.ledger_sent(entry=entry, verified=result.verified, now=now)
+        services.ledger_sent(entry=entry, verified=result.verified, now=now, warning=result.warning)
         if entry.action == Action.DM:
             _crm_log(ctx, entry)
-        return _done(entry, "sent" if result.verified is not False else "sent, not verified")
+        note = "sent" if result.verified is not False else "sent, not verified"
+        return _done(entry, f"{note}; {result.warning}" if result.warning else note)
     if result.outcome == "limited":
         until = services.ledger_limited(
             entry=entry, retry_after=result.retry_after, reason=result.reason, now=now
@@ -186,16 +157,12 @@ def _resume_interrupted(
         return _done(entry, "already sent (ledger)")
     if entry.state == L.FAILED:
         return None
-    found = (
-        verify_delivery(
-            client,
-            platform=entry.platform,
-            username=entry.recipient,
-            text=entry.text,
-            since=entry.attempt_started_at,
-        )
-        if client is not None
-        else None
+    found = verify_delivery(
+        client,
+        platform=entry.platform,
+        username=entry.recipient,
+        text=entry.text,
+        baseline=entry.baseline,
     )
     if found is True:
         services.ledger_sent(entry=entry, verified=True, now=timezone.now(), how="verified")
@@ -210,7 +177,7 @@ def _resume_interrupted(
         )
     services.ledger_failed(
         entry=entry,
-        error="interrupted attempt: not in the conversation, so it was not sent",
+        error="interrupted attempt: a trustworthy read shows it was not sent",
         now=timezone.now(),
     )
     return None
@@ -244,7 +211,15 @@ def dm(ctx: TaskContext) -> dict[str, Any]:
     outreach_guard(
         platform=task.platform, username=username, key=key, reply=bool(thread_id), now=now
     )
-    spec = services.SendSpec(key, task.pk, task.platform, Action.DM, username, "", text)
+    # The baseline for verifying a lost answer: read (trustworthily) before anything is sent.
+    baseline = (
+        None
+        if thread_id
+        else snapshot(client, platform=task.platform, username=username, text=text)
+    )
+    spec = services.SendSpec(
+        key, task.pk, task.platform, Action.DM, username, "", text, baseline=baseline
+    )
     entry = _begin(spec, account)
     ctx.save_progress(pid=os.getpid())  # which worker is sending, for operators and the bench
     try:
@@ -254,17 +229,25 @@ def dm(ctx: TaskContext) -> dict[str, Any]:
             result = client.send(task.platform, username, text)
     except SendOutcomeUnknown as exc:
         found = verify_delivery(
-            client, platform=task.platform, username=username, text=text,
-            since=entry.attempt_started_at,
-        )  # fmt: skip
+            client, platform=task.platform, username=username, text=text, baseline=baseline
+        )
         if found is True:
             services.ledger_sent(entry=entry, verified=True, now=timezone.now(), how="verified")
             _crm_log(ctx, entry)
             return _done(entry, "the answer was lost; verified in the conversation")
+        if found is False:
+            services.ledger_failed(
+                entry=entry,
+                error=f"the answer was lost ({exc}); a trustworthy read shows it was not sent",
+                now=timezone.now(),
+            )
+            raise TaskError(
+                f"{limits.label(task.platform)}: the send did not go out: {exc}"
+            ) from exc
         raise _block(
             entry,
-            f"{limits.label(task.platform)}: the send's answer was lost ({exc}) and the "
-            "conversation does not show it yet; decide: mark sent, or send again",
+            f"{limits.label(task.platform)}: the send's answer was lost ({exc}) and no "
+            "trustworthy read can confirm it; decide: mark sent, or send again",
         ) from exc
     return _outcome(ctx, entry, result)
 

@@ -163,7 +163,7 @@ class SimService:
         message = {
             "logged_out": f"Not logged in to {self.platform}",
             "captcha": "CAPTCHA challenge on screen: a human must solve it",
-            "suspended": "Account suspended",
+            "suspended": "Your account has been suspended",
         }[problem]
         return error(self.session_refusal_status, message)
 

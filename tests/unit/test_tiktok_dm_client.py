@@ -11,7 +11,7 @@ from tests.sim_fixtures import running, seen, sent, set_faults
 
 @pytest.fixture
 def sim():
-    with running(TikTokDMSim(reply_probability=0)) as server:
+    with running(TikTokDMSim(reply_probability=0, profile="kind")) as server:
         yield server
 
 

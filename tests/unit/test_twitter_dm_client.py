@@ -13,7 +13,7 @@ from tests.sim_fixtures import configure, running, seen, sent, set_faults
 
 @pytest.fixture
 def sim():
-    with running(TwitterDMSim(reply_probability=0)) as server:
+    with running(TwitterDMSim(reply_probability=0, profile="kind")) as server:
         yield server
 
 
