@@ -45,8 +45,9 @@ def open_all_day(settings, platform: str, *, gap: str = "0-0", caps: str = "15/1
 
 
 @contextmanager
-def platform_sim(settings, sim_class, platform: str):
-    with running(sim_class()) as server:
+def platform_sim(settings, sim_class, platform: str, **options):
+    """The platform's simulator on a free port, `real` profile unless `profile=` says kind."""
+    with running(sim_class(**options)) as server:
         settings.SERVICE_URLS = {**settings.SERVICE_URLS, SERVICE_KEY[platform]: server.url}
         yield server
 

@@ -14,7 +14,8 @@ CAPTCHA is 429 `{rateLimited, captcha}`; X refuses recipients `suspended_*` ("Ac
 suspended"), `protected_*` ("Account is protected") and `nouser*` ("User not found"), and its
 `verifiedRecipient` is the header text. Faults `challenge` (a CAPTCHA for that send) and
 `double_send` (Instagram sends again through the inbox: two deliveries, one
-`{success:true, strategy:"inbox"}`) work in both profiles.
+`{success:true, strategy:"inbox"}`) and `status_504` (delivered, answered 504 Gateway Timeout)
+work in both profiles.
 """
 
 from __future__ import annotations
@@ -200,6 +201,8 @@ class DMSim(TabSimService, ABC):
 
     def finish_send(self, username: str, text: str) -> Reply:
         verified, crash = self.deliver(username, text)
+        if self.faults.take("status_504", self.rng):
+            return Reply(504, {"error": "Gateway Timeout"})  # a proxy gave up; it went out
         return DROP if crash else self.sent_reply(username, verified)
 
     def recipient_refusal(self, username: str) -> Reply | None:

@@ -18,6 +18,7 @@ TRIGGERS = (
     "unverified",
     "challenge",
     "double_send",
+    "status_504",
 )
 FLAGS = ("logged_out", "captcha", "suspended")
 SCOPES = ("send", "all")
@@ -36,6 +37,7 @@ class Faults:
     unverified: float = 0
     challenge: float = 0
     double_send: float = 0
+    status_504: float = 0
     logged_out: bool = False
     captcha: bool = False
     suspended: bool = False
