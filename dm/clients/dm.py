@@ -13,7 +13,7 @@ from typing import Any
 
 from safari_auto.http import ServiceError
 
-from .base import ServiceClient, service_url
+from .base import ServiceClient, request_left, service_url
 from .results import SendResult, parse_time
 from .types import Candidate, Conversation, Health, Message, SessionStatus
 
@@ -78,14 +78,15 @@ class DMClient(ServiceClient):
 
     def wait_idle(self, bound: float, *, pause: float = 0.2) -> bool:
         """Wait until the service answers a status call (it does once its Safari tab is free
-        of a send), at most `bound` seconds. False: still busy or unreachable at the bound."""
+        of a send), at most `bound` seconds. False: still busy at the bound, or down (a refused
+        connection: it may have crashed mid-send, so nothing it could read would be proof)."""
         deadline = time.monotonic() + bound
         while True:
             try:
                 self._call("GET", self.status_path, kind="status")
                 return True
-            except ServiceError:
-                if time.monotonic() + pause >= deadline:
+            except ServiceError as exc:
+                if not request_left(exc) or time.monotonic() + pause >= deadline:
                     return False
                 time.sleep(pause)
 
