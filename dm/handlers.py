@@ -157,6 +157,16 @@ def _resume_interrupted(
         return _done(entry, "already sent (ledger)")
     if entry.state == L.FAILED:
         return None
+    return _settle_unknown(ctx, entry, client, "an earlier attempt was interrupted mid-send")
+
+
+def _settle_unknown(
+    ctx: TaskContext, entry: SendLedger, client: UnifiedDMClient | None, what: str
+) -> dict[str, Any] | None:
+    """A send whose outcome is unknown: wait for the service to be idle, then let a
+    trustworthy read decide (dm/verify.py). Returns the result when it went out; None when a
+    trustworthy read shows it did not (the entry is failed: a new attempt may send); raises
+    TaskBlocked when nothing can tell."""
     found = verify_delivery(
         client,
         platform=entry.platform,
@@ -168,17 +178,15 @@ def _resume_interrupted(
         services.ledger_sent(entry=entry, verified=True, now=timezone.now(), how="verified")
         if entry.action == Action.DM:
             _crm_log(ctx, entry)
-        return _done(entry, "an interrupted attempt had sent it (verified in the conversation)")
+        return _done(entry, f"{what}; verified in the conversation")
     if found is None:
         raise _block(
             entry,
-            f"{limits.label(entry.platform)}: an earlier attempt was interrupted mid-send and "
-            "the conversation could not confirm it; decide: mark sent, or send again",
+            f"{limits.label(entry.platform)}: {what} and no trustworthy read can confirm it; "
+            "decide: mark sent, or send again",
         )
     services.ledger_failed(
-        entry=entry,
-        error="interrupted attempt: a trustworthy read shows it was not sent",
-        now=timezone.now(),
+        entry=entry, error=f"{what}; a trustworthy read shows it was not sent", now=timezone.now()
     )
     return None
 
@@ -228,27 +236,10 @@ def dm(ctx: TaskContext) -> dict[str, Any]:
         else:
             result = client.send(task.platform, username, text)
     except SendOutcomeUnknown as exc:
-        found = verify_delivery(
-            client, platform=task.platform, username=username, text=text, baseline=baseline
-        )
-        if found is True:
-            services.ledger_sent(entry=entry, verified=True, now=timezone.now(), how="verified")
-            _crm_log(ctx, entry)
-            return _done(entry, "the answer was lost; verified in the conversation")
-        if found is False:
-            services.ledger_failed(
-                entry=entry,
-                error=f"the answer was lost ({exc}); a trustworthy read shows it was not sent",
-                now=timezone.now(),
-            )
-            raise TaskError(
-                f"{limits.label(task.platform)}: the send did not go out: {exc}"
-            ) from exc
-        raise _block(
-            entry,
-            f"{limits.label(task.platform)}: the send's answer was lost ({exc}) and no "
-            "trustworthy read can confirm it; decide: mark sent, or send again",
-        ) from exc
+        done = _settle_unknown(ctx, entry, client, f"the send's answer was lost ({exc})")
+        if done is not None:
+            return done
+        raise TaskError(f"{limits.label(task.platform)}: the send did not go out: {exc}") from exc
     return _outcome(ctx, entry, result)
 
 
