@@ -471,4 +471,9 @@ def _count(
         "resolved": resolved,
         "duplicates": sum(n - 1 for key, n in delivered.items() if key in wanted and n > 1),
         "lost": sum(1 for key in wanted if delivered[key] == 0),
+        # Calls that reached a service's Safari tab while a send drove it (real profile).
+        "overlaps": sum(
+            len(requests.get(f"{url}/_sim/tab", timeout=5).json()["overlaps"])
+            for url in sims.values()
+        ),
     }

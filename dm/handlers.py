@@ -23,7 +23,7 @@ from dm.accounts import account_get_or_create, limit_get_or_create
 from dm.clients import CommentsClient, SendOutcomeUnknown, SendResult, UnifiedDMClient
 from dm.clients.results import parse_time
 from dm.models import Action, LedgerState, PlatformAccount, SendLedger
-from dm.verify import snapshot, verify_delivery
+from dm.verify import snapshot, tab_free, verify_delivery
 from safari_auto.http import ServiceError
 from scheduler.errors import TaskBlocked, TaskDeferred, TaskError
 
@@ -219,6 +219,11 @@ def dm(ctx: TaskContext) -> dict[str, Any]:
     outreach_guard(
         platform=task.platform, username=username, key=key, reply=bool(thread_id), now=now
     )
+    if not tab_free(client, task.platform):
+        raise TaskError(
+            f"{limits.label(task.platform)}: the service is still busy with another send, or "
+            "down; nothing was sent"
+        )
     # The baseline for verifying a lost answer: read (trustworthily) before anything is sent.
     baseline = (
         None

@@ -3,6 +3,8 @@
 CONTRACTS.md, "How the real services behave", and DESIGN.md, "Side effects happen at most
 once". The protocol, around every DM send:
 
+0. Before anything, `tab_free` waits until the service is idle: a send of a worker killed
+   earlier may still be typing in its tab, and one call at a time is the rule.
 1. Before the send, `snapshot` counts our outbound messages with the same text in the
    conversation, when the service can read it trustworthily (it opened *this* conversation;
    X never can). The count goes into the ledger entry with the *attempting* state, before
@@ -47,6 +49,12 @@ def _read(client: UnifiedDMClient, platform: str, username: str) -> list[Message
         return client.thread_read(platform, username, READ_LIMIT)
     except (ServiceError, ValueError):
         return None
+
+
+def tab_free(client: UnifiedDMClient, platform: str) -> bool:
+    """Before driving a service's tab: wait until no send is running in it (a send of a
+    worker that was killed may still be typing). False: still busy at the bound, or down."""
+    return client.wait_idle(platform, settings.DM_IDLE_WAIT_SECONDS)
 
 
 def snapshot(client: UnifiedDMClient, *, platform: str, username: str, text: str) -> int | None:

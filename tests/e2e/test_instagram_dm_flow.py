@@ -23,3 +23,4 @@ def test_killing_the_worker_mid_send_never_duplicates_or_loses_a_dm(tmp_path):
     assert figures["lost"] == 0, figures
     assert figures["statuses"] == {"completed": 6}, figures
     assert figures["interrupted"]["unaccounted"] == 0, figures
+    assert figures["overlaps"] == 0, figures  # one call at a time on the service's tab

@@ -2,6 +2,7 @@
 behave"), through the API, dispatcher, handler and ledger: every at-most-once guarantee holds
 with slow sends on a busy tab, lost answers, 504s, CAPTCHAs and recipient refusals."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -218,3 +219,29 @@ def test_an_x_send_is_verified_by_its_recipient_header_text(api, settings, run_o
         s.cycle(run_on_commit)
         assert s.ledger(task).verified is True
         assert len(s.deliveries(server)) == 1
+
+
+def test_a_send_waits_for_a_tab_still_busy_with_an_earlier_send(api, settings, run_on_commit):
+    """A worker killed mid-send leaves the service typing: the next DM task waits for the tab
+    instead of reading or sending into it (TikTok would answer 429 in_flight)."""
+    import threading
+
+    import requests
+
+    s.open_all_day(settings, "tiktok")
+    with s.platform_sim(settings, TikTokDMSim, "tiktok", duration_scale=50) as server:  # 0.7 s
+        orphan = threading.Thread(
+            target=requests.post,
+            args=(f"{server.url}/api/tiktok/messages/send-to",),
+            kwargs={"json": {"username": "orphan_olga", "text": "left running"}, "timeout": 10},
+        )
+        task = s.send_via_api(api, "tiktok", "next_nick", "my turn")
+        orphan.start()
+        time.sleep(0.2)
+        s.cycle(run_on_commit)
+        orphan.join()
+        task.refresh_from_db()
+        assert task.status == "completed", (task.error, task.wait_reason)
+        assert AccountLimit.objects.get(account__platform="tiktok").cooldown_until is None
+        assert overlaps(server) == []
+        assert [d["username"] for d in s.deliveries(server)] == ["orphan_olga", "next_nick"]
