@@ -41,8 +41,9 @@ class TabSimService(SimService):
             return super().dispatch(request, route)
         kind = self.tab_kind(request)
         if kind == "status":
-            with self.tab:
-                return super().dispatch(request, route)
+            with self.tab:  # wait until no send drives the tab, then answer
+                pass
+            return super().dispatch(request, route)
         if kind == "read":
             return self._read(request, route)
         if kind == "send":
@@ -56,11 +57,8 @@ class TabSimService(SimService):
             )
 
     def _read(self, request: Request, route: Route) -> Reply:
-        if self.tab.acquire(blocking=False):
-            try:
-                return super().dispatch(request, route)
-            finally:
-                self.tab.release()
+        if not self.tab.locked():  # only a send holds the tab
+            return super().dispatch(request, route)
         self._overlap(request)
         with self.lock:
             return self.interleaved_read(request, route)
