@@ -23,9 +23,9 @@ $(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/activate
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-## run: the whole system on the embedded default (SQLite) in demo mode, on 127.0.0.1:3010
+## run: the whole system on the embedded default (SQLite) in demo mode, DEBUG off, on 127.0.0.1:3010
 run: install
-	mkdir -p data
+	mkdir -p -m 700 data && chmod 700 data  # the database, owner-only
 	DEMO=$${DEMO:-1} $(PY) manage.py migrate --noinput
 	DEMO=$${DEMO:-1} $(PY) manage.py collectstatic --noinput -v 0
 	DEMO=$${DEMO:-1} $(PY) manage.py ensure_admin

@@ -64,7 +64,9 @@ class PlatformAccountInline(admin.TabularInline):
         "platform_user_id",
         "is_verified",
         "is_primary",
+        "display_only",
     )
+    readonly_fields = ("display_only",)
 
 
 class ConversationInline(admin.TabularInline):
@@ -146,7 +148,7 @@ class ContactAdmin(admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
         services.contact_search_refresh(contact=form.instance)
 
-    @admin.action(description="Merge selected contacts into the oldest one")
+    @admin.action(description="Merge selected contacts into the oldest one", permissions=["change"])
     def merge_contacts(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
         contacts = list(queryset.order_by("created_at", "id"))
         if len(contacts) < 2:
@@ -155,15 +157,15 @@ class ContactAdmin(admin.ModelAdmin):
         primary = services.contact_merge(primary=contacts[0], duplicates=contacts[1:])
         self.message_user(request, f"Merged {len(contacts) - 1} contact(s) into {primary}.")
 
-    @admin.action(description="Mark do-not-contact")
+    @admin.action(description="Mark do-not-contact", permissions=["change"])
     def mark_do_not_contact(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
         self.message_user(request, f"{queryset.update(do_not_contact=True)} marked do-not-contact.")
 
-    @admin.action(description="Clear do-not-contact")
+    @admin.action(description="Clear do-not-contact", permissions=["change"])
     def clear_do_not_contact(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
         self.message_user(request, f"{queryset.update(do_not_contact=False)} cleared.")
 
-    @admin.action(description="Recompute counters and score")
+    @admin.action(description="Recompute counters and score", permissions=["change"])
     def rescore(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
         services.contacts_rescore(contact_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, "Scores recomputed.")
@@ -202,8 +204,8 @@ class ConversationAdmin(admin.ModelAdmin):
 
 @admin.register(PlatformAccount)
 class PlatformAccountAdmin(admin.ModelAdmin):
-    list_display = ("username", "platform", "contact", "is_primary", "is_verified")
-    list_filter = ("platform", "is_verified")
+    list_display = ("username", "platform", "contact", "is_primary", "is_verified", "display_only")
+    list_filter = ("platform", "is_verified", "display_only")
     search_fields = ("username", "display_name", "contact__display_name")
     raw_id_fields = ("contact",)
 
@@ -294,7 +296,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             messages.WARNING,
         )
 
-    @admin.action(description="Revoke selected keys")
+    @admin.action(description="Revoke selected keys", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         for key in queryset:
             services.apikey_revoke(key=key)

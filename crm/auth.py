@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from knox.auth import TokenAuthentication
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
@@ -52,5 +54,15 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 CRM_AUTHENTICATION = [
     ApiKeyAuthentication,
     authentication.SessionAuthentication,
-    authentication.TokenAuthentication,
+    TokenAuthentication,
 ]
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    """The x-api-key scheme in the OpenAPI schema (drf-spectacular)."""
+
+    target_class = "crm.auth.ApiKeyAuthentication"
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "apiKey", "in": "header", "name": "x-api-key"}

@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from crm.text import name_letters
+
 
 class Platform(models.TextChoices):
     INSTAGRAM = "instagram"
@@ -135,6 +137,11 @@ class PlatformAccount(models.Model):
     follower_count = models.PositiveIntegerField(null=True, blank=True)
     is_verified = models.BooleanField(default=False)
     is_primary = models.BooleanField(default=False)
+    display_only = models.BooleanField(
+        default=False,
+        help_text="`username` is only the name an inbox showed (no handle matched it yet): "
+        "never messaged, never a campaign target; its key is `~` + the name's letters.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -145,16 +152,29 @@ class PlatformAccount(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"@{self.username} ({self.platform})"
+        return (
+            f"{self.username} ({self.platform}, name only)"
+            if self.display_only
+            else (f"@{self.username} ({self.platform})")
+        )
 
     def save(self, *args: object, **kwargs: object) -> None:
-        self.username_key = handle_key(self.username)
+        self.username_key = (
+            shown_key(self.username) if self.display_only else handle_key(self.username)
+        )
         super().save(*args, **kwargs)  # type: ignore[arg-type]
 
 
 def handle_key(username: str) -> str:
     """The case-insensitive identity of a username: trimmed, without '@', lower-case."""
     return username.strip().lstrip("@").lower()
+
+
+def shown_key(name: str) -> str:
+    """The key of a name-only handle: `~` and the name's letters and digits, case-folded, so
+    "Maya Builds", "maya_builds" and "MayaBuilds" share `~mayabuilds` (and no handle, which
+    never starts with `~`, can collide with it)."""
+    return "~" + name_letters(name)
 
 
 class Conversation(models.Model):

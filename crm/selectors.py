@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
 
+from crm.identity import shown_for
 from crm.models import (
     Campaign,
     CampaignRecipient,
@@ -21,6 +22,7 @@ from crm.models import (
     SyncRun,
     handle_key,
 )
+from crm.sync_input import could_be_handle
 from crm.text import search_tokens
 
 ACTIVE_WITHIN = timedelta(days=30)
@@ -236,29 +238,37 @@ def message_list(*, conversation: Conversation, limit: int = 50) -> list[Message
 
 
 def conversation_state(*, platform: str, username: str) -> dict[str, Any]:
-    """What the outreach guards need to know about a handle."""
+    """What the outreach guards need to know about a handle. A name-only record spelled like it
+    (crm/identity.py) counts too: its do-not-contact, its replies and our sends are this
+    person's. `display_only` says `username` itself is only a name an inbox showed."""
     handle = (
         PlatformAccount.objects.select_related("contact")
-        .filter(platform=platform, username_key=handle_key(username))
+        .filter(platform=platform, username_key=handle_key(username), display_only=False)
         .first()
     )
-    if handle is None:
+    shown = shown_for(platform=platform, username=username)
+    records = [r for r in (handle, shown) if r is not None]
+    if not records:
         return {
             "contact_id": None,
             "do_not_contact": False,
             "has_inbound": False,
             "last_outbound_at": None,
             "last_inbound_at": None,
+            "display_only": False,
         }
-    conversation = Conversation.objects.filter(handle=handle).first()
-    last_in = conversation.last_inbound_at if conversation else None
-    last_out = conversation.last_outbound_at if conversation else None
+    conversations = list(Conversation.objects.filter(handle__in=records))
+    last_in = max(filter(None, (c.last_inbound_at for c in conversations)), default=None)
+    last_out = max(filter(None, (c.last_outbound_at for c in conversations)), default=None)
+    # A name no handle can be is only a name; one spelled like a handle may be that handle.
+    name_only = handle is None and shown is not None and not could_be_handle(platform, username)
     return {
-        "contact_id": str(handle.contact_id),
-        "do_not_contact": handle.contact.do_not_contact,
+        "contact_id": str(records[0].contact_id),
+        "do_not_contact": any(r.contact.do_not_contact for r in records),
         "has_inbound": last_in is not None,
         "last_outbound_at": last_out.isoformat() if last_out else None,
         "last_inbound_at": last_in.isoformat() if last_in else None,
+        "display_only": name_only,
     }
 
 
@@ -327,7 +337,9 @@ def campaign_targets(
         return []
     if criteria.get("platform") and criteria["platform"] != platform:
         return []
-    on_platform = PlatformAccount.objects.filter(contact=OuterRef("pk"), platform=platform)
+    on_platform = PlatformAccount.objects.filter(
+        contact=OuterRef("pk"), platform=platform, display_only=False
+    )
     already = CampaignRecipient.objects.filter(contact=OuterRef("pk"), campaign=campaign)
     qs = Contact.objects.filter(Exists(on_platform), do_not_contact=False).exclude(Exists(already))
     stages = list(criteria.get("stages") or []) + (
@@ -354,6 +366,8 @@ def campaign_targets(
     )
     out = []
     for contact in contacts:
-        handle = next(h for h in contact.handles.all() if h.platform == platform)
+        handle = next(
+            h for h in contact.handles.all() if h.platform == platform and not h.display_only
+        )
         out.append((contact, handle))
     return out

@@ -21,6 +21,7 @@ from crm.aggregates import (
     contacts_refresh,
     conversations_refresh,
 )
+from crm.identity import shown_adopt, shown_for
 from crm.models import (
     ApiKey,
     Campaign,
@@ -34,6 +35,7 @@ from crm.models import (
     Tag,
     handle_key,
 )
+from crm.sync_input import could_be_handle
 from crm.text import search_tokens
 
 CONTACT_FIELDS = (
@@ -236,8 +238,15 @@ def contact_tag_remove(*, contact: Contact, tag: str) -> list[str]:
 
 
 def contact_set_do_not_contact(*, platform: str, username: str, value: bool = True) -> Contact:
-    """Mark the contact behind a handle; an unknown handle is created so the mark holds."""
-    contact, _ = contact_upsert(platform=platform, username=username)
+    """Mark the contact behind a handle; an unknown handle is created so the mark holds. A name
+    that cannot be a handle marks the name-only record an inbox showed (crm/identity.py)."""
+    if not could_be_handle(platform, username):
+        shown = shown_for(platform=platform, username=username)
+        if shown is None:
+            raise ValidationError({"username": f"{username!r} is not a handle"})
+        contact = shown.contact
+    else:
+        contact, _ = contact_upsert(platform=platform, username=username)
     Contact.objects.filter(pk=contact.pk).update(do_not_contact=value, updated_at=timezone.now())
     contact.do_not_contact = value
     return contact
@@ -309,6 +318,8 @@ def platform_account_create(
     except IntegrityError:
         raise ValidationError({"username": f"@{username} on {platform} already exists"}) from None
     contact_search_refresh(contact=contact)
+    with transaction.atomic():  # an inbox showed them by name before: one contact from now on
+        shown_adopt(handle=account, now=account.created_at)
     return account
 
 
@@ -372,6 +383,20 @@ def campaign_create(*, data: dict[str, Any], now: datetime | None = None) -> Cam
         _platform(platform, "platforms")
     campaign.full_clean()
     campaign.save()
+    return campaign
+
+
+def campaign_set_status(
+    *, campaign: Campaign, status: str, now: datetime | None = None
+) -> Campaign:
+    """Start (active), pause or complete a campaign; outreach reads only active ones."""
+    if status not in Campaign.Status.values:
+        raise ValidationError({"status": f"unknown status {status!r}"})
+    if status == Campaign.Status.ACTIVE and not campaign.message_templates:
+        raise ValidationError({"message_templates": "a campaign needs a message to start"})
+    campaign.status = status
+    campaign.updated_at = now or timezone.now()
+    campaign.save(update_fields=["status", "updated_at"])
     return campaign
 
 

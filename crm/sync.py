@@ -7,13 +7,23 @@ The de-duplication rule (CONTRACTS.md): a message is the same message when
 - it is outbound, its text equals an outbound message recorded the other way (logged vs synced)
   and the times are within a day. A synced copy then lends the logged one its platform time,
   so the next sync matches it by the minute.
+
+A message synced without a usable time (`sent_at: null`: what the DM services read back) is
+matched by content and order within the conversation (crm/sequence.py), never by the time of
+the read, so reading the same inbox again stores nothing. A new one is dated just before the
+stored message that follows it in the window, else at the sync's time, so the stored order
+stays the service's order.
+
+Conversations are keyed by handle; a name the service's list showed is matched to a known
+handle first (crm/identity.py). The answer lists the inbound messages the sync stored for the
+first time (`new_replies`, the newest 200): a reply is new exactly once.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +38,7 @@ from crm.aggregates import (
     insert_many,
     update_many,
 )
+from crm.identity import shown_adopt, sync_targets
 from crm.models import (
     Contact,
     Conversation,
@@ -37,14 +48,18 @@ from crm.models import (
     SearchToken,
     SyncRun,
     handle_key,
+    shown_key,
 )
 from crm.scoring import message_resonance
+from crm.sequence import align
 from crm.services import contact_search_refresh, contact_upsert
 from crm.sync_input import InConversation, InMessage
 from crm.text import minute_of, search_tokens, text_key
 
 SYNC_CHUNK_CONVERSATIONS = 100
 SAME_SEND_WINDOW = timedelta(days=1)
+NEW_REPLIES_LISTED = 200
+STEP = timedelta(milliseconds=1)
 
 
 @dataclass
@@ -62,13 +77,19 @@ class ConversationMessages:
     """The messages already stored for one conversation, indexed for the de-duplication rule."""
 
     def __init__(self, rows: Iterable[_Row]) -> None:
+        self.rows: list[_Row] = []
         self.by_service: dict[str, _Row] = {}
         self.by_minute: dict[tuple[str, str, datetime], _Row] = {}
         self.outbound_by_text: dict[str, list[_Row]] = defaultdict(list)
         for row in rows:
             self.add(row)
 
+    def ordered(self) -> list[_Row]:
+        """Oldest first, as the conversation reads (rows added this sync last among equals)."""
+        return sorted(self.rows, key=lambda r: (r.sent_at, r.id is None, r.id or 0))
+
     def add(self, row: _Row) -> None:
+        self.rows.append(row)
         if row.service_id:
             self.by_service[row.service_id] = row
         self.by_minute.setdefault((row.direction, row.key, minute_of(row.sent_at)), row)
@@ -79,7 +100,10 @@ class ConversationMessages:
         sid = message.service_id
         if sid and sid in self.by_service:
             return self.by_service[sid]
-        row = self.by_minute.get((message.direction, message.key, minute_of(message.sent_at)))
+        at = message.sent_at
+        if at is None:
+            return None
+        row = self.by_minute.get((message.direction, message.key, minute_of(at)))
         if row is not None and not (sid and row.service_id and row.service_id != sid):
             return row
         if message.direction != Direction.OUTBOUND:
@@ -88,10 +112,10 @@ class ConversationMessages:
             r
             for r in self.outbound_by_text.get(message.key, [])
             if r.origin != origin
-            and abs(r.sent_at - message.sent_at) <= SAME_SEND_WINDOW
+            and abs(r.sent_at - at) <= SAME_SEND_WINDOW
             and not (sid and r.service_id)
         ]
-        return min(candidates, key=lambda r: abs(r.sent_at - message.sent_at), default=None)
+        return min(candidates, key=lambda r: abs(r.sent_at - at), default=None)
 
     def absorb(self, row: _Row, message: InMessage, *, origin: str) -> None:
         """A matched message may complete the stored one: its service id, its platform time."""
@@ -100,6 +124,8 @@ class ConversationMessages:
             self.by_service[row.service_id] = row
             row.changed = True
         from_log = origin == Message.Origin.SYNC and row.origin == Message.Origin.LOG
+        if message.sent_at is None:
+            return
         if from_log and minute_of(row.sent_at) != minute_of(message.sent_at):
             row.sent_at = message.sent_at
             self.by_minute.setdefault((row.direction, row.key, minute_of(row.sent_at)), row)
@@ -112,12 +138,14 @@ class SyncCounts:
     contacts_updated: int = 0
     conversations_synced: int = 0
     messages_synced: int = 0
+    new_replies: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, other: SyncCounts) -> None:
         self.contacts_created += other.contacts_created
         self.contacts_updated += other.contacts_updated
         self.conversations_synced += other.conversations_synced
         self.messages_synced += other.messages_synced
+        self.new_replies += other.new_replies
 
 
 def _rows_of(conversation_ids: list[int]) -> dict[int, ConversationMessages]:
@@ -133,23 +161,23 @@ def _rows_of(conversation_ids: list[int]) -> dict[int, ConversationMessages]:
 def _handles(
     platform: str, batch: list[InConversation], now: datetime
 ) -> tuple[dict[str, PlatformAccount], set[int], set[int]]:
-    """Handles by key for the batch, creating contacts and handles that are new.
+    """The handle of each conversation of the batch (by its key), creating contacts and
+    handles that are new: a shown name nothing matches gets a name-only handle.
     Returns (handles, created contact ids, updated contact ids)."""
-    keys = [c.key for c in batch]
+    targets = sync_targets(platform=platform, batch=batch)
     handles = {
         h.username_key: h
-        for h in PlatformAccount.objects.filter(platform=platform, username_key__in=keys).only(
-            "id", "contact_id", "username", "username_key", "display_name"
-        )
+        for h in PlatformAccount.objects.filter(
+            platform=platform, username_key__in={t.key for t in targets.values()}
+        ).only("id", "contact_id", "username", "username_key", "display_name", "display_only")
     }
-    new = [c for c in batch if c.key not in handles]
+    new: dict[str, InConversation] = {}
+    for c in batch:
+        if targets[c.key].key not in handles:
+            new.setdefault(targets[c.key].key, c)
     contacts = [
-        Contact(
-            display_name=c.display_name or c.username,
-            created_at=now,
-            updated_at=now,
-        )
-        for c in new
+        Contact(display_name=c.display_name or c.username, created_at=now, updated_at=now)
+        for c in new.values()
     ]
     Contact.objects.bulk_create(contacts, batch_size=500)
     accounts = [
@@ -157,12 +185,13 @@ def _handles(
             contact=contact,
             platform=platform,
             username=c.username,
-            username_key=c.key,
+            username_key=key,
             display_name=c.display_name or "",
+            display_only=targets[c.key].display_only,
             is_primary=True,
             created_at=now,
         )
-        for c, contact in zip(new, contacts, strict=True)
+        for (key, c), contact in zip(new.items(), contacts, strict=True)
     ]
     PlatformAccount.objects.bulk_create(accounts, batch_size=500)
     insert_many(
@@ -170,15 +199,25 @@ def _handles(
         ("contact", "token"),
         [
             (contact.pk, token)
-            for c, contact in zip(new, contacts, strict=True)
+            for c, contact in zip(new.values(), contacts, strict=True)
             for token in search_tokens(c.username, c.display_name or "")
         ],
     )
     handles.update({a.username_key: a for a in accounts})
+    spelled = {shown_key(h.username): h for h in handles.values() if not h.display_only}
+    for shown in PlatformAccount.objects.filter(
+        platform=platform, display_only=True, username_key__in=list(spelled)
+    ).only("username_key"):
+        real = spelled[shown.username_key]  # a name-only record spelled like it folds in
+        shown_adopt(handle=real, now=now)
+        for key, h in list(handles.items()):
+            if h.display_only and h.username_key == shown.username_key:
+                handles[key] = real
+    by_conversation = {c.key: handles[targets[c.key].key] for c in batch}
     updated: set[int] = set()
     renamed = []
     for c in batch:
-        handle = handles[c.key]
+        handle = by_conversation[c.key]
         if c.display_name and handle.pk and handle.display_name != c.display_name:
             handle.display_name = c.display_name
             renamed.append(handle)
@@ -187,7 +226,40 @@ def _handles(
     for contact in Contact.objects.filter(pk__in={h.contact_id for h in renamed}):
         contact_search_refresh(contact=contact)
     created = {contact.pk for contact in contacts}
-    return handles, created, updated - created
+    return by_conversation, created, updated - created
+
+
+def _undated(
+    index: ConversationMessages, messages: list[InMessage], now: datetime
+) -> list[tuple[InMessage, _Row]]:
+    """Messages without a usable time that the conversation does not hold yet, matched by
+    content and order (crm/sequence.py), each dated to keep the service's order."""
+    stored = index.ordered()
+    window = [m for m in messages if not (m.service_id and m.service_id in index.by_service)]
+    matches = align([(r.direction, r.key) for r in stored], [(m.direction, m.key) for m in window])
+    fresh: list[tuple[InMessage, _Row]] = []
+    previous: datetime | None = None
+    for position, (message, match) in enumerate(zip(window, matches, strict=True)):
+        if match is not None:
+            previous = stored[match].sent_at
+            continue
+        following = next(
+            (
+                (stored[m].sent_at, later - position)
+                for later, m in enumerate(matches[position + 1 :], start=position + 1)
+                if m is not None
+            ),
+            None,
+        )
+        if following is not None:
+            moment = following[0] - following[1] * STEP
+        else:
+            moment = max(now, previous + STEP) if previous else now
+        previous = moment
+        row = _Row(None, message.direction, message.key, moment, message.service_id, "sync")
+        index.add(row)
+        fresh.append((message, row))
+    return fresh
 
 
 def _sync_chunk(platform: str, batch: list[InConversation], now: datetime) -> SyncCounts:
@@ -202,7 +274,7 @@ def _sync_chunk(platform: str, batch: list[InConversation], now: datetime) -> Sy
         Conversation(
             contact_id=h.contact_id, handle=h, platform=platform, created_at=now, updated_at=now
         )
-        for h in handles.values()
+        for h in {h.pk: h for h in handles.values()}.values()
         if h.pk not in conversations
     ]
     Conversation.objects.bulk_create(missing, batch_size=500)
@@ -211,11 +283,16 @@ def _sync_chunk(platform: str, batch: list[InConversation], now: datetime) -> Sy
 
     new_messages: list[tuple[Any, ...]] = []
     changed_rows: list[_Row] = []
+    replies: list[dict[str, Any]] = []
     touched: set[int] = {c.pk for c in missing}
     for incoming in batch:
-        conversation = conversations[handles[incoming.key].pk]
+        handle = handles[incoming.key]
+        conversation = conversations[handle.pk]
         index = stored[conversation.pk]
+        fresh: list[tuple[InMessage, _Row]] = []
         for message in incoming.messages:
+            if message.sent_at is None:
+                continue
             row = index.find(message, origin=Message.Origin.SYNC)
             if row is not None:
                 was = row.changed
@@ -224,18 +301,19 @@ def _sync_chunk(platform: str, batch: list[InConversation], now: datetime) -> Sy
                     changed_rows.append(row)
                     touched.add(conversation.pk)
                 continue
-            index.add(
-                _Row(
-                    None,
-                    message.direction,
-                    message.key,
-                    message.sent_at,
-                    message.service_id,
-                    "sync",
-                )
+            row = _Row(
+                None, message.direction, message.key, message.sent_at, message.service_id, "sync"
             )
-            new_messages.append(_message_row(conversation.pk, message, now))
+            index.add(row)
+            fresh.append((message, row))
+        undated = [m for m in incoming.messages if m.sent_at is None]
+        if undated:
+            fresh += _undated(index, undated, now)
+        for message, row in fresh:
+            new_messages.append(_message_row(conversation.pk, message, row.sent_at, now))
             touched.add(conversation.pk)
+            if message.direction == Direction.INBOUND:
+                replies.append(_reply(handle, conversation, message, row.sent_at))
     insert_many(Message, MESSAGE_ROW_FIELDS, new_messages)
     if changed_rows:
         objs = [Message(pk=r.id, sent_at=r.sent_at, service_id=r.service_id) for r in changed_rows]
@@ -249,6 +327,7 @@ def _sync_chunk(platform: str, batch: list[InConversation], now: datetime) -> Sy
         contacts_updated=len((contact_ids | updated) - created),
         conversations_synced=len(touched),
         messages_synced=len(new_messages) + len(changed_rows),
+        new_replies=replies,
     )
 
 
@@ -266,9 +345,21 @@ MESSAGE_ROW_FIELDS = (
 )
 
 
-def _message_row(cid: int, m: InMessage, now: datetime) -> tuple[Any, ...]:
+def _message_row(cid: int, m: InMessage, sent_at: datetime, now: datetime) -> tuple[Any, ...]:
     resonance = message_resonance(m.text) if m.direction == Direction.INBOUND else None
-    return (cid, m.direction, m.text, m.key, m.sent_at, False, m.service_id, "sync", resonance, now)
+    return (cid, m.direction, m.text, m.key, sent_at, False, m.service_id, "sync", resonance, now)
+
+
+def _reply(
+    handle: PlatformAccount, conversation: Conversation, m: InMessage, sent_at: datetime
+) -> dict[str, Any]:
+    return {
+        "username": handle.username,
+        "display_only": handle.display_only,
+        "contact_id": str(conversation.contact_id),
+        "text": m.text,
+        "sent_at": sent_at.isoformat(),
+    }
 
 
 def _message(cid: int, m: InMessage, origin: str, by_automation: bool, now: datetime) -> Message:
@@ -277,7 +368,7 @@ def _message(cid: int, m: InMessage, origin: str, by_automation: bool, now: date
         direction=m.direction,
         text=m.text,
         text_key=m.key,
-        sent_at=m.sent_at,
+        sent_at=m.sent_at or now,
         service_id=m.service_id,
         origin=origin,
         by_automation=by_automation,
@@ -313,8 +404,10 @@ def dm_sync(
             except IntegrityError:  # a concurrent writer created the same handle; redo once
                 if attempt == 2:
                     raise
+    total.new_replies = sorted(total.new_replies, key=lambda r: r["sent_at"])[-NEW_REPLIES_LISTED:]
     for name, value in vars(total).items():
-        setattr(run, name, value)
+        if name != "new_replies":
+            setattr(run, name, value)
     run.finished_at = timezone.now()
     run.save()
     return total, run

@@ -1,10 +1,20 @@
 """Parse a POST /api/sync/dm payload into plain dataclasses (pure; fast for 5,000 messages).
 
 Errors name the exact place: `conversations[3].messages[2].sent_at: ...`.
+
+Two statements a caller can make beyond the old client's payload (crm/sync.py acts on them):
+- `"sent_at": null` on a message: the service gave no usable time (X none, Instagram "" or
+  "2h", TikTok the time of the read). Such a message is matched by content and order within
+  the conversation, never by the time of the read. A missing `sent_at` is still an error.
+- `"shown_name": true` on a conversation: `username` is the name the service's list showed,
+  maybe a display name. It is matched to a known handle and never becomes one (crm/identity.py).
+  A username that cannot be a handle (a space, a character no platform allows) is treated so
+  without the flag.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +25,15 @@ from crm.models import Direction, Platform, handle_key
 from crm.text import text_key
 
 MAX_CONVERSATIONS = 500
+# What a handle on Instagram, Threads, TikTok and X can be spelled with.
+HANDLE = re.compile(r"[A-Za-z0-9_.]+")
+SPELLED_HANDLES = frozenset({"instagram", "threads", "tiktok", "twitter"})
+
+
+def could_be_handle(platform: str, username: str) -> bool:
+    """False for a name no handle of the platform can be ("Maya Builds" on TikTok); other
+    platforms (email, linkedin, ...) spell identities freely."""
+    return platform not in SPELLED_HANDLES or bool(HANDLE.fullmatch(username.strip().lstrip("@")))
 
 
 class SyncInputError(ValueError):
@@ -25,7 +44,7 @@ class SyncInputError(ValueError):
 class InMessage:
     text: str
     direction: str
-    sent_at: datetime
+    sent_at: datetime | None  # None: no usable time; matched by content and order
     service_id: str | None
     key: str
 
@@ -36,6 +55,7 @@ class InConversation:
     key: str
     display_name: str | None
     messages: list[InMessage] = field(default_factory=list)
+    shown: bool = False  # `username` is a name the list showed, maybe not a handle
 
 
 def parse_time(value: Any, where: str) -> datetime:
@@ -74,14 +94,17 @@ def parse_message(raw: Any, where: str) -> InMessage:
     text = raw.get("text")
     if not isinstance(text, str):
         raise SyncInputError(f"{where}.text: required, a string")
-    sent = raw.get("sent_at", raw.get("sentAt", raw.get("timestamp")))
-    if sent in (None, ""):
-        raise SyncInputError(f"{where}.sent_at: required")
+    named = next((k for k in ("sent_at", "sentAt", "timestamp") if k in raw), None)
+    sent = raw[named] if named else None
+    if named is None:
+        raise SyncInputError(f"{where}.sent_at: required (null when the service gave no time)")
+    if sent == "":  # Instagram's "no time"
+        sent = None
     service_id = raw.get("id", raw.get("service_id"))
     return InMessage(
         text=text,
         direction=parse_direction(raw, where),
-        sent_at=parse_time(sent, f"{where}.sent_at"),
+        sent_at=None if sent is None else parse_time(sent, f"{where}.sent_at"),
         service_id=str(service_id) if service_id not in (None, "") else None,
         key=text_key(text),
     )
@@ -122,6 +145,8 @@ def parse_sync(payload: Any) -> tuple[str, list[InConversation]]:
         )
         if isinstance(display_name, str) and display_name.strip():
             conversation.display_name = display_name.strip()
+        if raw.get("shown_name") is True or not could_be_handle(str(platform), username):
+            conversation.shown = True
         conversation.messages += [
             parse_message(m, f"{where}.messages[{j}]") for j, m in enumerate(messages)
         ]

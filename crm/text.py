@@ -28,6 +28,19 @@ def search_tokens(*texts: str) -> set[str]:
     return {part[:TOKEN_MAX] for text in texts for part in _WORD_PART.findall(text.casefold())}
 
 
+def name_letters(name: str) -> str:
+    """A name's letters and digits, case-folded: "Maya Builds" and "@maya_builds" both give
+    "mayabuilds"."""
+    return "".join(_WORD_PART.findall(unicodedata.normalize("NFKC", name).casefold()))
+
+
+def handle_candidates(name: str) -> set[str]:
+    """The handles a shown name most likely stands for: its words joined by nothing, `_`,
+    `.` or `-` ("Maya Builds" -> mayabuilds, maya_builds, maya.builds, maya-builds)."""
+    words = _WORD_PART.findall(unicodedata.normalize("NFKC", name).casefold())
+    return {sep.join(words) for sep in ("", "_", ".", "-")} - {""}
+
+
 def minute_of(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
 

@@ -96,11 +96,13 @@ def queue_tasks(count: int) -> None:
 
 def make_user(password: str) -> None:
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
 
     user, _ = get_user_model().objects.get_or_create(username=USER)
     user.is_staff = True
     user.set_password(password)
     user.save()
+    user.groups.add(Group.objects.get(name="viewer"))  # the dashboard only reads
 
 
 # --- the system as processes --------------------------------------------------------------

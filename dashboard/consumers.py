@@ -1,7 +1,11 @@
-"""The dashboard's socket: staff only; a snapshot on connect, then the relay's events.
+"""The dashboard's socket: the viewer role (or operator); a snapshot on connect, then the
+relay's events.
 
-A reconnecting page passes the last event id it saw (`?since=ID`, or a first message
+A reconnecting page passes the last event id it saw (`?since=ID`, or a message
 `{"type": "resume", "since": ID}`) and receives what it missed. Consumers never write.
+Anything else the page sends (not JSON, not an object, an unknown type, a bad id) is answered
+with `{"type": "error", "error": …}` and the socket stays open. However the consumer ends
+(closed, refused, crashed), it leaves the relay, so a dead socket never keeps it polling.
 """
 
 from __future__ import annotations
@@ -13,17 +17,20 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from dashboard import relay, selectors
+from safari_auto.roles import can_read
 
 BACKLOG_LIMIT = 500
 REFUSED = 4403
 
 
 def _since(raw: Any) -> int | None:
+    if isinstance(raw, bool):
+        return None
     try:
         value = int(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
-    return value if value >= 0 else None
+    return value if 0 <= value < 2**63 else None
 
 
 def snapshot(since: int | None) -> dict[str, Any]:
@@ -44,11 +51,17 @@ def snapshot(since: int | None) -> dict[str, Any]:
 
 
 class DashboardConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
-    relay: relay.Relay
+    relay: relay.Relay | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._leave()
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated or not user.is_staff:
+        if not await database_sync_to_async(can_read)(user):
             await self.close(code=REFUSED)
             return
         self.relay = relay.get_relay()
@@ -56,22 +69,46 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         await self.accept()
         # Subscribe (which fixes where the relay starts) before reading the snapshot, so no
         # event falls between them; the page drops the duplicates by id.
-        await self.relay.subscribe()
-        query = parse_qs(self.scope.get("query_string", b"").decode())
+        await self.relay.subscribe(self.channel_name)
+        query = parse_qs(self.scope.get("query_string", b"").decode(errors="replace"))
         await self.send_json(
             await database_sync_to_async(snapshot)(_since((query.get("since") or [None])[0]))
         )
 
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is None:
+            await self._error("send JSON text frames, not binary ones")
+            return
+        try:
+            content = await self.decode_json(text_data)
+        except ValueError:
+            await self._error("not JSON")
+            return
+        await self.receive_json(content)
+
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        if isinstance(content, dict) and content.get("type") == "resume":
-            await self.send_json(
-                await database_sync_to_async(snapshot)(_since(content.get("since")))
-            )
+        if not isinstance(content, dict) or content.get("type") != "resume":
+            await self._error('expected {"type": "resume", "since": <event id>}')
+            return
+        since = _since(content.get("since"))
+        if content.get("since") is not None and since is None:
+            await self._error("since must be an event id (a whole number, 0 or more)")
+            return
+        await self.send_json(await database_sync_to_async(snapshot)(since))
+
+    async def _error(self, text: str) -> None:
+        await self.send_json({"type": "error", "error": text})
 
     async def dashboard_events(self, message: dict[str, Any]) -> None:
         await self.send_json({"type": "events", "events": message["events"]})
 
     async def disconnect(self, code: int) -> None:
-        if hasattr(self, "relay"):
-            await self.channel_layer.group_discard(self.relay.group, self.channel_name)
-            self.relay.unsubscribe()
+        await self._leave()
+
+    async def _leave(self) -> None:
+        """Leave the group and the relay; safe to call more than once."""
+        joined, self.relay = self.relay, None
+        if joined is None:
+            return
+        joined.unsubscribe(self.channel_name)
+        await self.channel_layer.group_discard(joined.group, self.channel_name)

@@ -1,11 +1,12 @@
 """The event relay: one per web process, tailing new Event rows into this process's group.
 
 Daphne has no lifespan events, so the relay starts lazily when the first dashboard socket
-connects, and stops after the last one has been gone a while. It polls `id > last` every
-~100 ms in a thread of its own (Postgres can commit ids out of order, so ids skipped over are
-watched for a few seconds in case they commit late). Its group name is unique to this process:
-with channels-redis and N web processes, each relay feeds only its own consumers, so nobody
-gets an event N times.
+connects, and stops (its task ends, its thread exits) once the last one has been gone
+`idle_stop_seconds`. Subscribers are counted by channel name, so leaving twice is harmless.
+It polls `id > last` every ~100 ms in a thread of its own (Postgres can commit ids out of
+order, so ids skipped over are watched for a few seconds in case they commit late). Its
+group name is unique to this process: with channels-redis and N web processes, each relay
+feeds only its own consumers, so nobody gets an event N times.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ POLL_SECONDS = 0.1
 BATCH = 200
 GAP_SECONDS = 5.0
 MAX_GAPS = 1000
-IDLE_STOP_SECONDS = 30.0
+IDLE_STOP_SECONDS = 5.0
 
 
 def _group_name() -> str:
@@ -42,16 +43,19 @@ def _group_name() -> str:
 
 
 class Relay:
-    def __init__(self, *, poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(
+        self, *, poll_seconds: float = POLL_SECONDS, idle_stop_seconds: float = IDLE_STOP_SECONDS
+    ) -> None:
         self.group = _group_name()
         self.poll_seconds = poll_seconds
-        self.subscribers = 0
+        self.idle_stop_seconds = idle_stop_seconds
+        self.subscribers: set[str] = set()
         self.last_id: int | None = None
         self.gaps: dict[int, float] = {}
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started: asyncio.Future[None] | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dashboard-relay")
+        self._executor: ThreadPoolExecutor | None = None
 
     @property
     def running(self) -> bool:
@@ -62,9 +66,9 @@ class Relay:
             loop = None
         return self._task is not None and not self._task.done() and self._loop is loop
 
-    async def subscribe(self) -> None:
+    async def subscribe(self, name: str) -> None:
         """Count a consumer in; start tailing (from the newest event) if not running yet."""
-        self.subscribers += 1
+        self.subscribers.add(name)
         if not self.running:
             self._loop = asyncio.get_running_loop()
             self._started = self._loop.create_future()
@@ -72,8 +76,8 @@ class Relay:
         if self._started is not None:
             await asyncio.shield(self._started)
 
-    def unsubscribe(self) -> None:
-        self.subscribers = max(self.subscribers - 1, 0)
+    def unsubscribe(self, name: str) -> None:
+        self.subscribers.discard(name)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -81,8 +85,16 @@ class Relay:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+            self._executor = None
 
     async def _db(self, fn: Any, *args: Any) -> Any:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dashboard-relay")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, _fresh, fn, *args)
 
@@ -100,9 +112,9 @@ class Relay:
             self._started.set_result(None)
         idle_since: float | None = None
         while True:
-            if self.subscribers <= 0:
+            if not self.subscribers:
                 idle_since = idle_since or time.monotonic()
-                if time.monotonic() - idle_since > IDLE_STOP_SECONDS:
+                if time.monotonic() - idle_since >= self.idle_stop_seconds:
                     break
             else:
                 idle_since = None
@@ -118,6 +130,7 @@ class Relay:
                 await asyncio.sleep(self.poll_seconds)
         self._task = None
         self.last_id = None
+        self._shutdown()
 
     def fetch(self) -> list[dict[str, Any]]:
         """New events since the last poll (plus any skipped id that has committed since)."""

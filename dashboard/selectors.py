@@ -15,6 +15,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from dashboard import activity
 from scheduler import registry, selectors
 from scheduler.dispatcher import HEAD_FIELDS, candidate_from_row, load_pauses
 from scheduler.models import QUEUE_STATUSES, Event, Pause, PauseScope, Task, TaskStatus
@@ -265,6 +266,7 @@ def platform_rows(platforms: list[dict[str, Any]], *, now: datetime) -> list[dic
         cooldown = _when(item.get("cooldownUntil"))
         next_allowed = _when(item.get("nextAllowedAt"))
         resumes: datetime | None = None
+        next_send: datetime | None = None
         if name in paused or item.get("paused"):
             status, detail = "paused", paused.get(name) or str(item.get("paused"))
         elif item.get("isLoggedIn") is False:
@@ -273,6 +275,8 @@ def platform_rows(platforms: list[dict[str, Any]], *, now: datetime) -> list[dic
             status, detail = "unhealthy", str(item["healthPause"])
         elif cooldown is not None and cooldown > now:
             status, detail, resumes = "rate-limited", "cooling down", cooldown
+        elif item.get("betweenSends") and next_allowed is not None:
+            status, detail, next_send = "ready", "", next_allowed
         elif item.get("isReady") is False and next_allowed is not None and next_allowed > now:
             status, detail = "rate-limited", str(item.get("waitReason") or "")
             resumes = next_allowed
@@ -287,6 +291,7 @@ def platform_rows(platforms: list[dict[str, Any]], *, now: datetime) -> list[dic
                 "status": status,
                 "detail": detail,
                 "resumesAt": resumes,
+                "nextSendAt": next_send,
                 "today": item.get("messagesToday"),
                 "cap": limits.get("daily") or item.get("dailyCap"),
                 "hour": item.get("messagesThisHour"),
@@ -321,6 +326,7 @@ def event_json(event: Event) -> dict[str, Any]:
     return {
         "id": event.pk,
         "kind": event.kind,
+        "text": event_text(event),
         "subject": event.subject,
         "subjectId": event.subject_id,
         "taskId": event.task_id,
@@ -341,12 +347,32 @@ def recent_finished(*, limit: int = 8) -> list[Task]:
     return rows[:limit]
 
 
+def feed_item(event: Event) -> dict[str, Any]:
+    """An event for the page's feed: its JSON shape plus the aware time for the template."""
+    return {**event_json(event), "at": event.created_at}
+
+
+def event_text(event: Event) -> str:
+    """The feed's sentence for the event (see `dashboard.activity`), "" for bookkeeping."""
+    task = event.task if event.task_id and event.kind in TASK_SENTENCES else None
+    facts = (
+        {"name": task.name, "type": task.type, "platform": task.platform, "result": task.result}
+        if task is not None
+        else None
+    )
+    return activity.describe(event.kind, message=event.message, data=event.data, task=facts)
+
+
+# Task events whose sentence needs the task's name or result (one join, only for these).
+TASK_SENTENCES = {"task.completed", "task.failed", "task.blocked", "task.created", "task.cancelled"}
+
+
 def recent_events(*, limit: int = 30) -> list[Event]:
-    return list(Event.objects.order_by("-id")[:limit])
+    return list(Event.objects.select_related("task").order_by("-id")[:limit])
 
 
 def events_since(*, since: int, limit: int) -> QuerySet[Event]:
-    return Event.objects.filter(id__gt=since).order_by("id")[:limit]
+    return Event.objects.select_related("task").filter(id__gt=since).order_by("id")[:limit]
 
 
 def latest_event_id() -> int:

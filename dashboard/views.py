@@ -10,7 +10,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -21,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from dashboard import selectors
 from safari_auto.api import ConflictError, NotFoundError
+from safari_auto.permissions import operator_required, viewer_required
 from scheduler import registry, services
 from scheduler.timeparse import parse_when
 
@@ -43,21 +43,21 @@ def _context(request: HttpRequest) -> dict[str, Any]:
         "state": selectors.dashboard_state(now=now),
         "queue": selectors.queue_page(page=page, now=now),
         "finished": selectors.recent_finished(),
-        "events": selectors.recent_events(),
+        "events": [selectors.feed_item(event) for event in selectors.recent_events()],
         "inbox": selectors.inbox(),
-        "task_types": sorted(registry.task_types()),
+        "task_types": sorted(registry.client_task_types()),
         "last_event_id": selectors.latest_event_id(),
     }
 
 
 @require_GET
-@staff_member_required
+@viewer_required
 def index(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/index.html", _context(request))
 
 
 @require_GET
-@staff_member_required
+@viewer_required
 def fragments(request: HttpRequest) -> JsonResponse:
     """The page's sections as HTML, for the script to patch in after live events."""
     context = _context(request)
@@ -85,14 +85,22 @@ def _error_text(exc: Exception) -> str:
     return str(exc)
 
 
+def _error_fields(exc: Exception) -> dict[str, list[str]]:
+    """Messages by form field, for the form to show beside the field."""
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        return {key: list(value) for key, value in exc.message_dict.items()}
+    return {}
+
+
 def control(fn: Control) -> Callable[..., HttpResponse]:
-    """Staff only, POST only (CSRF by the middleware); errors become messages, not pages."""
+    """Operators only, POST only (CSRF by the middleware); errors become messages, not pages."""
 
     @wraps(fn)
     @require_POST
-    @staff_member_required
+    @operator_required
     def view(request: HttpRequest, **kwargs: Any) -> HttpResponse:
         code = 200
+        fields: dict[str, list[str]] = {}
         try:
             text, ok = fn(request, kwargs), True
         except NotFoundError as exc:
@@ -101,8 +109,12 @@ def control(fn: Control) -> Callable[..., HttpResponse]:
             text, ok, code = str(exc), False, 409
         except (ValidationError, ValueError) as exc:
             text, ok, code = _error_text(exc), False, 400
+            fields = _error_fields(exc)
         if _wants_json(request):
-            return JsonResponse({"ok": ok, "message" if ok else "error": text}, status=code)
+            answer: dict[str, Any] = {"ok": ok, "message" if ok else "error": text}
+            if code == 400 and fields:
+                answer["fields"] = fields
+            return JsonResponse(answer, status=code)
         (messages.success if ok else messages.error)(request, text)
         target = request.POST.get("next", "")
         if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
@@ -167,14 +179,22 @@ def schedule(request: HttpRequest, kwargs: dict[str, Any]) -> str:
         payload = json.loads(raw_payload) if raw_payload else {}
     except json.JSONDecodeError as exc:
         raise ValidationError({"payload": [f"not JSON: {exc.msg}"]}) from None
+    except (ValueError, RecursionError):
+        raise ValidationError(
+            {"payload": ["not JSON this server can read (too deep or big)"]}
+        ) from None
     if not isinstance(payload, dict):
         raise ValidationError({"payload": ['give a JSON object, like {"seconds": 1}']})
     try:
         priority = int(data.get("priority") or 3)
     except ValueError:
         raise ValidationError({"priority": ["a whole number from 1 to 5"]}) from None
-    when = parse_when(data.get("when", ""), now=timezone.now(), tz=settings.TIME_ZONE)
+    try:
+        when = parse_when(data.get("when", ""), now=timezone.now(), tz=settings.TIME_ZONE)
+    except ValueError as exc:
+        raise ValidationError({"when": [str(exc)]}) from None
     task, created = services.task_schedule(
+        client=f"user:{request.user.pk}",
         type=data.get("type", ""),
         name=data.get("name", "").strip(),
         platform=data.get("platform", "").strip(),

@@ -30,7 +30,7 @@ class AccountLimitInline(admin.TabularInline):
     )
 
 
-@admin.action(description="Queue a health probe now")
+@admin.action(description="Queue a health probe now", permissions=["change"])
 def probe_now(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
     for account in queryset:
         services.probe_schedule(account=account)

@@ -7,7 +7,6 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,16 +24,20 @@ from dm.serializers import (
     PlatformsOutput,
     SendDecideInput,
 )
+from dm.syncing import conversations_named
 from safari_auto.api import NotFoundError, error
 from safari_auto.http import ServiceError
+from safari_auto.permissions import ViewerReadsOperatorWrites
+from scheduler import idempotency
 from scheduler.api.serializers import TaskEnvelopeSerializer, TaskSerializer
+from scheduler.api.views import client_name
 from scheduler.services import task_decide
 
 
 class DmSendApi(APIView):
     """POST /api/dm/send: queue a DM (a repeated idempotency key answers 200 with the first)."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [ViewerReadsOperatorWrites]
 
     @extend_schema(
         request=DmSendInput,
@@ -56,6 +59,8 @@ class DmSendApi(APIView):
             priority=data["priority"],
             idempotency_key=key,
             thread_id=data.get("threadId") or None,
+            client=client_name(request),
+            request_hash=idempotency.body_hash(dict(request.data)),
         )
         answer = {
             "success": True,
@@ -69,7 +74,7 @@ class DmSendApi(APIView):
 class ConversationsApi(APIView):
     """GET /api/dm/conversations?platform=…: the service's conversation list, read live."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [ViewerReadsOperatorWrites]
 
     @extend_schema(
         parameters=[OpenApiParameter("platform", str, required=True)],
@@ -79,7 +84,7 @@ class ConversationsApi(APIView):
     def get(self, request: Request) -> Response:
         platform = check_platform(request.query_params.get("platform") or "")
         try:
-            items = dm_client().conversations(platform)
+            items = conversations_named(platform, dm_client().conversations(platform))
         except ServiceError as exc:
             return error(f"{platform} DM service: {exc}", status.HTTP_502_BAD_GATEWAY)
         return Response(
@@ -92,7 +97,7 @@ class ConversationsApi(APIView):
 class PlatformsApi(APIView):
     """GET /api/resources/platforms: live counts, cooldowns and readiness per account."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [ViewerReadsOperatorWrites]
 
     @extend_schema(responses={200: PlatformsOutput}, summary="Platforms: readiness and counts")
     def get(self, request: Request) -> Response:
@@ -102,7 +107,7 @@ class PlatformsApi(APIView):
 class AccountApi(APIView):
     """PATCH /api/dm/accounts/<id>: limits, window, automation and pause."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [ViewerReadsOperatorWrites]
 
     @extend_schema(request=AccountPatchInput, responses={200: AccountOutput})
     def patch(self, request: Request, account_id: str) -> Response:
@@ -135,7 +140,7 @@ class AccountApi(APIView):
 class SendDecideApi(APIView):
     """POST /api/dm/sends/<task id>/decide {decision: sent|resend}."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [ViewerReadsOperatorWrites]
 
     @extend_schema(request=SendDecideInput, responses={200: TaskEnvelopeSerializer})
     def post(self, request: Request, task_id: str) -> Response:

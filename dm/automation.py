@@ -21,7 +21,6 @@ from dm.models import PlatformAccount
 from scheduler.models import ACTIVE_STATUSES, QUEUE_STATUSES, Task
 from scheduler.packages import cluster_for
 from scheduler.planning import active_window
-from scheduler.services import task_schedule
 
 SCHEDULES = (
     ("sync", "dm.automation.sync_tick", "DM_SYNC_CRON"),
@@ -82,20 +81,15 @@ def _automated(platform: str, host: str, now: datetime) -> list[PlatformAccount]
 
 
 def sync_tick(platform: str, host: str, now: datetime | None = None) -> list[int]:
-    """Queue one inbox sync per automated account in its window (once per hour at most)."""
+    """Queue one inbox sync per automated account in its window: one per schedule slot (the
+    minute it fires; DM_SYNC_CRON says how often), never while the last one has not run."""
     now = now or timezone.now()
     created = []
     for account in _automated(platform, host, now):
-        task, new = task_schedule(
-            type="sync",
-            name=f"sync {platform}/{account.handle} inbox",
-            platform=platform,
-            account=account.handle,
-            safari_host=host,
-            priority=4,
-            payload={"platform": platform},
-            idempotency_key=f"sync:{platform}:{account.handle}:{host}:{now:%Y%m%d%H}",
-            now=now,
+        if services.sync_queued(account=account, statuses=(*QUEUE_STATUSES, *ACTIVE_STATUSES)):
+            continue
+        task, new = services.sync_schedule(
+            account=account, at=now, key=f"{now:%Y%m%d%H%M}", now=now
         )
         if new:
             created.append(task.pk)

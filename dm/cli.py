@@ -15,8 +15,10 @@ from typing import Any, Protocol
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from crm.client import CrmError, get_client
 from dm import automation, selectors, services
 from dm.accounts import DM_PLATFORMS, account_get_or_create
+from scheduler import idempotency
 
 DM_HELP = "DM automation: set a platform's window and switch it on (or off), or send a DM."
 PLATFORM_HELP = "Show, pause, resume, probe a platform account or change its limits."
@@ -56,6 +58,10 @@ def dm_handle(options: dict[str, Any], stdout: Writer) -> None:
             text=options["text"],
             account=options.get("account") or "",
             idempotency_key=options.get("key"),
+            client="cli",
+            request_hash=idempotency.body_hash(
+                {name: options.get(name) for name in ("platform", "to", "text", "account")}
+            ),
         )
         verb = "Queued" if created else "Already queued (same key)"
         stdout.write(f"{verb}: DM task {task.pk} to @{options['to']} on {platform}\n")
@@ -73,6 +79,27 @@ def dm_handle(options: dict[str, Any], stdout: Writer) -> None:
     stdout.write(
         f"{platform} DM automation {state} for {account.handle}@{account.safari_host}: window "
         f"{account.active_start:%H:%M}-{account.active_end:%H:%M} ({account.timezone})\n"
+    )
+    if account.automation_enabled:
+        _say_campaigns(platform, stdout)
+
+
+def _say_campaigns(platform: str, stdout: Writer) -> None:
+    """Inside the window, campaigns feed the DMs: say which, or how to start one."""
+    try:
+        campaigns = get_client().campaigns_active(platform=platform)
+    except CrmError as exc:
+        stdout.write(f"Could not read campaigns from the CRM: {exc}\n")
+        return
+    if campaigns:
+        names = ", ".join(f"{c['name']} (#{c['id']})" for c in campaigns)
+        stdout.write(f"Active campaigns on {platform}: {names}\n")
+        return
+    stdout.write(
+        f"No active campaign on {platform}: queued DMs go out in the window, but no new ones "
+        "are generated. Start one with:\n"
+        f'  python manage.py crm campaign create --template warm-intro --name "Hello {platform}" '
+        f"--platform {platform} --start\n"
     )
 
 

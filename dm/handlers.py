@@ -8,21 +8,23 @@ ever sends again, and blocks for a human when it cannot tell.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from crm.client import CrmError, get_client
-from dm import limits, selectors, services
+from dm import limits, selectors, services, syncing
 from dm.accounts import account_get_or_create, limit_get_or_create
 from dm.clients import CommentsClient, SendOutcomeUnknown, SendResult, UnifiedDMClient
+from dm.clients.comments import posted_details
 from dm.clients.results import parse_time
+from dm.clients.types import SessionStatus
 from dm.models import Action, LedgerState, PlatformAccount, SendLedger
+from dm.payloads import DiscoveryPayload
+from dm.session import session_of
 from dm.verify import snapshot, tab_free, verify_delivery
 from safari_auto.http import ServiceError
 from scheduler.errors import TaskBlocked, TaskDeferred, TaskError
@@ -59,6 +61,11 @@ def outreach_guard(*, platform: str, username: str, key: str, reply: bool, now: 
         raise TaskError(f"the CRM could not be asked about @{username}: {exc}") from exc
     if state.get("do_not_contact"):
         raise TaskError(f"@{username} is marked do-not-contact: never messaged", permanent=True)
+    if state.get("display_only"):
+        raise TaskError(
+            f"{username!r} is only a name an inbox showed, not a handle: never messaged",
+            permanent=True,
+        )
     if reply or state.get("has_inbound"):
         return
     days = settings.DM_COLD_COOLDOWN_DAYS
@@ -248,6 +255,20 @@ def dm(ctx: TaskContext) -> dict[str, Any]:
     return _outcome(ctx, entry, result)
 
 
+def _resume_comment(entry: SendLedger) -> dict[str, Any] | None:
+    """An earlier attempt may have posted, and no service reads a comment back: only a human
+    looking at the post can tell. Returns the result when it was sent; None to post."""
+    if entry.state == L.SENT:
+        return _done(entry, "already posted (ledger)")
+    if entry.state == L.FAILED:
+        return None
+    raise _block(
+        entry,
+        f"{limits.label(entry.platform)}: an earlier attempt was interrupted mid-post and a "
+        "comment cannot be read back; check the post, then decide: mark sent, or send again",
+    )
+
+
 def comment(ctx: TaskContext) -> dict[str, Any]:
     """Post a comment on `postUrl`. A comment cannot be read back: unsure means blocked."""
     task = ctx.task
@@ -259,20 +280,26 @@ def comment(ctx: TaskContext) -> dict[str, Any]:
     key = task.idempotency_key or f"comment-task:{task.pk}"
     entry = SendLedger.objects.filter(idempotency_key=key).select_related("account").first()
     if entry is not None:
-        done = _resume_interrupted(ctx, entry, None)
+        done = _resume_comment(entry)
         if done is not None:
             return done
     spec = services.SendSpec(key, task.pk, task.platform, Action.COMMENT, "", post_url, text)
     entry = _begin(spec, account)
+    ctx.save_progress(pid=os.getpid())  # which worker is posting, for operators and the tests
     try:
         result = comments_client().post(task.platform, post_url, text)
     except SendOutcomeUnknown as exc:
+        # No trustworthy read-back exists for comments: a human looks at the post.
         raise _block(
             entry,
-            f"{limits.label(task.platform)}: the comment's answer was lost ({exc}); check the "
-            "post, then decide: mark sent, or send again",
+            f"{limits.label(task.platform)}: the comment's outcome is unknown ({exc}); check "
+            "the post, then decide: mark sent, or send again",
         ) from exc
-    return _outcome(ctx, entry, result)
+    done = _outcome(ctx, entry, result)
+    details = posted_details(result.raw)
+    if details.get("postedText") not in (None, text):
+        ctx.event("comment.rewritten", f"the service posted: {details['postedText'][:200]}")
+    return {**done, **details}
 
 
 # --- recovery and decisions -----------------------------------------------------------------
@@ -318,7 +345,8 @@ def on_decide(task: Task, decision: str) -> None:
 def discovery(ctx: TaskContext) -> dict[str, Any]:
     """Find prospects through the platform's service and upsert the qualifying ones in the CRM."""
     platform = ctx.task.platform or str(ctx.payload.get("platform") or "")
-    criteria = {k: v for k, v in ctx.payload.items() if k not in ("platform",)}
+    # Only the criteria its payload spec declares reach the service (checked at creation).
+    criteria = {k: v for k, v in ctx.payload.items() if k in DiscoveryPayload().fields}
     try:
         candidates = dm_client().discover(platform, **criteria)
     except ServiceError as exc:
@@ -341,92 +369,56 @@ def discovery(ctx: TaskContext) -> dict[str, Any]:
 
 
 def sync(ctx: TaskContext) -> dict[str, Any]:
-    """Pull conversations and their messages into the CRM (idempotent on the CRM side), and
-    tell the dashboard's inbox about replies that are new since the CRM last saw them."""
+    """Pull conversations and their messages into the CRM (idempotent on the CRM side, keyed by
+    handle: dm/syncing.py), and tell the dashboard's inbox about each reply the CRM stored for
+    the first time, so a reply is announced once however often the inbox is read."""
     platform = ctx.task.platform or str(ctx.payload.get("platform") or "")
     most = int(ctx.payload.get("limit") or 50)
-    client = dm_client()
     crm = get_client()
-    replies: list[dict[str, Any]] = []
     try:
-        conversations = client.conversations(platform)[:most]
-        payload = []
-        for conversation in conversations:
-            ctx.check_cancelled()
-            username = conversation["username"]
-            messages = client.messages(platform, username, limit=50)
-            fallback = conversation["last_message_at"] or timezone.now()
-            seen = _last_inbound_at(crm, platform, username)
-            payload.append(
-                {
-                    "username": username,
-                    "display_name": conversation["display_name"],
-                    "messages": [
-                        {
-                            "text": m["text"],
-                            "direction": "outbound" if m["is_outbound"] else "inbound",
-                            "sent_at": (m["sent_at"] or fallback).isoformat(),
-                            **({"id": m["id"]} if m["id"] else {}),
-                        }
-                        for m in messages
-                        if m["text"]
-                    ],
-                }
-            )
-            replies += [
-                {"username": username, "text": m["text"], "at": (m["sent_at"] or fallback)}
-                for m in messages
-                if m["text"]
-                and not m["is_outbound"]
-                and (seen is None or (m["sent_at"] or fallback) > seen)
-            ]
+        payload, unread = syncing.inbox_read(
+            dm_client(), platform, most=most, check_cancelled=ctx.check_cancelled
+        )
     except ServiceError as exc:
         raise TaskError(f"sync could not read {platform}: {exc}", permanent=False) from exc
+    if payload and len(unread) == len(payload):
+        raise TaskError(f"sync could not read any {platform} conversation", permanent=False)
     try:
         counts = crm.sync_dm(platform=platform, conversations=payload)
     except CrmError as exc:
         raise TaskError(f"the CRM refused the sync: {exc}", permanent=exc.permanent) from exc
-    _announce_replies(ctx, crm, platform, replies)
+    replies = list(counts.get("new_replies") or [])
+    _announce_replies(ctx, platform, replies)
     return {
         "conversations": len(payload),
         "newReplies": len(replies),
-        **{k: v for k, v in counts.items() if k != "synced"},
+        "unreadable": unread[:20],
+        **{k: v for k, v in counts.items() if k not in ("synced", "new_replies")},
     }
 
 
-def _last_inbound_at(crm: Any, platform: str, username: str) -> datetime | None:
-    try:
-        state = crm.conversation_state(platform=platform, username=username)
-    except CrmError:
-        return None
-    value = state.get("last_inbound_at")
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    return value if isinstance(value, datetime) else None
-
-
-def _announce_replies(
-    ctx: TaskContext, crm: Any, platform: str, replies: list[dict[str, Any]]
-) -> None:
-    """One `dm.reply_received` event per new reply (the newest 20), for the inbox."""
-    for reply in sorted(replies, key=lambda r: r["at"])[-20:]:
-        contact = None
-        with contextlib.suppress(CrmError):
-            contact = crm.contact_by_handle(platform=platform, username=reply["username"])
+def _announce_replies(ctx: TaskContext, platform: str, replies: list[dict[str, Any]]) -> None:
+    """One `dm.reply_received` event per reply the CRM stored for the first time (the newest
+    20); a name-only sender is shown by name, never with an @."""
+    for reply in sorted(replies, key=lambda r: str(r.get("sent_at")))[-20:]:
+        name = str(reply.get("username") or "")
+        who = name if reply.get("display_only") else f"@{name}"
         ctx.event(
             "dm.reply_received",
-            f"{platform} @{reply['username']}: {reply['text'][:200]}",
+            f"{platform} {who}: {str(reply.get('text'))[:200]}",
             platform=platform,
-            username=reply["username"],
-            text=reply["text"][:500],
-            at=reply["at"].isoformat(),
-            contactId=str(contact["id"]) if contact else None,
+            username=name,
+            displayOnly=bool(reply.get("display_only")),
+            text=str(reply.get("text") or "")[:500],
+            at=reply.get("sent_at"),
+            contactId=reply.get("contact_id"),
         )
 
 
 def _probe_dm(
     client: UnifiedDMClient, platform: str
-) -> tuple[bool, bool | None, str, dict[str, Any]]:
+) -> tuple[bool | None, bool | None, str, dict[str, Any]]:
+    """(healthy, logged in, reason, service limits); healthy None: the session is unknown."""
     health = client.health(platform)
     if not health["ok"]:
         return False, None, f"service down: {health['detail']}", {}
@@ -434,10 +426,11 @@ def _probe_dm(
         status = client.status(platform)
     except ServiceError as exc:
         return False, None, f"no Safari session: {exc}", {}
-    if not status["logged_in"]:
+    session = session_of(status, platform)
+    if session == "logged_out":
         return False, False, "logged out: a human must log in in Safari", {}
     url = status["current_url"].lower()
-    if "challenge" in url or "captcha" in url:
+    if session == "logged_in" and ("challenge" in url or "captcha" in url):
         return False, True, "CAPTCHA on screen: a human must solve it", {}
     try:
         service_limits = client.rate_limits(platform)
@@ -446,7 +439,14 @@ def _probe_dm(
     rate_status = service_limits.get("status") or {}
     if rate_status.get("suspended"):
         return False, True, f"suspended: {rate_status.get('message') or 'account suspended'}", {}
+    if session == "unknown":
+        return None, None, _unknown_session(status), service_limits
     return True, True, "", service_limits
+
+
+def _unknown_session(status: SessionStatus) -> str:
+    front = status["current_url"] or "another page"
+    return f"session unknown: Safari's front tab shows {front[:200]}; the last known state stands"
 
 
 def probe(ctx: TaskContext) -> dict[str, Any]:
@@ -462,32 +462,41 @@ def probe(ctx: TaskContext) -> dict[str, Any]:
     else:
         healthy, logged_in, reason, service_limits = _probe_comments(comments_client(), platform)
     now = timezone.now()
-    stored = services.health_store(
-        account=account,
-        action=action,
-        healthy=healthy,
-        logged_in=logged_in,
-        reason=reason,
-        service_limits=service_limits if healthy else None,
-        now=now,
-    )
+    if healthy is None:  # the session could not be seen: hold nothing, look again soon
+        services.health_unknown(
+            account=account, action=action, reason=reason, service_limits=service_limits, now=now
+        )
+        failures = 1
+    else:
+        failures = services.health_store(
+            account=account,
+            action=action,
+            healthy=healthy,
+            logged_in=logged_in,
+            reason=reason,
+            service_limits=service_limits if healthy else None,
+            now=now,
+        ).probe_failures
     following = None
     if ctx.payload.get("chain", True):
-        at = now + services.probe_delay(stored.probe_failures)
+        at = now + services.probe_delay(failures)
         following = services.probe_schedule(account=account, action=action, at=at).pk
     return {"healthy": healthy, "loggedIn": logged_in, "reason": reason, "nextProbe": following}
 
 
 def _probe_comments(
     client: CommentsClient, platform: str
-) -> tuple[bool, bool | None, str, dict[str, Any]]:
+) -> tuple[bool | None, bool | None, str, dict[str, Any]]:
+    health = client.health(platform)
+    if not health["ok"]:
+        return False, None, f"service down: {health['detail']}", {}
     try:
-        health = client.health(platform)
-        if not health["ok"]:
-            return False, None, f"service down: {health['detail']}", {}
         status = client.status(platform)
     except ServiceError as exc:
         return False, None, f"no Safari session: {exc}", {}
-    if not status["logged_in"]:
+    session = session_of(status, platform)
+    if session == "logged_out":
         return False, False, "logged out: a human must log in in Safari", {}
+    if session == "unknown":
+        return None, None, _unknown_session(status), {}
     return True, True, "", {}

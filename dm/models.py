@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import time
 
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone as tz
@@ -62,15 +63,28 @@ class PlatformAccount(models.Model):
         return f"{self.platform}/{self.handle}@{self.safari_host}"
 
 
+# Sane bounds of an account's limits (API, admin and CLI): beyond them no platform would
+# tolerate the pace, and a gap of 10^12 s overflows every date it is added to.
+MAX_HOURLY_CAP = 1000
+MAX_DAILY_CAP = 10_000
+MAX_GAP_SECONDS = 86_400
+LIMIT_BOUNDS = {
+    "hourly_cap": MAX_HOURLY_CAP,
+    "daily_cap": MAX_DAILY_CAP,
+    "min_gap_seconds": MAX_GAP_SECONDS,
+    "max_gap_seconds": MAX_GAP_SECONDS,
+}
+
+
 class AccountLimit(models.Model):
     """Limits, cooldown and health of one (account, action). Counts come from the ledger."""
 
     account = models.ForeignKey(PlatformAccount, on_delete=models.CASCADE, related_name="limits")
     action = models.CharField(max_length=16, choices=Action.choices)
-    hourly_cap = models.PositiveIntegerField()
-    daily_cap = models.PositiveIntegerField()
-    min_gap_seconds = models.PositiveIntegerField()
-    max_gap_seconds = models.PositiveIntegerField()
+    hourly_cap = models.PositiveIntegerField(validators=[MaxValueValidator(MAX_HOURLY_CAP)])
+    daily_cap = models.PositiveIntegerField(validators=[MaxValueValidator(MAX_DAILY_CAP)])
+    min_gap_seconds = models.PositiveIntegerField(validators=[MaxValueValidator(MAX_GAP_SECONDS)])
+    max_gap_seconds = models.PositiveIntegerField(validators=[MaxValueValidator(MAX_GAP_SECONDS)])
     next_allowed_at = models.DateTimeField(
         null=True, blank=True, help_text="Drawn after each send: the minimum gap plus jitter."
     )

@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 from django.conf import settings
 
-from dm import cli, handlers, selectors
+from dm import cli, handlers, payloads, selectors
+from dm.accounts import COMMENT_PLATFORMS, DM_PLATFORMS
 from dm.models import Action
 from scheduler.models import Task
 from scheduler.registry import (
@@ -33,14 +34,23 @@ def send_needs(action: str) -> Callable[[Task], dict[str, int]]:
 
 
 def register() -> None:
-    for name, handler, action, text in (
+    for name, handler, action, text, spec, platforms in (
         (
             "dm",
             handlers.dm,
             Action.DM,
             "Send a DM to a user or reply in a thread, at most once (the send ledger).",
+            payloads.DmPayload,
+            DM_PLATFORMS,
         ),
-        ("comment", handlers.comment, Action.COMMENT, "Post a comment on a URL, at most once."),
+        (
+            "comment",
+            handlers.comment,
+            Action.COMMENT,
+            "Post a comment on a URL, at most once.",
+            payloads.CommentPayload,
+            COMMENT_PLATFORMS,
+        ),
     ):
         register_task_type(
             TaskType(
@@ -53,6 +63,9 @@ def register() -> None:
                 needs=send_needs(action),
                 idempotent_key_required=True,
                 max_retries=settings.DM_SEND_MAX_RETRIES,
+                client_creatable=True,
+                payload=spec,
+                platforms=platforms,
                 extra={
                     "decisions": SEND_DECISIONS,
                     "on_decide": handlers.on_decide,
@@ -69,6 +82,9 @@ def register() -> None:
             needs_platform=True,
             timeout_seconds=900,
             max_retries=2,
+            client_creatable=True,
+            payload=payloads.DiscoveryPayload,
+            platforms=DM_PLATFORMS,
         )
     )
     register_task_type(
@@ -80,6 +96,9 @@ def register() -> None:
             needs_platform=True,
             timeout_seconds=900,
             max_retries=2,
+            client_creatable=True,
+            payload=payloads.SyncPayload,
+            platforms=DM_PLATFORMS,
         )
     )
     register_task_type(
@@ -90,6 +109,7 @@ def register() -> None:
             safari_exclusive=False,
             timeout_seconds=120,
             max_retries=1,
+            payload=payloads.ProbePayload,
         )
     )
     register_probe(selectors.GATE_PREFIX, selectors.probe)

@@ -109,6 +109,13 @@ def account_status(
     )["last"]
     cooldown = limit.cooldown_until if limit.cooldown_until and limit.cooldown_until > now else None
     wait = user_pause or health_pause or verdict.reason
+    # Only the minimum gap after the last send holds it: sending normally, not rate-limited.
+    between_sends = bool(
+        not (user_pause or health_pause or cooldown)
+        and limit.next_allowed_at is not None
+        and verdict.ready_at == limit.next_allowed_at
+        and limit.next_allowed_at > now
+    )
     return {
         "platform": account.platform,
         "account": account.handle,
@@ -144,6 +151,7 @@ def account_status(
         "paused": user_pause,
         "healthPause": health_pause,
         "waitReason": wait or None,
+        "betweenSends": between_sends,
         "lastActivity": last,
     }
 

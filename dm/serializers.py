@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from dm.accounts import DM_PLATFORMS
+from dm.models import MAX_DAILY_CAP, MAX_GAP_SECONDS, MAX_HOURLY_CAP
 from scheduler.api.serializers import TaskSerializer
 
 
@@ -12,12 +13,14 @@ class DmSendInput(serializers.Serializer):  # type: ignore[type-arg]
     platform = serializers.ChoiceField(choices=DM_PLATFORMS)
     username = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     text = serializers.CharField(max_length=10_000)
-    threadId = serializers.CharField(required=False, allow_blank=True, allow_null=True)
-    account = serializers.CharField(required=False, allow_blank=True, default="")
+    threadId = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=200
+    )
+    account = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
     scheduledFor = serializers.DateTimeField(required=False, allow_null=True)
     priority = serializers.IntegerField(min_value=1, max_value=5, required=False, default=3)
     idempotencyKey = serializers.CharField(
-        required=False, allow_blank=True, allow_null=True, max_length=200
+        required=False, allow_blank=True, allow_null=True, max_length=150
     )
 
     def validate(self, attrs: dict) -> dict:  # type: ignore[type-arg]
@@ -71,16 +74,18 @@ class PlatformsOutput(serializers.Serializer):  # type: ignore[type-arg]
 
 class AccountPatchInput(serializers.Serializer):  # type: ignore[type-arg]
     action = serializers.ChoiceField(choices=["dm", "comment"], required=False, default="dm")
-    hourlyCap = serializers.IntegerField(min_value=0, required=False)
-    dailyCap = serializers.IntegerField(min_value=0, required=False)
-    minGapSeconds = serializers.IntegerField(min_value=0, required=False)
-    maxGapSeconds = serializers.IntegerField(min_value=0, required=False)
+    hourlyCap = serializers.IntegerField(min_value=0, max_value=MAX_HOURLY_CAP, required=False)
+    dailyCap = serializers.IntegerField(min_value=0, max_value=MAX_DAILY_CAP, required=False)
+    minGapSeconds = serializers.IntegerField(min_value=0, max_value=MAX_GAP_SECONDS, required=False)
+    maxGapSeconds = serializers.IntegerField(min_value=0, max_value=MAX_GAP_SECONDS, required=False)
     activeStart = serializers.TimeField(required=False)
     activeEnd = serializers.TimeField(required=False)
-    timezone = serializers.CharField(required=False)
+    timezone = serializers.CharField(required=False, max_length=64)
     automation = serializers.BooleanField(required=False)
     paused = serializers.BooleanField(required=False)
-    pauseReason = serializers.CharField(required=False, allow_blank=True, default="")
+    pauseReason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=300
+    )
     clearCooldown = serializers.BooleanField(required=False, default=False)
 
 

@@ -15,7 +15,14 @@ from django.utils import timezone
 
 from dm import limits, selectors
 from dm.accounts import account_get_or_create, check_platform, limit_config, limit_get_or_create
-from dm.models import AccountLimit, Action, LedgerState, PlatformAccount, SendLedger
+from dm.models import (
+    LIMIT_BOUNDS,
+    AccountLimit,
+    Action,
+    LedgerState,
+    PlatformAccount,
+    SendLedger,
+)
 from scheduler import events
 from scheduler.models import PauseKind, Task
 from scheduler.services import scheduler_pause, scheduler_resume, task_schedule
@@ -149,6 +156,8 @@ def ledger_sent(
         )
         if warning:
             _record("send.warning", entry, warning[:300], warning=warning)
+    if entry.action == Action.DM:
+        reply_check_schedule(account=entry.account, now=now)
     return entry
 
 
@@ -274,6 +283,34 @@ def health_store(
     return limit
 
 
+def health_unknown(
+    *,
+    account: PlatformAccount,
+    action: str,
+    reason: str,
+    service_limits: dict[str, Any] | None,
+    now: datetime,
+) -> AccountLimit:
+    """Store a probe that could not see the session (Safari's front tab showed another site):
+    neither a pause nor a resume, the last known health stands."""
+    with transaction.atomic():
+        limit = AccountLimit.objects.select_for_update().get(
+            pk=limit_get_or_create(account=account, action=action).pk
+        )
+        limit.last_probe_at = now
+        if service_limits is not None:
+            limit.service_limits = service_limits
+        limit.save(update_fields=["last_probe_at", "service_limits"])
+        events.record(
+            "platform.probed",
+            subject="platform",
+            subject_id=f"{account.platform}/{account.handle}",
+            message=reason,
+            data={"healthy": limit.healthy, "loggedIn": None, "action": action, "unknown": True},
+        )
+    return limit
+
+
 def probe_delay(failures: int) -> timedelta:
     """When to probe again: the regular interval when healthy, else a capped backoff."""
     if failures <= 0:
@@ -309,6 +346,53 @@ def probe_schedule(
     return task
 
 
+# --- inbox syncs ------------------------------------------------------------------------------
+
+
+def sync_queued(*, account: PlatformAccount, statuses: tuple[str, ...]) -> bool:
+    """Whether a sync of this account is in one of `statuses` already."""
+    return Task.objects.filter(
+        type="sync",
+        platform=account.platform,
+        account=account.handle,
+        safari_host=account.safari_host,
+        status__in=statuses,
+    ).exists()
+
+
+def sync_schedule(
+    *, account: PlatformAccount, at: datetime, key: str, now: datetime, why: str = ""
+) -> tuple[Task, bool]:
+    """Queue one inbox sync of an account at `at`; `key` names the slot it fills (a repeat
+    returns the first, with False)."""
+    return task_schedule(
+        type="sync",
+        name=f"sync {account.platform}/{account.handle} inbox{why}",
+        platform=account.platform,
+        account=account.handle,
+        safari_host=account.safari_host,
+        priority=4,
+        scheduled_for=at,
+        payload={"platform": account.platform},
+        idempotency_key=f"sync:{account.platform}:{account.handle}:{account.safari_host}:{key}",
+        now=now,
+    )
+
+
+def reply_check_schedule(*, account: PlatformAccount, now: datetime) -> Task | None:
+    """After a DM goes out, sync that inbox DM_REPLY_CHECK_SECONDS later, so a quick answer
+    shows without waiting for the scheduled sync (0, the default, leaves it to the schedule;
+    the demo checks after a few seconds). A sync still waiting to start covers it."""
+    seconds = settings.DM_REPLY_CHECK_SECONDS
+    if seconds <= 0 or sync_queued(account=account, statuses=("pending",)):
+        return None
+    at = now + timedelta(seconds=seconds)
+    task, _ = sync_schedule(
+        account=account, at=at, key=f"{at:%Y%m%d%H%M%S}", now=now, why=" (replies)"
+    )
+    return task
+
+
 # --- sends ------------------------------------------------------------------------------------
 
 
@@ -324,14 +408,51 @@ def dm_send(
     thread_id: str | None = None,
     extra: dict[str, Any] | None = None,
     host: str | None = None,
+    client: str | None = None,
+    request_hash: str = "",
 ) -> tuple[Task, bool]:
-    """Queue a DM task (to a user, or a reply in a known thread) on the named or default account."""
+    """Queue a DM task (to a user, or a reply in a known thread) on the named or default account.
+
+    One transaction: a refused task leaves no lazily made default account behind either.
+    """
     check_platform(platform)
     username = username.strip().lstrip("@")
     if not username and not thread_id:
         raise ValidationError({"username": "name the recipient"})
     if not text.strip():
         raise ValidationError({"text": "the message is empty"})
+    with transaction.atomic():
+        return _dm_task(
+            platform=platform,
+            username=username,
+            text=text,
+            account=account,
+            scheduled_for=scheduled_for,
+            priority=priority,
+            idempotency_key=idempotency_key,
+            thread_id=thread_id,
+            extra=extra,
+            host=host,
+            client=client,
+            request_hash=request_hash,
+        )
+
+
+def _dm_task(
+    *,
+    platform: str,
+    username: str,
+    text: str,
+    account: str,
+    scheduled_for: datetime | None,
+    priority: int,
+    idempotency_key: str | None,
+    thread_id: str | None,
+    extra: dict[str, Any] | None,
+    host: str | None,
+    client: str | None,
+    request_hash: str,
+) -> tuple[Task, bool]:
     acct = account_get_or_create(platform=platform, handle=account, host=host)
     payload: dict[str, Any] = {"username": username, "text": text, **(extra or {})}
     if thread_id:
@@ -346,6 +467,8 @@ def dm_send(
         scheduled_for=scheduled_for,
         payload=payload,
         idempotency_key=idempotency_key,
+        client=client,
+        request_hash=request_hash,
     )
 
 
@@ -407,8 +530,10 @@ def account_update(
             ("max_gap_seconds", max_gap_seconds),
         ):
             if value is not None:
-                if value < 0:
-                    raise ValidationError({name: f"{name} must be ≥ 0"})
+                if isinstance(value, bool) or not 0 <= value <= LIMIT_BOUNDS[name]:
+                    raise ValidationError(
+                        {name: f"{name} must be between 0 and {LIMIT_BOUNDS[name]}"}
+                    )
                 setattr(limit, name, value)
         if limit.max_gap_seconds < limit.min_gap_seconds:
             raise ValidationError({"max_gap_seconds": "the maximum gap is below the minimum"})

@@ -11,7 +11,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+_FALSE = {"0", "false", "no", "off"}
 
 
 def env_str(name: str, default: str = "") -> str:
@@ -20,8 +20,8 @@ def env_str(name: str, default: str = "") -> str:
 
 def env_bool(name: str, default: bool = False) -> bool:
     raw = os.environ.get(name)
-    if raw is None:
-        return default
+    if raw is None or raw.strip() == "":
+        return default  # an empty line in .env means "the default", as for numbers
     value = raw.strip().lower()
     if value in _TRUE:
         return True
@@ -74,3 +74,26 @@ def env_timeouts(name: str, defaults: dict[str, dict[str, float]]) -> dict[str, 
         except ValueError:
             raise ImproperlyConfigured(f"{name}: {entry!r} needs a number of seconds") from None
     return merged
+
+
+SECRET_MIN_LENGTH = 50  # Django's own deploy check (security.W009) asks for these two
+SECRET_MIN_UNIQUE_CHARACTERS = 5
+
+
+def env_secret(name: str, *, placeholder: str, required: bool) -> str:
+    """A secret; when `required`, a missing, placeholder or weak one is an error naming it."""
+    value = os.environ.get(name, "") or placeholder
+    if not required:
+        return value
+    if value == placeholder or value.startswith("django-insecure"):
+        problem = "is not set (or is the placeholder)"
+    elif len(value) < SECRET_MIN_LENGTH:
+        problem = f"is shorter than {SECRET_MIN_LENGTH} characters"
+    elif len(set(value)) < SECRET_MIN_UNIQUE_CHARACTERS:
+        problem = f"has fewer than {SECRET_MIN_UNIQUE_CHARACTERS} different characters"
+    else:
+        return value
+    raise ImproperlyConfigured(
+        f'{name} {problem}. Generate one with: python -c "import secrets; '
+        f'print(secrets.token_urlsafe(64))"'
+    )

@@ -2,6 +2,9 @@
 
 Explicit connect/read timeouts, JSON in and out, and a single error type whose `permanent`
 says whether a retry can help. Per-service clients only build payloads and read answers.
+A ServiceError's message never carries a URL's credentials, query or fragment (they can hold
+tokens), nor the text of the underlying exception (which repeats the URL): stored as a task's
+error and shown on the dashboard, it is safe to show.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from typing import Any
 
 import requests
 from django.conf import settings
+
+from safari_auto.redaction import url_without_secrets
 
 _session = requests.Session()
 
@@ -26,12 +31,14 @@ class ServiceError(Exception):
         status: int | None = None,
         body: Any = None,
         url: str = "",
+        reason: str = "",
     ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.status = status
         self.body = body
-        self.url = url
+        self.url = url_without_secrets(url) if url else ""
+        self.reason = reason or message  # what went wrong, without naming the URL
 
 
 @dataclass(frozen=True)
@@ -73,20 +80,26 @@ def call(
             headers=headers,
             timeout=(settings.HTTP_CONNECT_TIMEOUT_SECONDS, read_timeout),
         )
-    except requests.ConnectTimeout as exc:
-        raise ServiceError(f"{url}: connect timed out", permanent=False, url=url) from exc
-    except requests.ConnectionError as exc:
-        raise ServiceError(
-            f"{url}: cannot connect ({exc.__class__.__name__})", permanent=False, url=url
-        ) from exc
-    except requests.Timeout as exc:
-        raise ServiceError(
-            f"{url}: no answer within {read_timeout:g}s", permanent=False, url=url
-        ) from exc
     except requests.RequestException as exc:
-        raise ServiceError(f"{url}: {exc}", permanent=False, url=url) from exc
+        raise _failure(url, exc, read_timeout) from exc  # callers read the cause
     try:
         body = response.json() if response.content else None
     except ValueError:
         body = {"error": response.text[:500]}
     return Answer(status=response.status_code, body=body, headers=dict(response.headers))
+
+
+def _failure(url: str, exc: requests.RequestException, read_timeout: float) -> ServiceError:
+    """A retryable ServiceError naming the URL without secrets. The requests exception stays
+    its `__cause__` (callers tell "never sent" from "outcome unknown" by it); its text repeats
+    the full URL, so the log formatter masks configured secrets."""
+    if isinstance(exc, requests.ConnectTimeout):
+        reason = "connect timed out"
+    elif isinstance(exc, requests.ConnectionError):
+        reason = f"cannot connect ({exc.__class__.__name__})"
+    elif isinstance(exc, requests.Timeout):
+        reason = f"no answer within {read_timeout:g}s"
+    else:
+        reason = f"request failed ({exc.__class__.__name__})"
+    shown = url_without_secrets(url)
+    return ServiceError(f"{shown}: {reason}", permanent=False, url=url, reason=reason)

@@ -7,13 +7,24 @@ Python (SQLite, django-q2's ORM broker, the in-memory channel layer); `DATABASE_
 
 from __future__ import annotations
 
+import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from safari_auto.env import env_bool, env_float, env_int, env_list, env_str, env_timeouts
+from safari_auto import demo
+from safari_auto.env import (
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_secret,
+    env_str,
+    env_timeouts,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data")))
@@ -21,14 +32,17 @@ DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data")))
 PLACEHOLDER_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105
 
 SAFARI_ENV = env_str("SAFARI_ENV", "development")  # development | production
+if SAFARI_ENV not in ("development", "production"):
+    raise ImproperlyConfigured(f"SAFARI_ENV must be development or production, got {SAFARI_ENV!r}")
 SAFARI_ROLE = env_str("SAFARI_ROLE", "all")  # all | crm (the CRM as its own deployment)
-DEBUG = env_bool("DEBUG", SAFARI_ENV == "development")
-SECRET_KEY = env_str("SECRET_KEY", PLACEHOLDER_SECRET)
-if SAFARI_ENV != "development":
-    if DEBUG:
-        raise ImproperlyConfigured("DEBUG must be off outside development (SAFARI_ENV).")
-    if SECRET_KEY == PLACEHOLDER_SECRET or len(SECRET_KEY) < 32:
-        raise ImproperlyConfigured("Set SECRET_KEY to a real secret outside development.")
+# DEBUG is off unless asked for, and even then only a local superuser sees technical pages
+# (safari_auto/debugpages.py).
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_secret(
+    "SECRET_KEY", placeholder=PLACEHOLDER_SECRET, required=SAFARI_ENV == "production"
+)
+if SAFARI_ENV == "production" and DEBUG:
+    raise ImproperlyConfigured("DEBUG must be off in production (SAFARI_ENV).")
 
 DEMO = env_bool("DEMO", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
@@ -38,7 +52,7 @@ CSRF_TRUSTED_ORIGINS = env_list(
 
 CORE_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "safari_auto.apps.SafariAdminConfig",  # django.contrib.admin, asking for a role too
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -46,7 +60,8 @@ CORE_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
     "drf_spectacular",
     "channels",
 ]
@@ -67,6 +82,7 @@ else:
     ROOT_URLCONF = "safari_auto.urls"
 
 MIDDLEWARE = [
+    "safari_auto.debugpages.TechnicalPagesGate",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -75,6 +91,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 TEMPLATES = [
@@ -188,31 +205,31 @@ else:
     Q_CLUSTER["broker_class"] = "scheduler.broker.PollingORM"
 
 # --- The automation services we drive ----------------------------------------------------
-# With DEMO on, every base URL points at the simulators (the real port + 1000), so a simulator
-# can never stand in for a real service by accident.
-SIM_PORT_OFFSET = 1000
-
-
-def _service_url(name: str, port: int) -> str:
-    return env_str(name, f"http://127.0.0.1:{port + SIM_PORT_OFFSET if DEMO else port}")
-
-
-SERVICE_URLS = {
-    "instagram_dm": _service_url("INSTAGRAM_DM_URL", 3001),
-    "tiktok_dm": _service_url("TIKTOK_DM_URL", 3002),
-    "twitter_dm": _service_url("TWITTER_DM_URL", 3003),
-    "threads_comments": _service_url("THREADS_COMMENTS_URL", 3004),
-    "instagram_comments": _service_url("INSTAGRAM_COMMENTS_URL", 3005),
-    "tiktok_comments": _service_url("TIKTOK_COMMENTS_URL", 3006),
-    "twitter_comments": _service_url("TWITTER_COMMENTS_URL", 3007),
-    "sora": _service_url("SORA_URL", 7070),
-}
+# With DEMO on, every base URL is its simulator's (127.0.0.1, the real port + the offset, 1000
+# unless SIM_PORT_OFFSET moves the range for tests); a service variable that names anything
+# else stops start-up (safari_auto/demo.py). `simulate` listens on the same offset.
+SIM_PORT_OFFSET = env_int("SIM_PORT_OFFSET", demo.SIM_PORT_OFFSET)
+SERVICE_URLS = demo.service_urls(os.environ, demo=DEMO, offset=SIM_PORT_OFFSET)
+# The comment services' own default tokens (each service reads its own; TikTok's has no auth
+# unless one is set, and an empty token sends no Authorization header).
 SERVICE_TOKENS = {
-    "threads_comments": env_str("THREADS_COMMENTS_TOKEN", "dev-token"),
-    "instagram_comments": env_str("INSTAGRAM_COMMENTS_TOKEN", "dev-token"),
-    "tiktok_comments": env_str("TIKTOK_COMMENTS_TOKEN", "dev-token"),
-    "twitter_comments": env_str("TWITTER_COMMENTS_TOKEN", "dev-token"),
+    "threads_comments": env_str("THREADS_COMMENTS_TOKEN", "threads-local-dev-token"),
+    "instagram_comments": env_str("INSTAGRAM_COMMENTS_TOKEN", "test-token"),
+    "tiktok_comments": env_str("TIKTOK_COMMENTS_TOKEN", ""),
+    "twitter_comments": env_str("TWITTER_COMMENTS_TOKEN", "test-token-12345"),
 }
+# How long a comment post may take before its outcome is unknown. Posts wait inside the request
+# (5-12 s, 14-20 s on a real Mac); Instagram and Threads answer 504 themselves at 30 s, so
+# their timeout outlasts that 504 and the answer is read rather than timed out.
+COMMENT_POST_TIMEOUTS = {
+    "threads_comments": env_float("THREADS_COMMENTS_POST_TIMEOUT_SECONDS", 45.0),
+    "instagram_comments": env_float("INSTAGRAM_COMMENTS_POST_TIMEOUT_SECONDS", 45.0),
+    "tiktok_comments": env_float("TIKTOK_COMMENTS_POST_TIMEOUT_SECONDS", 40.0),
+    "twitter_comments": env_float("TWITTER_COMMENTS_POST_TIMEOUT_SECONDS", 40.0),
+}
+COMMENT_READ_TIMEOUT_SECONDS = env_float("COMMENT_READ_TIMEOUT_SECONDS", 10.0)
+# Discovery: a candidate qualifies at this score when the service does not say (X, Instagram).
+DISCOVERY_MIN_SCORE = env_float("DISCOVERY_MIN_SCORE", 50.0)
 HTTP_TIMEOUT_SECONDS = env_float("HTTP_TIMEOUT_SECONDS", 30.0)
 HTTP_CONNECT_TIMEOUT_SECONDS = env_float("HTTP_CONNECT_TIMEOUT_SECONDS", 3.0)
 SIM_TIME_SCALE = env_float("SIM_TIME_SCALE", 1.0)
@@ -256,9 +273,14 @@ DM_COOLDOWN_CAP_SECONDS = env_float("DM_COOLDOWN_CAP_SECONDS", 86400.0)
 DM_PROBE_INTERVAL_SECONDS = env_float("DM_PROBE_INTERVAL_SECONDS", 900.0)
 DM_PROBE_BACKOFF_BASE_SECONDS = env_float("DM_PROBE_BACKOFF_BASE_SECONDS", 60.0)
 DM_PROBE_BACKOFF_CAP_SECONDS = env_float("DM_PROBE_BACKOFF_CAP_SECONDS", 3600.0)
-DM_SYNC_CRON = env_str("DM_SYNC_CRON", "0 * * * *")  # inbox sync inside the window
-DM_OUTREACH_CRON = env_str("DM_OUTREACH_CRON", "*/10 * * * *")  # campaign outreach
+# Inbox sync and campaign outreach inside the window; the demo runs both every minute so
+# replies and sends show within a minute of `make run`.
+DM_SYNC_CRON = env_str("DM_SYNC_CRON", "* * * * *" if DEMO else "0 * * * *")
+DM_OUTREACH_CRON = env_str("DM_OUTREACH_CRON", "* * * * *" if DEMO else "*/10 * * * *")
 DM_SEND_MAX_RETRIES = env_int("DM_SEND_MAX_RETRIES", 5)
+# After a DM goes out, sync that inbox this many seconds later to catch a quick answer
+# (0: the scheduled sync is enough; the demo looks 15 s later, its contacts answer in 5).
+DM_REPLY_CHECK_SECONDS = env_float("DM_REPLY_CHECK_SECONDS", 15.0 if DEMO else 0.0)
 
 # --- CRM ---------------------------------------------------------------------------------
 CRM_API_URL = env_str("CRM_API_URL")  # empty: the CRM in this process (ORM); else HTTP
@@ -267,6 +289,9 @@ CRM_API_KEY = env_str("CRM_API_KEY")
 # --- Sora --------------------------------------------------------------------------------
 SORA_HOLD_SAFARI_FOR_GENERATION = env_bool("SORA_HOLD_SAFARI_FOR_GENERATION", False)
 SORA_POLL_SECONDS = env_float("SORA_POLL_SECONDS", 15.0)
+# Finished videos are served only from inside this folder (the resolved path, symlinks
+# followed); the Sora service must save its videos here.
+SORA_VIDEO_DIR = Path(env_str("SORA_VIDEO_DIR", str(DATA_DIR / "videos")))
 
 # --- Auth, REST --------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -276,9 +301,10 @@ LOGIN_URL = "/admin/login/"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Deny unless the view declares its role (safari_auto/permissions.py).
+    "DEFAULT_PERMISSION_CLASSES": ["safari_auto.permissions.DeclareARole"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "safari_auto.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -288,7 +314,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Scheduler, platforms, Sora and CRM of Safari Auto.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_PERMISSIONS": ["safari_auto.permissions.ViewerReadsOperatorWrites"],
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
@@ -307,8 +333,49 @@ STORAGES = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "formatters": {
+        "plain": {
+            "class": "safari_auto.redaction.RedactingFormatter",  # no secret reaches a log
+            "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django-q": {"level": env_str("Q_LOG_LEVEL", "WARNING")}},
+    "loggers": {
+        "django-q": {"level": env_str("Q_LOG_LEVEL", "WARNING")},
+        "axes": {"level": "WARNING"},  # lockouts, not every login
+    },
 }
+
+# --- Security: error reports, API tokens, login throttling, HTTPS (issue 12) ------------
+# Error reports (technical pages, logged reports) hide every secret, by name or by value.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "safari_auto.redaction.SafeReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "safari_auto.debugpages.GatedExceptionReporter"
+# API tokens are stored as SHA-512 digests (django-rest-knox); scripts still send
+# `Authorization: Token <token>`. Tokens do not expire unless created with an expiry.
+REST_KNOX = {"AUTH_HEADER_PREFIX": "Token", "TOKEN_TTL": None, "AUTO_REFRESH": False}
+# The admin login is throttled (django-axes): after AXES_FAILURE_LIMIT failures for one
+# username from one address, that pair is refused for AXES_COOLOFF_MINUTES.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # failures and lockouts only; no row per successful login
+# HTTPS in production: secure cookies, HSTS, redirects. Behind a TLS proxy, set
+# SECURE_PROXY_SSL_HEADER to the header it sets (e.g. HTTP_X_FORWARDED_PROTO).
+_HTTPS = SAFARI_ENV == "production"
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", _HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", _HTTPS)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^health$"]  # local liveness probes speak plain HTTP
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if _HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", _HTTPS)
+# Preloading is a promise to browser vendors that is slow to take back: opt in explicitly.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+if env_str("SECURE_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = (env_str("SECURE_PROXY_SSL_HEADER"), "https")

@@ -4,6 +4,9 @@ django-q2 runs tasks inline (`sync`) inside the in-process tests; the end-to-end
 real processes with `safari_auto.settings` and their own environment instead.
 """
 
+import tempfile
+from pathlib import Path
+
 from safari_auto.settings import *  # noqa: F403
 from safari_auto.settings import Q_CLUSTER
 
@@ -15,3 +18,5 @@ STORAGES = {
 }
 # The real-profile simulators' sends last 35/19/10 s at scale 1: tests run them 500x faster.
 SIM_DURATION_SCALE = 500.0
+# Videos (the Sora simulator's too) go to a folder of the test run's own.
+SORA_VIDEO_DIR = Path(tempfile.mkdtemp(prefix="safari-test-videos-"))

@@ -30,6 +30,18 @@ MACHINE_FIELDS = (
     "cancel_requested",
     "status",
 )
+DEFINING_FIELDS = (
+    "type",
+    "platform",
+    "account",
+    "safari_host",
+    "payload",
+    "idempotency_key",
+    "request_hash",
+    "req_safari_exclusive",
+    "req_sora_credits",
+    "req_platform",
+)
 
 
 def _apply(
@@ -52,7 +64,7 @@ def _apply(
         modeladmin.message_user(request, reason, messages.WARNING)
 
 
-@admin.action(description="Cancel selected tasks")
+@admin.action(description="Cancel selected tasks", permissions=["change"])
 def cancel_tasks(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Task]
 ) -> None:
@@ -65,14 +77,14 @@ def cancel_tasks(
     )
 
 
-@admin.action(description="Retry selected failed or cancelled tasks")
+@admin.action(description="Retry selected failed or cancelled tasks", permissions=["change"])
 def retry_tasks(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Task]
 ) -> None:
     _apply(modeladmin, request, queryset, "Retried", lambda t: services.task_retry(task_id=t.pk))
 
 
-@admin.action(description="Blocked: it happened (mark done / sent)")
+@admin.action(description="Blocked: it happened (mark done / sent)", permissions=["change"])
 def decide_done(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Task]
 ) -> None:
@@ -85,7 +97,7 @@ def decide_done(
     )
 
 
-@admin.action(description="Blocked: run it again (send again)")
+@admin.action(description="Blocked: run it again (send again)", permissions=["change"])
 def decide_retry(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Task]
 ) -> None:
@@ -125,13 +137,18 @@ class TaskAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "type", "platform", "safari_host", "priority")
     search_fields = ("=id", "name", "idempotency_key", "account", "error")
-    readonly_fields = MACHINE_FIELDS
+    # What a task is and where it runs was checked when it was made (services.task_schedule),
+    # and defines its lane: it is read-only here, and tasks are made through the services.
+    readonly_fields = (*MACHINE_FIELDS, *DEFINING_FIELDS)
     raw_id_fields = ("dependencies",)
     actions = [cancel_tasks, retry_tasks, decide_done, decide_retry]
     inlines = [EventInline]
     date_hierarchy = "created_at"
     list_per_page = 100
     show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # the API, the dashboard or the CLI: they check type, payload and bounds
 
 
 @admin.register(Event)

@@ -1,7 +1,8 @@
 """Alerts: taskFailed, taskBlocked (and what other apps add) go to ALERT_WEBHOOK_URL.
 
 Each delivery is a `webhook` task, so it gets our retries, and a failed delivery never
-blocks the scheduler.
+blocks the scheduler. The task's payload is the alert body only: the destination comes from
+settings when it runs, never from a payload, and appears nowhere else.
 """
 
 from __future__ import annotations
@@ -30,18 +31,15 @@ def _on_event(sender: Any, event: Event, **kwargs: Any) -> None:
         type="webhook",
         name=f"alert: {event.kind}",
         priority=2,
-        payload={
-            "url": settings.ALERT_WEBHOOK_URL,
-            "body": {
-                "event": event.kind,
-                "id": event.pk,
-                "at": event.created_at.isoformat(),
-                "subject": event.subject,
-                "subjectId": event.subject_id,
-                "taskId": str(event.task_id) if event.task_id else None,
-                "message": event.message,
-                "data": event.data,
-            },
+        payload={  # the alert body only: the handler posts it to ALERT_WEBHOOK_URL
+            "event": event.kind,
+            "id": event.pk,
+            "at": event.created_at.isoformat(),
+            "subject": event.subject,
+            "subjectId": event.subject_id,
+            "taskId": str(event.task_id) if event.task_id else None,
+            "message": event.message,
+            "data": event.data,
         },
         idempotency_key=f"alert:{event.pk}",
     )

@@ -161,11 +161,21 @@ class Dispatcher:
                     message=f"{self.name} leads the dispatcher",
                 )
             self.log(f"leader: {self.name}")
+            self.run_on_lead_hooks(now)
         elif not updated and self.is_leader:
             self.log(f"lost the lease; standing by: {self.name}")
         self.is_leader = bool(updated)
         self._renewed = now if updated else None
         return self.is_leader
+
+    def run_on_lead_hooks(self, now: datetime) -> None:
+        """What the apps want done when a dispatcher takes the lead (probe every service…).
+        A failing hook is logged and never costs the lead."""
+        for name, hook in registry.on_lead_hooks().items():
+            try:
+                hook(now)
+            except Exception:
+                logger.exception("on-lead hook %s failed", name)
 
     def release_lease(self) -> None:
         SchedulerState.objects.filter(pk=1, leader=self.name).update(

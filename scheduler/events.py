@@ -12,6 +12,7 @@ from django.utils import timezone
 from scheduler import rawsql
 from scheduler.models import Event, Task
 from scheduler.signals import SIGNAL_BY_KIND, event_recorded
+from scheduler.taskinput import scrub
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +73,8 @@ def prepare(
         "subject": subject,
         "subject_id": str(subject_id or (resolved_id if subject == "task" else "") or ""),
         "task_id": resolved_id,
-        "message": message[:500],
-        "data": data or {},
+        "message": scrub(message[:500]),  # texts from services: storable and renderable
+        "data": scrub(data) if data else {},
         "wakes": kind not in QUIET_KINDS,
     }
     return Pending(_new_event(values), task, rawsql.prepare_insert_values(Event, values))

@@ -11,8 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from safari_auto.http import ServiceError, call
+from safari_auto.redaction import url_origin
 from scheduler.errors import TaskError
 from scheduler.models import FINAL_STATUSES, Event, Task
+from scheduler.payloads import MAX_RETENTION_DAYS, CheckPayload, CleanupPayload
 from scheduler.registry import TaskType, register_task_type
 
 if TYPE_CHECKING:
@@ -32,28 +34,51 @@ def check(ctx: TaskContext) -> dict[str, Any]:
 
 
 def webhook(ctx: TaskContext) -> dict[str, Any]:
-    """POST the payload's `body` as JSON to its `url`; 4xx is permanent, 5xx is retried."""
-    url = ctx.payload.get("url")
+    """POST the payload (the alert body) as JSON to ALERT_WEBHOOK_URL; 4xx is permanent, 5xx
+    is retried. The URL comes from settings only, and errors name its origin only: a webhook's
+    path or query is often its secret."""
+    url = settings.ALERT_WEBHOOK_URL
     if not url:
-        raise TaskError("webhook task has no url", permanent=True)
+        raise TaskError("ALERT_WEBHOOK_URL is not set: the alert was not delivered", permanent=True)
+    where = f"the alert webhook ({url_origin(url)})"
     try:
-        answer = call("POST", url, json=ctx.payload.get("body", {}), timeout=10)
+        answer = call("POST", url, json=ctx.payload, timeout=10)
     except ServiceError as exc:
-        raise TaskError(str(exc), permanent=exc.permanent) from exc
+        raise TaskError(f"{where}: {exc.reason}", permanent=exc.permanent) from None
     if not answer.ok:
-        raise TaskError(f"webhook answered {answer.status}", permanent=answer.status < 500)
+        raise TaskError(f"{where} answered {answer.status}", permanent=answer.status < 500)
     return {"status": answer.status}
 
 
+def retention_days(value: Any) -> int:
+    """The retention a clean-up keeps: at least one day, at most MAX_RETENTION_DAYS."""
+    days = value if value not in (None, "") else settings.SCHEDULER["RETENTION_DAYS"]
+    if isinstance(days, bool) or not isinstance(days, int):
+        raise TaskError(f"retention {days!r} is not a whole number of days", permanent=True)
+    if not 1 <= days <= MAX_RETENTION_DAYS:
+        raise TaskError(
+            f"retention of {days} days refused: keep between 1 and {MAX_RETENTION_DAYS}",
+            permanent=True,
+        )
+    return days
+
+
 def cleanup(ctx: TaskContext) -> dict[str, int]:
-    """Prune finished tasks, events and django-q2 results older than the retention period."""
+    """Prune finished tasks, events and django-q2 results older than the retention period.
+
+    Events of unfinished tasks (pending, scheduled, running, blocked) are their history and
+    audit trail: they stay, however old.
+    """
     from django_q.models import Success
     from django_q.models import Task as QTask
 
-    days = int(ctx.payload.get("days") or settings.SCHEDULER["RETENTION_DAYS"])
+    days = retention_days(ctx.payload.get("days"))
     cutoff = timezone.now() - timedelta(days=days)
     with transaction.atomic():
-        events, _ = Event.objects.filter(created_at__lt=cutoff).delete()
+        unfinished = Task.objects.exclude(status__in=FINAL_STATUSES).values("pk")
+        events, _ = (
+            Event.objects.filter(created_at__lt=cutoff).exclude(task_id__in=unfinished).delete()
+        )
         tasks, _ = (
             Task.objects.filter(status__in=FINAL_STATUSES, finished_at__lt=cutoff)
             .exclude(pk=ctx.task.pk)
@@ -66,7 +91,14 @@ def cleanup(ctx: TaskContext) -> dict[str, int]:
 
 def register_builtin_types() -> None:
     register_task_type(
-        TaskType("check", check, "Diagnostic: wait, then report.", timeout_seconds=3600)
+        TaskType(
+            "check",
+            check,
+            "Diagnostic: wait, then report.",
+            timeout_seconds=3600,
+            client_creatable=True,
+            payload=CheckPayload,
+        )
     )
     register_task_type(
         TaskType(
@@ -84,5 +116,6 @@ def register_builtin_types() -> None:
             "Prune old tasks, events and results.",
             timeout_seconds=1800,
             max_retries=1,
+            payload=CleanupPayload,
         )
     )

@@ -18,8 +18,10 @@ from django.utils import timezone
 from scheduler import events, rawsql
 from scheduler.models import FINAL_STATUSES, Task, TaskStatus
 from scheduler.planning import backoff
+from scheduler.taskinput import scrub
 
 S = TaskStatus
+SCRUBBED = frozenset({"result", "error", "wait_reason"})
 
 
 def transition(
@@ -36,6 +38,8 @@ def transition(
 ) -> bool:
     """Move one task from any of `source` to `target`; False when someone else moved it first."""
     now = now or timezone.now()
+    for name in SCRUBBED & fields.keys():  # texts from handlers and services
+        fields[name] = scrub(fields[name])
     if target in FINAL_STATUSES or target in (S.PENDING, S.BLOCKED):
         fields.setdefault("holds_safari", False)
         fields.setdefault("cancel_requested", "")

@@ -62,6 +62,12 @@ class Task(models.Model):
     error = models.TextField(blank=True, default="")
     wait_reason = models.CharField(max_length=300, blank=True, default="")
     idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    request_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="SHA-256 of the client request that made it: its key with another body is a 409.",
+    )
 
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -1,7 +1,8 @@
 """The handler and resource registries that other apps fill in `AppConfig.ready`.
 
 The scheduler knows nothing of platforms or Sora: `dm` and `sora` register their task types
-(handler, default resource requirements, timeout) and their resource probes here.
+(handler, default resource requirements, timeout, who may create them, what their payload
+needs) and their resource probes here.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from scheduler.planning import Gate
 
 if TYPE_CHECKING:
+    from rest_framework.serializers import Serializer
+
     from scheduler.models import Task
     from scheduler.runner import TaskContext
 
@@ -23,6 +26,9 @@ NeedsFn = Callable[["Task"], Mapping[str, int]]
 Probe = Callable[[Iterable[str], datetime], Mapping[str, Gate]]
 # Called by the reaper for a task whose worker vanished; returns True when it handled it.
 RecoverFn = Callable[["Task"], bool]
+# What a type's payload needs: a DRF serializer class, run on every creation (client or
+# system); its validated data is what is stored.
+PayloadSpec = type["Serializer[Any]"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,11 @@ class TaskType:
     max_retries: int | None = None
     counted: bool = True
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # Internal unless said otherwise: the system creates it; the API, dashboard and CLI refuse.
+    client_creatable: bool = False
+    payload: PayloadSpec | None = None
+    # The platforms this type can run on; with `needs_platform`, creation checks against them.
+    platforms: tuple[str, ...] = ()
 
 
 _types: dict[str, TaskType] = {}
@@ -62,6 +73,11 @@ def get_task_type(name: str) -> TaskType:
 
 def task_types() -> dict[str, TaskType]:
     return dict(_types)
+
+
+def client_task_types() -> dict[str, TaskType]:
+    """The types a client (API, dashboard, CLI) may create."""
+    return {name: spec for name, spec in _types.items() if spec.client_creatable}
 
 
 def register_probe(prefix: str, probe: Probe) -> None:
@@ -127,6 +143,16 @@ class Recurring:
 
 
 _recurring: dict[str, Recurring] = {}
+# Called once each time a dispatcher takes the lead (with `now`), e.g. to probe every service.
+_on_lead: dict[str, Callable[[datetime], Any]] = {}
+
+
+def register_on_lead(name: str, fn: Callable[[datetime], Any]) -> None:
+    _on_lead[name] = fn
+
+
+def on_lead_hooks() -> dict[str, Callable[[datetime], Any]]:
+    return dict(_on_lead)
 
 
 def register_recurring(item: Recurring) -> None:

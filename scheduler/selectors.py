@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -9,9 +10,10 @@ from django.conf import settings
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
+from safari_auto.demo import real_services
 from scheduler import registry
 from scheduler.lifecycle import S
-from scheduler.models import QUEUE_STATUSES, Pause, PauseScope, SchedulerState, Task
+from scheduler.models import FINAL_STATUSES, QUEUE_STATUSES, Pause, PauseScope, SchedulerState, Task
 
 
 def task_queue(*, limit: int | None = None) -> QuerySet[Task]:
@@ -26,8 +28,11 @@ def task_running() -> QuerySet[Task]:
     return Task.objects.filter(status=S.RUNNING).order_by("started_at", "id")
 
 
-def task_completed(*, limit: int = 20) -> QuerySet[Task]:
-    done = Task.objects.filter(status=S.COMPLETED, finished_at__isnull=False)  # partial index
+def task_finished(*, statuses: Collection[str] = FINAL_STATUSES, limit: int = 20) -> QuerySet[Task]:
+    """Finished tasks (completed, failed, cancelled by default), newest first."""
+    done = Task.objects.filter(
+        status__in=list(statuses), finished_at__isnull=False
+    )  # partial index
     return done.order_by("-finished_at", "-id")[:limit]
 
 
@@ -64,7 +69,8 @@ def scheduler_state(*, now: datetime | None = None) -> dict[str, Any]:
         "tasksBlocked": counts.get(S.BLOCKED, 0),
         "soraCredits": None,
         "platforms": [],
-        "demo": settings.DEMO,
+        "demo": settings.DEMO
+        and not real_services(settings.SERVICE_URLS, settings.SIM_PORT_OFFSET),
         **registry.status_sections(),
     }
 

@@ -13,7 +13,7 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 from django.utils import timezone
 
 from safari_auto.api import ConflictError, NotFoundError
-from scheduler import events, rawsql, registry
+from scheduler import events, idempotency, rawsql, registry, taskinput
 from scheduler.lifecycle import S, transition
 from scheduler.models import (
     FINAL_STATUSES,
@@ -24,6 +24,8 @@ from scheduler.models import (
     Task,
 )
 
+MAX_REASON = 300  # Pause.reason; a decision's note is kept in the same words
+
 
 class TaskNotFound(NotFoundError):
     pass
@@ -31,6 +33,10 @@ class TaskNotFound(NotFoundError):
 
 class InvalidTransition(ConflictError):
     pass
+
+
+class KeyReused(ConflictError):
+    """An idempotency key came back with a different request."""
 
 
 def lane_key(*, type: str, platform: str, account: str, host: str) -> str:
@@ -45,10 +51,9 @@ def resolve_requirements(
     if task_type is None:
         raise ValidationError({"type": f"unknown task type {type_name!r}"})
     requested = requested or {}
-    credits = requested.get("soraCredits", 0) or 0
-    if not isinstance(credits, int) or credits < 0:
-        raise ValidationError({"resourceRequirements": "soraCredits must be a whole number ≥ 0"})
+    credits = taskinput.check_sora_credits(requested.get("soraCredits", 0) or 0)
     req_platform = requested.get("platform") or platform
+    taskinput.check_strings({"platform": req_platform or ""})
     if task_type.needs_platform and not req_platform:
         raise ValidationError({"platform": f"a {type_name} task needs a platform"})
     return {
@@ -57,6 +62,27 @@ def resolve_requirements(
         "req_sora_credits": credits,
         "req_platform": req_platform or "",
     }
+
+
+def _known_type(name: str) -> registry.TaskType:
+    task_type = registry.task_type(name)
+    if task_type is None:
+        known = ", ".join(sorted(registry.task_types()))
+        raise ValidationError({"type": f"unknown task type {name!r}; known: {known}"})
+    return task_type
+
+
+def _repeat(key: str, request_hash: str) -> Task | None:
+    """The task a repeated key made, or a conflict when the key came with another request."""
+    existing = Task.objects.filter(idempotency_key=key).first()
+    if existing is None:
+        return None
+    if request_hash and existing.request_hash and existing.request_hash != request_hash:
+        raise KeyReused(
+            f"idempotency key {idempotency.public_key(key)!r} was already used for task "
+            f"{existing.pk} with a different request; use a new key for a new request"
+        )
+    return existing
 
 
 def task_schedule(
@@ -73,24 +99,41 @@ def task_schedule(
     requirements: Mapping[str, Any] | None = None,
     max_retries: int | None = None,
     idempotency_key: str | None = None,
+    client: str | None = None,
+    request_hash: str = "",
     now: datetime | None = None,
 ) -> tuple[Task, bool]:
-    """Queue a task. Returns (task, created); a repeated idempotency key returns the first."""
+    """Queue a task. Returns (task, created); a repeated idempotency key returns the first.
+
+    `client` names who asks when it is not the system ("user:5", "cli"): then internal task
+    types are refused and the key lives in that client's namespace, bound to `request_hash`
+    (the same key with another request is a conflict).
+    """
     now = now or timezone.now()
+    task_type = _known_type(type)
+    if client is not None:
+        taskinput.check_client_type(task_type)
+        if idempotency_key:
+            taskinput.check_text("idempotencyKey", idempotency_key)
+            idempotency_key = idempotency.client_key(owner=client, key=idempotency_key)
+    idempotency_key = taskinput.check_key(idempotency_key)
     if idempotency_key:
-        existing = Task.objects.filter(idempotency_key=idempotency_key).first()
+        existing = _repeat(idempotency_key, request_hash)
         if existing is not None:
             return existing, False
-    if not 1 <= int(priority) <= 5:
-        raise ValidationError({"priority": "priority must be between 1 (highest) and 5"})
+    priority = taskinput.check_priority(priority)
+    taskinput.check_strings({"name": name, "platform": platform, "account": account})
+    scheduled_for = taskinput.check_when("scheduledFor", scheduled_for, now=now)
+    max_retries = taskinput.check_max_retries(max_retries)
     reqs = resolve_requirements(type, platform, requirements)
-    task_type = registry.get_task_type(type)
+    taskinput.check_platform(task_type, platform or reqs["req_platform"])
+    clean = taskinput.clean_payload(task_type, payload)
     if task_type.idempotent_key_required and not idempotency_key:
         idempotency_key = f"{type}:{uuid.uuid4()}"
     host = safari_host or settings.SAFARI_HOST
     if host not in settings.SAFARI_HOSTS:
         raise ValidationError({"safariHost": f"unknown Safari host {host!r}"})
-    dep_ids = sorted({int(dep) for dep in dependencies})
+    dep_ids = taskinput.check_dependencies(dependencies)
     deps = (
         list(Task.objects.filter(pk__in=dep_ids).order_by().values_list("pk", "status"))
         if dep_ids
@@ -103,8 +146,6 @@ def task_schedule(
         max_retries = task_type.max_retries
     if max_retries is None:
         max_retries = int(settings.SCHEDULER["DEFAULT_MAX_RETRIES"])
-    if max_retries < 0:
-        raise ValidationError({"maxRetries": "maxRetries must be ≥ 0"})
     platform = platform or reqs["req_platform"]
     key = lane_key(type=type, platform=platform, account=account, host=host)
     task = Task(
@@ -116,9 +157,10 @@ def task_schedule(
         lane=key,
         priority=priority,
         scheduled_for=scheduled_for or now,
-        payload=dict(payload or {}),
+        payload=clean,
         max_retries=max_retries,
         idempotency_key=idempotency_key or None,
+        request_hash=request_hash,
         created_at=now,
         pending_deps=sum(1 for _, status in deps if status != S.COMPLETED),
         **reqs,
@@ -156,7 +198,7 @@ def task_schedule(
                 task.refresh_from_db()
     except IntegrityError:
         if idempotency_key:
-            existing = Task.objects.filter(idempotency_key=idempotency_key).first()
+            existing = _repeat(idempotency_key, request_hash)
             if existing is not None:
                 return existing, False
         raise
@@ -198,8 +240,7 @@ def task_cancel(*, task_id: int | str, reason: str = "cancelled by user") -> Tas
 def task_reschedule(*, task_id: int | str, when: datetime) -> Task:
     """Move a queued task to a new time (pending or blocked tasks)."""
     task = _get(task_id)
-    if timezone.is_naive(when):
-        raise ValidationError({"scheduledFor": "give a time with a time zone"})
+    taskinput.check_when("scheduledFor", when, now=timezone.now())
     moved = transition(
         task.pk,
         source=[S.PENDING, S.BLOCKED],
@@ -278,6 +319,8 @@ def task_decide(*, task_id: int | str, decision: str, note: str = "") -> Task:
     Task types may register their own words (a send's 'sent' / 'resend') through
     `TaskType.extra['decisions']`, a mapping of word → 'done' | 'retry'.
     """
+    taskinput.check_text("decision", decision, max_length=32)
+    taskinput.check_text("note", note, max_length=MAX_REASON)
     task = _get(task_id)
     task_type = registry.task_type(task.type)
     words: Mapping[str, str] = (task_type.extra.get("decisions", {}) if task_type else {}) or {}
@@ -323,6 +366,7 @@ def task_decide(*, task_id: int | str, decision: str, note: str = "") -> Task:
 
 
 def _pause_filter(scope: str, platform: str, account: str) -> dict[str, str]:
+    taskinput.check_strings({"platform": platform, "account": account})
     if scope == PauseScope.ALL:
         return {"scope": scope, "platform": "", "account": ""}
     if not platform:
@@ -340,6 +384,10 @@ def scheduler_pause(
     kind: str = PauseKind.USER,
 ) -> Pause:
     """Persisted pause of everything, a platform or an account; running tasks finish."""
+    if kind == PauseKind.USER:
+        taskinput.check_text("reason", reason, max_length=MAX_REASON)
+    else:  # a probe's words: kept, made storable
+        reason = taskinput.scrub(reason)[:MAX_REASON]
     scope = PauseScope.ACCOUNT if account else PauseScope.PLATFORM if platform else PauseScope.ALL
     where = _pause_filter(scope, platform, account)
     with transaction.atomic():

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 _RELATIVE = re.compile(r"^\+?(\d+)\s*(s|m|h|d)$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+# A relative time reaches at most this far ahead (ten years), whatever its unit.
+MAX_AHEAD = timedelta(days=3653)
 
 
 def parse_when(text: str, *, now: datetime, tz: str) -> datetime:
@@ -21,11 +23,18 @@ def parse_when(text: str, *, now: datetime, tz: str) -> datetime:
         return now
     match = _RELATIVE.match(value)
     if match:
-        return now + timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        amount = match.group(1)
+        try:
+            ahead = timedelta(**{_UNITS[match.group(2)]: int(amount[:15])})
+        except OverflowError:
+            ahead = MAX_AHEAD * 2
+        if len(amount) > 15 or ahead > MAX_AHEAD:
+            raise ValueError(f"{_shown(text)} is too far ahead: at most ten years")
+        return now + ahead
     if re.fullmatch(r"\d{1,2}:\d{2}", value):
         hours, minutes = (int(part) for part in value.split(":"))
         if hours > 23 or minutes > 59:
-            raise ValueError(f"{text!r} is not a time of day")
+            raise ValueError(f"{_shown(text)} is not a time of day")
         local_now = now.astimezone(zone)
         candidate = _at(local_now, time(hours, minutes), zone)
         if candidate <= now:
@@ -35,11 +44,20 @@ def parse_when(text: str, *, now: datetime, tz: str) -> datetime:
         parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(
-            f"cannot read {text!r} as a time: use ISO 8601 (2026-11-26T14:30), HH:MM, now or +10m"
+            f"cannot read {_shown(text)} as a time: use ISO 8601 (2026-11-26T14:30), HH:MM, "
+            "now or +10m"
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
+    try:
+        parsed.astimezone(ZoneInfo("UTC"))  # the stored form must exist (years 1 and 9999)
+    except OverflowError:
+        raise ValueError(f"{_shown(text)} is out of range") from None
     return parsed
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
 def _at(day: datetime, at: time, zone: ZoneInfo) -> datetime:

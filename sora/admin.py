@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -35,7 +35,7 @@ class CreditSnapshotAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in CreditSnapshot._meta.fields]
     actions = ["check_now"]
 
-    @admin.action(description="Queue a credit check now")
+    @admin.action(description="Queue a credit check now", permissions=["change"])
     def check_now(self, request: HttpRequest, queryset: QuerySet[CreditSnapshot]) -> None:
         task = services.credit_check_ensure(reason="asked from the admin", due_now=True)
         self.message_user(
@@ -78,6 +78,8 @@ class TrilogyAdmin(admin.ModelAdmin):
         return extra + super().get_urls()
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied("Importing trilogies needs the operator role.")
         form = ImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
@@ -97,7 +99,9 @@ class TrilogyAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/sora/trilogy/import.html", context)
 
-    @admin.action(description="Queue selected trilogies (wait for their credits)")
+    @admin.action(
+        description="Queue selected trilogies (wait for their credits)", permissions=["change"]
+    )
     def queue_selected(self, request: HttpRequest, queryset: QuerySet[Trilogy]) -> None:
         for trilogy in queryset:
             try:

@@ -7,11 +7,12 @@ from typing import Any
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from safari_auto.permissions import ViewerReadsOperatorWrites
+from scheduler.api.views import client_key
 from sora import importer, selectors, services
 from sora.serializers import QueueTrilogyInput, QueueTrilogyOutput, trilogy_data
 
@@ -19,7 +20,7 @@ from sora.serializers import QueueTrilogyInput, QueueTrilogyOutput, trilogy_data
 class CreditsApi(APIView):
     """GET /api/resources/sora and GET /api/sora/credits."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [ViewerReadsOperatorWrites]
 
     @extend_schema(responses={200: OpenApiResponse(description="credits and timeUntilRefresh")})
     def get(self, request: Request) -> Response:
@@ -29,7 +30,7 @@ class CreditsApi(APIView):
 class QueueTrilogyApi(APIView):
     """POST /api/sora/queue-trilogy: one task per part, chained, gated on all its credits."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [ViewerReadsOperatorWrites]
 
     @extend_schema(
         request=QueueTrilogyInput, responses={201: QueueTrilogyOutput, 200: QueueTrilogyOutput}
@@ -38,7 +39,7 @@ class QueueTrilogyApi(APIView):
         data = QueueTrilogyInput(data=request.data)
         data.is_valid(raise_exception=True)
         body: dict[str, Any] = data.validated_data
-        key = body.get("idempotencyKey") or request.headers.get("Idempotency-Key") or None
+        key = client_key(request, body.get("idempotencyKey"))
         result = services.trilogy_queue(
             slug=body["trilogyId"],
             label=body.get("trilogyName") or "",
@@ -62,7 +63,7 @@ class QueueTrilogyApi(APIView):
 class TrilogiesApi(APIView):
     """GET the trilogies; POST one trilogy or a whole batch (CONTRACTS.md format)."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [ViewerReadsOperatorWrites]
 
     @extend_schema(responses={200: OpenApiResponse(description="{trilogies:[…]}")})
     def get(self, request: Request) -> Response:

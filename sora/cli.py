@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from scheduler import idempotency, taskinput
 from sora import importer, selectors, services
 
 
@@ -63,6 +64,14 @@ def credit_lines() -> list[str]:
     ]
 
 
+def cli_key(key: str | None) -> str | None:
+    """A key typed at the CLI lives in the CLI's namespace, apart from the system's."""
+    if not key:
+        return None
+    taskinput.check_text("idempotencyKey", key, max_length=150)
+    return idempotency.client_key(owner="cli", key=key)
+
+
 def handle(options: dict[str, Any], stdout: Writer) -> None:
     did = False
     try:
@@ -76,7 +85,7 @@ def handle(options: dict[str, Any], stdout: Writer) -> None:
                 label=options.get("name") or "",
                 wait_for_credits=int(options.get("when_credits") or 0),
                 priority=int(options.get("priority") or 2),
-                idempotency_key=options.get("idempotency_key"),
+                idempotency_key=cli_key(options.get("idempotency_key")),
             )
             ids = ", ".join(f"#{pk}" for pk in queued.task_ids)
             stdout.write(f"{queued.message} (tasks {ids})\n")

@@ -107,21 +107,40 @@ def usage() -> tuple[Reading, dict[str, Any]]:
     return parse_usage(body), body
 
 
+def generation_prompt(prompt: str, character: str | None) -> str:
+    """The prompt as sent: the service ignores a payload `character`, so it goes in here.
+    A prompt that already names the character is sent as it is."""
+    name = (character or "").strip()
+    if not name or name.casefold() in prompt.casefold():
+        return prompt
+    return f"{prompt.rstrip()}\n\nCharacter: {name}"
+
+
+def duration_text(duration: int | str | None) -> str | None:
+    """The service wants `duration` as a string like "10s" (an integer fails the command)."""
+    if duration is None:
+        return None
+    text = str(duration).strip().lower()
+    seconds = text[:-1] if text.endswith("s") else text
+    if not seconds.isdigit():
+        raise ValueError(f"a Sora duration is whole seconds, like 10 or '10s', not {duration!r}")
+    return f"{int(seconds)}s"
+
+
 def submit(
     *,
     prompt: str,
-    duration: int | None = None,
+    duration: int | str | None = None,
     aspect_ratio: str | None = None,
     character: str | None = None,
 ) -> Command:
     """POST one generation. 4xx raises SoraRefused (nothing was created)."""
-    payload: dict[str, Any] = {"prompt": prompt}
-    if duration is not None:
-        payload["duration"] = duration
+    payload: dict[str, Any] = {"prompt": generation_prompt(prompt, character)}
+    seconds = duration_text(duration)
+    if seconds is not None:
+        payload["duration"] = seconds
     if aspect_ratio:
         payload["aspect_ratio"] = aspect_ratio
-    if character:
-        payload["character"] = character
     answer = call(
         "POST",
         f"{_base()}/v1/commands",

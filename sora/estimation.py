@@ -78,6 +78,12 @@ def parse_usage(body: Mapping[str, Any]) -> Reading:
     )
 
 
+def awaiting_first_command(raw: Mapping[str, Any]) -> bool:
+    """The real service answers usage with -1 and an `error` until a first command has run on
+    it (after each start of the service): the credits did not change, it has not looked yet."""
+    return raw.get("remaining") == -1 and bool(raw.get("error"))
+
+
 def is_refresh(previous: Reading | None, current: Reading) -> bool:
     """A jump upward since the previous known reading. Free credits when both sides know
     them (a purchase of paid credits is not a refresh), else remaining."""

@@ -1,8 +1,10 @@
 """The Sora resource probe: the `sora:credits` and `sora:slots` gates, from stored state only.
 
-Credits: the last reading's remaining minus reservations it did not see. Unknown credits (-1,
-or no reading yet) close the gate with "credits unknown — checking", never read as 0; a check
-is queued whenever a trilogy is queued while credits are unknown, and by the check chain.
+Credits: the last reading's remaining minus reservations it did not see (the last known one
+while the real service has no usage until its first command: `selectors.credit_basis`).
+Unknown credits (-1, or no reading yet) close the gate with "credits unknown — checking", never
+read as 0; a check is queued whenever a trilogy is queued while credits are unknown, and by the
+check chain.
 """
 
 from __future__ import annotations
@@ -23,7 +25,13 @@ SLOTS = "sora:slots"
 def credits_gate(now: datetime) -> Gate:
     state = selectors.credit_state(now=now)
     if state.available is None:
-        return Gate(available=0, reason="credits unknown — checking")
+        reason = "credits unknown — checking"
+        if state.snapshot is not None and estimation.awaiting_first_command(state.snapshot.raw):
+            reason = (
+                "credits unknown: the Sora service reports usage only after a first "
+                "generation has run on it"
+            )
+        return Gate(available=0, reason=reason)
     reason = estimation.credits_reason(
         needs=selectors.credits_needed_by_head(),
         free=state.available,

@@ -116,10 +116,15 @@ def _find_lost(video: Video, *, since: datetime) -> client.Command | None:
         .values_list("command_id", flat=True)
     )
     taken |= {str(item.get("commandId")) for item in video.history if isinstance(item, dict)}
+    # The prompt as sent carries the trilogy's character (older submits sent the bare prompt).
+    prompts = {
+        video.part.prompt,
+        client.generation_prompt(video.part.prompt, video.part.trilogy.character or None),
+    }
     matches = [
         command
         for command in commands
-        if command.prompt == video.part.prompt
+        if command.prompt in prompts
         and command.id not in taken
         and (command.created_at is None or command.created_at >= since - CLOCK_SKEW)
     ]

@@ -16,7 +16,7 @@ from scheduler.registry import (
     register_status_section,
     register_task_type,
 )
-from sora import cli, gates, handlers, selectors
+from sora import cli, gates, handlers, payloads, selectors
 
 
 def sora_status() -> dict[str, Any]:
@@ -40,6 +40,8 @@ def register() -> None:
             timeout_seconds=2 * 3600,
             needs=gates.video_needs,
             max_retries=3,
+            client_creatable=True,
+            payload=payloads.VideoPayload,
             extra={
                 "decisions": {"resubmit": "retry", "generated": "done"},
                 "on_decide": handlers.on_decide,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -12,6 +11,7 @@ from django.urls import reverse
 
 from scheduler.models import Task, TaskStatus
 from sora import estimation
+from sora.files import video_file_path
 from sora.models import CreditSnapshot, Trilogy, TrilogyRun, Video, VideoState
 
 SLOT_CAPACITY = 3
@@ -82,9 +82,21 @@ def credits_reserved(*, as_of: datetime | None) -> int:
     return reserved
 
 
+def credit_basis(latest: CreditSnapshot | None) -> CreditSnapshot | None:
+    """The reading credits are counted from: the latest, when it is known. When the latest is
+    the service saying it has no usage until a first command runs on it (the real service
+    after each start), the last known reading still holds: parts submitted since are counted
+    as reserved against it, and a refresh since would only add credits. Otherwise unknown."""
+    if latest is None or latest.is_known:
+        return latest
+    if not estimation.awaiting_first_command(latest.raw or {}):
+        return None
+    return snapshot_latest_known()
+
+
 def credit_state(*, now: datetime) -> CreditState:
     latest = snapshot_latest()
-    known = latest if latest is not None and latest.is_known else None
+    known = credit_basis(latest)
     reserved = credits_reserved(as_of=known.observed_at if known else None)
     refreshes = refresh_times()
     hint = known.refresh_hint if known is not None else None
@@ -185,7 +197,7 @@ def recent_videos(*, limit: int = 6) -> list[dict[str, Any]]:
                 "url": url,
                 "downloadUrl": f"{url}?download=1",
                 "fileSize": video.file_size,
-                "onDisk": bool(video.video_path) and Path(video.video_path).is_file(),
+                "onDisk": video_file_path(video.video_path) is not None,
                 "finishedAt": video.finished_at.isoformat() if video.finished_at else None,
             }
         )

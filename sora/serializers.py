@@ -6,16 +6,19 @@ from typing import Any
 
 from rest_framework import serializers
 
+from scheduler.taskinput import MAX_SORA_CREDITS
 from sora.models import Trilogy
 
 
 class QueueTrilogyInput(serializers.Serializer[Any]):
     trilogyId = serializers.CharField(max_length=100)
     trilogyName = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    waitForCredits = serializers.IntegerField(required=False, default=3, min_value=0)
+    waitForCredits = serializers.IntegerField(
+        required=False, default=3, min_value=0, max_value=MAX_SORA_CREDITS
+    )
     priority = serializers.IntegerField(required=False, default=2, min_value=1, max_value=5)
     idempotencyKey = serializers.CharField(
-        max_length=180, required=False, allow_blank=True, allow_null=True
+        max_length=150, required=False, allow_blank=True, allow_null=True
     )
 
 

@@ -4,10 +4,19 @@ Stdlib only: a ThreadingHTTPServer in a thread. Times (generation, refresh inter
 durations divided by `time_scale` (SIM_TIME_SCALE, a speed-up like the DM simulators': 10 runs
 ten times faster), so tests and demos run fast.
 
+Profiles. `real` (the default) behaves as the real service was measured to (CONTRACTS.md "How
+the real services behave", Sora): the payload's `character` is ignored; `duration` must be a
+string like "10s" (anything else makes the command FAIL later); `/ready` is 503 until a first
+command has run; usage answers -1 with an `error` before the first command and never carries
+`free`, `paid` or `refreshes_at`; there is no cap of 3 and never a 429 (a generation without
+credits or budget FAILS); commands start at once, so DELETE answers 200 `{cancelled:false}`.
+`kind` keeps the friendlier service: free/paid/refresh time in usage, 429 at 3 generations or
+without credits, and a PENDING phase that can be cancelled.
+
 Faults and state: POST /_sim/faults with any of
   {"fail_next": N, "crash_after_202": N, "no_tab": bool, "set_credits": {"free", "paid"},
    "force_refresh": true, "refreshes_at": ISO, "generation_seconds": s, "daily_limit": N,
-   "reject_next": N}
+   "reject_next": N, "profile": "real"|"kind"}
 GET /_sim/state, POST /_sim/reset.
 """
 
@@ -27,6 +36,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
+
 SORA_PORT = 7070
 DAY_SECONDS = 24 * 3600.0
 
@@ -41,6 +52,8 @@ class SimCommand:
     cancelled: bool = False
     video_path: str = ""
     file_size: int = 0
+    error: str = "generation failed (simulated)"
+    starts_at_once: bool = False
 
     def status(self, now: datetime) -> str:
         if self.cancelled:
@@ -48,7 +61,14 @@ class SimCommand:
         age = (now - self.created_at).total_seconds()
         if age >= self.duration:
             return "FAILED" if self.fail else "SUCCEEDED"
-        return "PENDING" if age < self.duration * 0.1 else "RUNNING"
+        return "PENDING" if age < self.duration * 0.1 and not self.starts_at_once else "RUNNING"
+
+
+def _video_dir() -> Path:
+    """A fresh folder inside SORA_VIDEO_DIR, the only place videos are served from."""
+    root = Path(settings.SORA_VIDEO_DIR)
+    root.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="sora-sim-", dir=root))
 
 
 @dataclass
@@ -70,9 +90,14 @@ class SoraState:
     reject_next: int = 0
     commands: dict[str, SimCommand] = field(default_factory=dict)
     posts: int = 0
-    video_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="sora-sim-")))
+    video_dir: Path = field(default_factory=lambda: _video_dir())
     lock: threading.RLock = field(default_factory=threading.RLock)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    profile: str = "real"
+
+    @property
+    def real(self) -> bool:
+        return self.profile == "real"
 
     def __post_init__(self) -> None:
         self.refreshes_at = self.clock() + self.scaled(self.refresh_seconds)
@@ -103,12 +128,17 @@ class SoraState:
         return sum(1 for c in self.commands.values() if c.status(now) in ("PENDING", "RUNNING"))
 
     def usage(self) -> dict[str, Any]:
+        unknown = {"videos_generated_today": -1, "daily_limit": -1, "remaining": -1}
         if self.no_tab:
+            return {**unknown, "plan": "unknown"}
+        if self.real and not self.commands:
+            return {**unknown, "plan": "unknown", "error": "No usage data until a command runs"}
+        if self.real:
             return {
-                "videos_generated_today": -1,
-                "daily_limit": -1,
-                "remaining": -1,
-                "plan": "unknown",
+                "videos_generated_today": self.generated_today,
+                "daily_limit": self.daily_limit,
+                "remaining": self.free + self.paid,
+                "plan": "plus",
             }
         return {
             "videos_generated_today": self.generated_today,
@@ -128,28 +158,53 @@ class SoraState:
             return 400, {"error": "rejected on demand"}
         if not str(payload.get("prompt") or "").strip():
             return 400, {"error": "payload.prompt is required"}
-        if self.generating(now) >= 3:
-            return 429, {"error": "at most 3 generations at once"}
+        refusal = self.refusal(now)
+        if refusal is not None and not self.real:
+            return 429, refusal
+        failure = refusal["error"] if refusal else self.payload_problem(payload)
+        if failure is None:
+            self.spend()
+        cmd = SimCommand(
+            id=f"cmd_{next(_ids)}",
+            payload=payload,
+            created_at=now,
+            duration=self.generation_seconds / (self.time_scale or 1.0),
+            fail=self.fail_next > 0 or failure is not None,
+            starts_at_once=self.real,
+        )
+        if failure is not None:
+            cmd.error, cmd.duration = failure, min(cmd.duration, 1.0)
+        self.fail_next = max(self.fail_next - 1, 0)
+        self.commands[cmd.id] = cmd
+        return 202, {"command_id": cmd.id, "status": "PENDING", "createdAt": now.isoformat()}
+
+    def refusal(self, now: datetime) -> dict[str, Any] | None:
+        """Why Sora will not make one more video now (the kind profile answers it with 429;
+        the real service has no such check and its command fails later)."""
+        if self.generating(now) >= 3 and not self.real:
+            return {"error": "at most 3 generations at once"}
         if self.generated_today >= self.daily_limit:
-            return 429, {"error": "daily budget reached"}
+            return {"error": "daily budget reached"}
         if self.free + self.paid <= 0:
-            return 429, {"error": "no credits left", "refreshes_at": self.refreshes_at.isoformat()}
+            return {"error": "no credits left", "refreshes_at": self.refreshes_at.isoformat()}
+        return None
+
+    def payload_problem(self, payload: dict[str, Any]) -> str | None:
+        """The real service takes `duration` as a string like "10s"; anything else fails."""
+        duration = payload.get("duration")
+        if not self.real or duration is None:
+            return None
+        if isinstance(duration, str) and _DURATION.match(duration):
+            return None
+        return f"invalid duration {duration!r}: expected a string like '10s'"
+
+    def spend(self) -> None:
         if self.free > 0:
             self.free -= 1
         else:
             self.paid -= 1
         self.generated_today += 1
         self.posts += 1
-        cmd = SimCommand(
-            id=f"cmd_{next(_ids)}",
-            payload=payload,
-            created_at=now,
-            duration=self.generation_seconds / (self.time_scale or 1.0),
-            fail=self.fail_next > 0,
-        )
-        self.fail_next = max(self.fail_next - 1, 0)
-        self.commands[cmd.id] = cmd
-        return 202, {"command_id": cmd.id, "status": "PENDING", "createdAt": now.isoformat()}
 
     def describe(self, cmd: SimCommand, now: datetime) -> dict[str, Any]:
         status = cmd.status(now)
@@ -162,7 +217,7 @@ class SoraState:
             "result": {"video_path": cmd.video_path, "file_size": cmd.file_size}
             if status == "SUCCEEDED"
             else None,
-            "error": "generation failed (simulated)" if status == "FAILED" else None,
+            "error": cmd.error if status == "FAILED" else None,
         }
 
     def apply_faults(self, body: dict[str, Any]) -> None:
@@ -171,6 +226,8 @@ class SoraState:
                 setattr(self, name, int(body[name]))
         if "no_tab" in body:
             self.no_tab = bool(body["no_tab"])
+        if body.get("profile") in ("real", "kind"):
+            self.profile = str(body["profile"])
         if "generation_seconds" in body:
             self.generation_seconds = float(body["generation_seconds"])
         credits = body.get("set_credits") or {}
@@ -196,11 +253,13 @@ class SoraState:
             "fail_next": self.fail_next,
             "crash_after_202": self.crash_after_202,
             "time_scale": self.time_scale,
+            "profile": self.profile,
             "commands": [self.describe(c, now) for c in self.commands.values()],
         }
 
 
 _ids = itertools.count(1)
+_DURATION = re.compile(r"^\d+s$")
 _COMMAND = re.compile(r"^/v1/commands/([\w-]+)$")
 
 
@@ -243,6 +302,8 @@ class _Handler(BaseHTTPRequestHandler):
             if path == "/ready":
                 if state.no_tab:
                     return self._send(503, {"ready": False, "reason": "no Sora tab open"})
+                if state.real and not state.commands:
+                    return self._send(503, {"ready": False, "reason": "no command has run yet"})
                 return self._send(200, {"ready": True})
             if path == "/v1/sora/usage":
                 return self._send(200, state.usage())
@@ -287,6 +348,8 @@ class _Handler(BaseHTTPRequestHandler):
             cmd = state.commands.get(match.group(1)) if match else None
             if cmd is None:
                 return self._send(404, {"error": "unknown command"})
+            if state.real:
+                return self._send(200, {"cancelled": False})  # it started at once
             if cmd.status(now) != "PENDING":
                 return self._send(409, {"cancelled": False, "error": "only PENDING cancels"})
             cmd.cancelled = True
@@ -318,6 +381,7 @@ _OPTIONS = {
     "daily_limit",
     "generation_seconds",
     "refresh_seconds",
+    "profile",
 }
 
 
@@ -368,11 +432,42 @@ class SoraSimulator:
 
 
 def build_servers(
+    host: str = "127.0.0.1",
+    port_offset: int = 1000,
+    time_scale: float | None = None,
+    profile: str | None = None,
+) -> list[SoraSimulator]:
+    """The simulators this app serves: the Sora service on 7070 + offset (8070 in demo), in
+    `profile` ("real" or "kind"; by default SIM_PROFILE's, else "real")."""
+    from django.conf import settings
+
+    if time_scale is None:
+        time_scale = float(getattr(settings, "SIM_TIME_SCALE", 1.0))
+    if profile is None:
+        profile = str(getattr(settings, "SIM_PROFILE", "") or "real")
+    return [SoraSimulator(host, SORA_PORT + port_offset, time_scale=time_scale, profile=profile)]
+
+
+# --- the demo scenario (`manage.py simulate --demo`) --------------------------------------
+DEMO_REFRESH_SECONDS = 180.0  # no credits now; they come back three minutes after start
+DEMO_GENERATION_SECONDS = 30.0  # a demo video generates in half a minute
+
+
+def build_demo_servers(
     host: str = "127.0.0.1", port_offset: int = 1000, time_scale: float | None = None
 ) -> list[SoraSimulator]:
-    """The simulators this app serves: the Sora service on 7070 + offset (8070 in demo)."""
-    if time_scale is None:
-        from django.conf import settings
+    """The Sora service as the demo wants it: out of credits, with a refresh a few minutes
+    out (the dashboard counts down, a queued trilogy waits), then five free credits."""
+    servers = build_servers(
+        host=host, port_offset=port_offset, time_scale=time_scale, profile="kind"
+    )
+    for server in servers:
+        demo_credits(server.state)
+    return servers
 
-        time_scale = float(getattr(settings, "SIM_TIME_SCALE", 1.0))
-    return [SoraSimulator(host, SORA_PORT + port_offset, time_scale=time_scale)]
+
+def demo_credits(state: SoraState) -> None:
+    with state.lock:
+        state.free = state.paid = 0
+        state.generation_seconds = DEMO_GENERATION_SECONDS * (state.time_scale or 1.0)
+        state.refreshes_at = state.clock() + timedelta(seconds=DEMO_REFRESH_SECONDS)

@@ -1,9 +1,27 @@
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
+from django.contrib.auth.models import Group
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 pytest_plugins = ["tests.sora_fixtures"]
+
+
+def make_user(username, role=None, **flags):
+    """An active user, in the role's group (`viewer`, `operator`) when one is given."""
+    user = get_user_model().objects.create_user(
+        username=username, password=f"{username}-pass-123", **flags
+    )
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def token_client(user):
+    """An API client authenticated by token, as scripts and old clients call us."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
+    return client
 
 
 @pytest.fixture
@@ -14,12 +32,35 @@ def staff_user(db):
 
 
 @pytest.fixture
+def viewer(db):
+    return make_user("viewer", "viewer")
+
+
+@pytest.fixture
+def operator(db):
+    return make_user("operator", "operator")
+
+
+@pytest.fixture
 def api(staff_user):
-    """An API client authenticated by token, as scripts and old clients call us."""
-    client = APIClient()
-    token, _ = Token.objects.get_or_create(user=staff_user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
+    """The API as a superuser, by token."""
+    return token_client(staff_user)
+
+
+@pytest.fixture
+def viewer_api(viewer):
+    return token_client(viewer)
+
+
+@pytest.fixture
+def operator_api(operator):
+    return token_client(operator)
+
+
+def api_token(user):
+    """A new API token for `user` (stored hashed: this is the only time it is seen)."""
+    _, token = AuthToken.objects.create(user=user, expiry=None)
+    return token
 
 
 @pytest.fixture

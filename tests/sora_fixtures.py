@@ -15,17 +15,30 @@ from scheduler.runner import run
 from sora.simulator import SoraSimulator
 
 
-@pytest.fixture
-def sora_sim(settings: Any) -> Iterator[SoraSimulator]:
-    """The Sora simulator on a free port, fast (a generation takes ~0.3 s), and our client
-    pointed at it."""
-    sim = SoraSimulator("127.0.0.1", 0, time_scale=2000, free=5, free_allowance=5).start()
+def _serve(settings: Any, profile: str) -> Iterator[SoraSimulator]:
+    sim = SoraSimulator(
+        "127.0.0.1", 0, time_scale=2000, free=5, free_allowance=5, profile=profile
+    ).start()
     settings.SERVICE_URLS = {**settings.SERVICE_URLS, "sora": sim.url}
     settings.SORA_POLL_SECONDS = 0.05
     try:
         yield sim
     finally:
         sim.stop()
+
+
+@pytest.fixture
+def sora_sim(settings: Any) -> Iterator[SoraSimulator]:
+    """The Sora simulator's `kind` profile on a free port, fast (a generation takes ~0.3 s),
+    and our client pointed at it: a service that shows free/paid credits and its refresh time
+    (CONTRACTS.md: read them when present), for the credit-waiting logic."""
+    yield from _serve(settings, "kind")
+
+
+@pytest.fixture
+def sora_real(settings: Any) -> Iterator[SoraSimulator]:
+    """The Sora simulator as the real service behaves (its `real` profile), fast."""
+    yield from _serve(settings, "real")
 
 
 def sim_faults(sim: SoraSimulator, **faults: Any) -> dict[str, Any]:

@@ -8,13 +8,26 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from crm.auth import CRM_AUTHENTICATION
+from crm.auth import CRM_AUTHENTICATION, ApiKeyUser
+from safari_auto.permissions import ViewerReadsOperatorWrites
 
 MAX_LIMIT = 500
 
 
+class CrmRole(ViewerReadsOperatorWrites):
+    """A CRM API key may read and write the CRM (the old CRM client's key does both); a
+    user needs the viewer role to read and the operator role to write. Keys authenticate on
+    CRM views only, so they reach nothing else."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if isinstance(request.user, ApiKeyUser):
+            return True
+        return super().has_permission(request, view)
+
+
 class CrmView(APIView):
     authentication_classes = CRM_AUTHENTICATION
+    permission_classes = [CrmRole]
 
 
 def bad(field: str, message: str) -> exceptions.ValidationError:

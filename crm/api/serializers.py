@@ -34,6 +34,9 @@ class PlatformAccountSerializer(S.Serializer):  # type: ignore[type-arg]
     follower_count = S.IntegerField(allow_null=True)
     is_verified = S.BooleanField()
     is_primary = S.BooleanField()
+    display_only = S.BooleanField(
+        read_only=True, help_text="Only a name an inbox showed: never messaged (no handle yet)."
+    )
 
 
 class ContactSerializer(S.Serializer):  # type: ignore[type-arg]

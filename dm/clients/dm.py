@@ -8,8 +8,11 @@ paths.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
+
+from django.conf import settings
 
 from safari_auto.http import ServiceError
 
@@ -94,8 +97,18 @@ class DMClient(ServiceClient):
         return self.post_send(self.send_path, {"username": username, "text": text})
 
     def discover(self, **criteria: Any) -> list[Candidate]:
-        body = self.read("POST", self.discover_path, json=_camel_case(criteria))
-        return [_candidate(item, self.platform) for item in body.get("candidates") or []]
+        """Candidates in one shape. Where the service does not say whether one qualifies (X
+        and Instagram), its score decides against `minScore`, else DISCOVERY_MIN_SCORE."""
+        sent = _camel_case(criteria)
+        body = self.read("POST", self.discover_path, json=sent)
+        threshold = _number(sent.get("minScore"))
+        if threshold is None:
+            threshold = float(settings.DISCOVERY_MIN_SCORE)
+        return [
+            _candidate(item, self.platform, threshold)
+            for item in body.get("candidates") or []
+            if isinstance(item, dict)
+        ]
 
 
 class InstagramDMClient(DMClient):
@@ -208,23 +221,46 @@ def _message(item: dict[str, Any]) -> Message:
     }
 
 
-def _candidate(item: dict[str, Any], platform: str) -> Candidate:
-    score = item.get("score")
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _candidate(item: dict[str, Any], platform: str, threshold: float) -> Candidate:
+    """TikTok sends `displayName, score, signals, qualifies`; X and Instagram send
+    `fullName, icpScore, icpSignals` and no `qualifies`. A candidate without a score and
+    without the service's word does not qualify."""
+    score = _number(item.get("icpScore", item.get("score")))
+    signals = item.get("icpSignals", item.get("signals"))
+    said = item.get("qualifies")
+    by_score = score is not None and score >= threshold
+    qualifies = said if isinstance(said, bool) else by_score
+    name = item.get("displayName") or item.get("fullName") or item.get("username")
     return {
         "username": str(item.get("username") or ""),
-        "display_name": str(item.get("displayName") or item.get("username") or ""),
-        "score": float(score) if isinstance(score, int | float) else None,
-        "signals": list(item.get("signals") or []),
-        "qualifies": bool(item.get("qualifies", True)),
+        "display_name": str(name or ""),
+        "score": score,
+        "signals": list(signals) if isinstance(signals, list) else [],
+        "qualifies": qualifies,
         "source": str(item.get("source") or platform),
         "raw": item,
     }
 
 
+# The services spell these acronyms in capitals: `checkCRM`, not `checkCrm`.
+_ACRONYM = re.compile(r"(Crm|Icp)(?=[A-Z]|$)")
+
+
 def _camel_case(criteria: dict[str, Any]) -> dict[str, Any]:
-    """`min_followers=` becomes `minFollowers`: Python callers, JavaScript services."""
+    """`min_followers=` becomes `minFollowers`, `check_crm=` (or `checkCrm`) `checkCRM`:
+    Python callers, JavaScript services."""
     out: dict[str, Any] = {}
     for key, value in criteria.items():
         head, *rest = key.split("_")
-        out[head + "".join(part.title() for part in rest)] = value
+        name = head + "".join(part.title() for part in rest)
+        out[_ACRONYM.sub(lambda match: match.group(1).upper(), name)] = value
     return out

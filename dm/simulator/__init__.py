@@ -56,6 +56,8 @@ Test routes, on every service:
   duration_scale?}` (how much faster than the real ones sends run):
   small caps for tests; the odds (per delivered DM) and delay (simulated seconds) of a
   contact's canned friendly reply, which lands in the conversation when it is next read.
+  The comment services take more keys (slow posts, 504s, an outage, the front tab): see
+  `comment_services`. Prospect discovery answers per platform and profile: see `discovery`.
 """
 
 from .comment_services import (

@@ -16,6 +16,14 @@ suspended"), `protected_*` ("Account is protected") and `nouser*` ("User not fou
 `double_send` (Instagram sends again through the inbox: two deliveries, one
 `{success:true, strategy:"inbox"}`) and `status_504` (delivered, answered 504 Gateway Timeout)
 work in both profiles.
+
+With the `real` profile (CONTRACTS.md "How the real services behave"):
+- conversation lists carry the display name in `username` ("Maya Builds", not `maya_builds`);
+- status reads Safari's front document: every call that drives a service's tab brings it to
+  the front of the one `FrontTab` the DM simulators of a process share, and X (always) and
+  Instagram (until one of its own routes pinned its tab) then answer `isOn<Platform>:false,
+  isLoggedIn:false` with the other site's URL. `POST /_sim/config {"front_url": ...}` sets
+  the front document directly (null: each service's own page).
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from . import discovery
 from .server import DROP, Reply, Request
 from .service import Route, error, ok
 from .state import SimConversation, SimMessage, iso
@@ -37,6 +46,18 @@ def missing(username: str) -> bool:
     return not username or username.startswith("nouser")
 
 
+class FrontTab:
+    """Safari's front document: one per Safari, so one per simulate process. None means no
+    service has driven a tab yet (each status then sees its own page)."""
+
+    def __init__(self) -> None:
+        self.url: str | None = None
+
+
+# Routes that only read the front document or counters; every other /api route drives the tab.
+_TAB_NEUTRAL = ("/status", "/rate-limits", "/rate-status")
+
+
 class DMSim(TabSimService, ABC):
     """What the three DM services share: conversations, sends, limits and discovery."""
 
@@ -45,10 +66,51 @@ class DMSim(TabSimService, ABC):
     home_url = ""
     min_delay_ms = 60_000
     max_delay_ms = 300_000
+    # Status reads Safari's front document: X always; Instagram until one of its routes
+    # pinned its tab ("unpinned"); TikTok never ("").
+    status_reads_front = ""
+
+    def __init__(self, *, front_tab: FrontTab | None = None, **options: Any) -> None:
+        self.front = front_tab or FrontTab()
+        super().__init__(**options)
 
     def reset(self) -> None:
         self.open_username: str | None = None
+        self.pinned = False
+        self.front.url = None
         super().reset()
+
+    def handle(self, request: Request) -> Reply:
+        if request.path.startswith("/api/") and not request.path.endswith(_TAB_NEUTRAL):
+            self.front.url = self.home_url + ("messages" if self.segment else "direct/inbox/")
+            self.pinned = True
+        return super().handle(request)
+
+    def _configure(self, body: Any) -> Reply:
+        if isinstance(body, dict) and "front_url" in body:
+            self.front.url = str(body.pop("front_url") or "") or None
+            if not body:
+                return ok({"front_url": self.front.url})
+        return super()._configure(body)
+
+    def find_conversation(self, name: str) -> SimConversation | None:
+        """By handle, or by the display name the list showed (as TikTok's conversationId)."""
+        found = self.inbox.conversations.get(name)
+        if found is None:
+            wanted = name.strip().casefold()
+            found = next(
+                (
+                    c
+                    for c in self.inbox.conversations.values()
+                    if c.display_name.casefold() == wanted
+                ),
+                None,
+            )
+        return found
+
+    def shown_name(self, conversation: SimConversation) -> str:
+        """What the list's `username` carries: the display name on the real services."""
+        return conversation.display_name if self.profile == "real" else conversation.username
 
     def api(self, path: str) -> str:
         return f"/api/{self.segment}/{path}" if self.segment else f"/api/{path}"
@@ -95,12 +157,23 @@ class DMSim(TabSimService, ABC):
             self.inbox.add(username, text, outbound=False, now=earlier + timedelta(minutes=number))
 
     # --- reads ----------------------------------------------------------------------------
+    def front_elsewhere(self) -> str | None:
+        """The other site's URL when status would read a front document that is not ours."""
+        if self.profile != "real" or not self.status_reads_front or self.front.url is None:
+            return None
+        if self.pinned and self.status_reads_front == "unpinned":
+            return None
+        return None if self.front.url.startswith(self.home_url) else self.front.url
+
     def status(self, request: Request) -> Reply:
+        elsewhere = self.front_elsewhere()
+        if elsewhere is not None:
+            return ok({self.on_platform_key: False, "isLoggedIn": False, "currentUrl": elsewhere})
         problem = self.faults.session_problem()
         url = self.home_url + ("challenge/" if problem == "captcha" else "direct/inbox/")
         return ok(
             {
-                self.on_platform_key: problem != "logged_out",
+                self.on_platform_key: True,  # the login page is on the site too
                 "isLoggedIn": problem != "logged_out",
                 "currentUrl": self.home_url + "accounts/login/" if problem == "logged_out" else url,
             }
@@ -126,7 +199,7 @@ class DMSim(TabSimService, ABC):
     def conversation_item(self, conversation: SimConversation) -> dict[str, Any]:
         last = conversation.last
         return {
-            "username": conversation.username,
+            "username": self.shown_name(conversation),
             "threadId": conversation.thread_id,
             "displayName": conversation.display_name,
             "lastMessage": last.text if last else "",
@@ -140,13 +213,14 @@ class DMSim(TabSimService, ABC):
 
     def open_conversation(self, request: Request) -> Reply:
         username = str((request.body or {}).get("username") or "")
-        if self.real and (missing(username) or username not in self.inbox.conversations):
+        found = self.find_conversation(username)  # the list's shown name opens it too
+        if self.real and (missing(username) or found is None):
             return ok({"success": False, "username": username, "error": "Conversation not found"})
         if missing(username):
             return error(404, f"Could not open a conversation with {username!r}")
-        conversation = self.inbox.conversation(username)
+        conversation = found or self.inbox.conversation(username)
         conversation.unread = 0
-        self.open_username = username
+        self.open_username = conversation.username
         return ok({"success": True, "username": username})
 
     def open_messages(self, request: Request) -> Reply:
@@ -167,19 +241,7 @@ class DMSim(TabSimService, ABC):
 
     def discover(self, request: Request) -> Reply:
         criteria = request.body if isinstance(request.body, dict) else {}
-        count = int(criteria.get("maxCandidates") or 5)
-        candidates = [
-            {
-                "username": f"{self.platform}_prospect_{number}",
-                "displayName": f"Prospect {number}",
-                "score": 90 - 7 * number,
-                "signals": ["creator", "posts weekly"],
-                "qualifies": 90 - 7 * number >= int(criteria.get("minScore") or 50),
-                "source": "simulator",
-            }
-            for number in range(1, count + 1)
-        ]
-        return ok({"candidates": candidates, "total": len(candidates)})
+        return discovery.discover(self.platform, self.profile, criteria)
 
     # --- sends ----------------------------------------------------------------------------
     def send_to(self, request: Request) -> Reply:
@@ -219,6 +281,7 @@ class InstagramDMSim(DMSim):
     session_refusal_status = 200
     on_platform_key, home_url = "isOnInstagram", "https://www.instagram.com/"
     send_seconds = 19.0
+    status_reads_front = "unpinned"
 
     def routes(self) -> dict[tuple[str, str], Route]:
         return {
@@ -321,7 +384,7 @@ class TikTokDMSim(DMSim):
     def conversation_item(self, conversation: SimConversation) -> dict[str, Any]:
         last = conversation.last
         return {
-            "username": conversation.username,
+            "username": self.shown_name(conversation),
             "displayName": conversation.display_name,
             "lastMessage": last.text if last else "",
             "timestamp": iso(last.time) if last else None,
@@ -332,7 +395,7 @@ class TikTokDMSim(DMSim):
         """Real: the time of the read on every message, ids by position in the window."""
         username = request.query.get("conversationId", "")
         limit = int(request.query.get("limit") or 50)
-        found = self.inbox.conversations.get(username)
+        found = self.find_conversation(username)
         window = (found.messages if found else [])[-limit:]
         read_at = iso(self.now())
         items = [
@@ -405,6 +468,7 @@ class TwitterDMSim(DMSim):
     hourly_limit, daily_limit = 15, 100
     session_refusal_status = 200
     segment, on_platform_key, home_url = "twitter", "isOnTwitter", "https://x.com/"
+    status_reads_front = "always"
     min_delay_ms, max_delay_ms = 90_000, 240_000
     send_seconds = 10.0
 

@@ -11,7 +11,7 @@ from .comment_services import (
     TikTokCommentSim,
     TwitterCommentSim,
 )
-from .dm_services import InstagramDMSim, TikTokDMSim, TwitterDMSim
+from .dm_services import DMSim, FrontTab, InstagramDMSim, TikTokDMSim, TwitterDMSim
 from .server import SimServer
 from .service import SimService
 
@@ -48,8 +48,13 @@ def build_servers(
     With port_offset 1000 the ports are the demo ports (4001-4007).
     """
     names = list(only) if only is not None else None
+    front = FrontTab()  # one Safari: the DM services share its front document
+
+    def build(cls: type[SimService]) -> SimService:
+        return cls(front_tab=front, **options) if issubclass(cls, DMSim) else cls(**options)
+
     return [
-        SimServer(cls(**options), host=host, port=cls.default_port + port_offset)
+        SimServer(build(cls), host=host, port=cls.default_port + port_offset)
         for cls in SERVICES
         if selected(cls.key, names)
     ]

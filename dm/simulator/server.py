@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -95,6 +96,7 @@ class SimServer:
         self.port = port
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._retired = False
 
     @property
     def name(self) -> str:
@@ -116,9 +118,26 @@ class SimServer:
             daemon=True,
         )
         self._thread.start()
+        if hasattr(self.service, "outage"):
+            self.service.outage = self.outage  # a service that can crash takes itself down
         return self
 
+    def outage(self, seconds: float) -> None:
+        """Stop listening for `seconds` (connections are refused), then listen again."""
+
+        def down_then_up() -> None:
+            self._halt()
+            time.sleep(seconds)
+            if not self._retired:
+                self.start()
+
+        threading.Thread(target=down_then_up, name=f"sim-{self.name}-down", daemon=True).start()
+
     def stop(self) -> None:
+        self._retired = True
+        self._halt()
+
+    def _halt(self) -> None:
         if self._httpd is None:
             return
         self._httpd.shutdown()

@@ -53,8 +53,8 @@ class SimService:
         profile: str = "real",
         duration_scale: float | None = None,
     ) -> None:
-        self.scale = time_scale or float(getattr(settings, "SIM_TIME_SCALE", 1.0)) or 1.0
         self.profile = profile
+        self.scale = time_scale or float(getattr(settings, "SIM_TIME_SCALE", 1.0)) or 1.0
         # How much faster than the real services a send runs (SIM_DURATION_SCALE, by default
         # the time scale); settable per run through /_sim/config {"duration_scale"}.
         self.duration_scale = (

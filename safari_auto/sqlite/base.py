@@ -7,6 +7,10 @@ Here every write transaction (and every write statement outside one) first takes
 exclusive `flock` on a file beside the database: the kernel wakes the next writer the moment
 the lock is released, and releases it if a process dies. SQLite's own lock and busy timeout
 stay underneath for anything that does not go through this backend.
+
+The database holds contacts, conversations and API token digests: its folder is created
+0700, and the file, its WAL, shared memory, journal and lock 0600 (SQLite gives the WAL and
+shared memory the database file's mode), before SQLite opens it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,20 @@ from typing import Any
 from django.db.backends.sqlite3 import base
 
 WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+COMPANIONS = ("-wal", "-shm", "-journal", "-writer.lock")
+
+
+def owner_only(path: str) -> None:
+    """Create the database's folder (0700) and file (0600) if missing; tighten what exists."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (path, *(path + suffix for suffix in COMPANIONS)):
+        try:
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
+        except FileNotFoundError:
+            continue
 
 
 class WriterLock:
@@ -61,6 +79,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
     writer_lock: WriterLock | None = None
 
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
+        if not self.is_in_memory_db():
+            owner_only(str(self.settings_dict["NAME"]))
         conn = super().get_new_connection(conn_params)
         if not self.is_in_memory_db():
             self.writer_lock = WriterLock(f"{self.settings_dict['NAME']}-writer.lock")

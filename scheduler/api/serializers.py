@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from scheduler import registry
-from scheduler.models import Task
+from scheduler import idempotency, registry, taskinput
+from scheduler.models import FINAL_STATUSES, Task
 from scheduler.selectors import display_state
 
+MAX = taskinput.MAX_LENGTHS
+MAX_PAGE = 1000  # the most rows one list request answers
 
+
+@extend_schema_field({"type": "string", "pattern": "^[0-9]+$", "maxLength": 19})
 class StrIdField(serializers.Field):  # type: ignore[type-arg]
     """Ids are strings in JSON."""
 
@@ -18,15 +23,24 @@ class StrIdField(serializers.Field):  # type: ignore[type-arg]
         return str(value)
 
     def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool):
+            raise serializers.ValidationError(f"{data!r} is not a task id")
         try:
-            return int(data)
-        except (TypeError, ValueError):
+            number = int(data)
+        except (TypeError, ValueError, OverflowError):
             raise serializers.ValidationError(f"{data!r} is not a task id") from None
+        if not 1 <= number <= taskinput.MAX_TASK_ID:
+            raise serializers.ValidationError(f"{data!r} is not a task id")
+        return number
 
 
 class RequirementsSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    soraCredits = serializers.IntegerField(min_value=0, required=False, default=0)
-    platform = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    soraCredits = serializers.IntegerField(
+        min_value=0, max_value=taskinput.MAX_SORA_CREDITS, required=False, default=0
+    )
+    platform = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=MAX["platform"]
+    )
     safariExclusive = serializers.BooleanField(required=False, default=False)
 
 
@@ -61,6 +75,10 @@ class TaskSerializer(serializers.Serializer):  # type: ignore[type-arg]
         data["platform"] = instance.platform or None
         data["error"] = instance.error or None
         data["waitReason"] = instance.wait_reason or None
+        data["idempotencyKey"] = idempotency.public_key(instance.idempotency_key)
+        # A row stored before creation checked its text must not break every listing.
+        for key in ("name", "payload", "result", "error", "waitReason"):
+            data[key] = taskinput.scrub(data[key])
         return data
 
     def get_dependencies(self, task: Task) -> list[str]:
@@ -78,29 +96,80 @@ class TaskSerializer(serializers.Serializer):  # type: ignore[type-arg]
         return {"state": state, "detail": detail}
 
 
+PLATFORM_HELP = (
+    "Required for dm, comment, discovery and sync, and one of the platforms the type runs "
+    "on: dm, discovery and sync on instagram, tiktok or twitter; comment also on threads."
+)
+TYPE_HELP = (
+    "A client-creatable task type: check, dm, comment, discovery, sync or sora. The internal "
+    "types (webhook, cleanup, probe, sora_check) are refused with 400: the system makes them."
+)
+PAYLOAD_HELP = (
+    "Checked against the type's needs: dm {text, username | threadId}; comment {postUrl, "
+    "text}; discovery {hashtags?, keywords?, sources?, minFollowers?, maxFollowers?, "
+    "maxCandidates?, minScore?, dryRun?, checkCRM?}; sync {limit?}; sora {prompt, title?}; "
+    "check {seconds?, fail?, permanent?}. Strings must be valid Unicode without NUL."
+)
+
+
+class TaskTypeField(serializers.CharField):
+    """A task type's name; the schema lists the client-creatable ones (see `schema.py`)."""
+
+
 class TaskCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    type = serializers.CharField()
-    name = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
-    platform = serializers.CharField(required=False, allow_blank=True, allow_null=True)
-    account = serializers.CharField(required=False, allow_blank=True, default="")
-    safariHost = serializers.CharField(required=False, allow_null=True)
+    type = TaskTypeField(max_length=32, help_text=TYPE_HELP)
+    name = serializers.CharField(
+        required=False, allow_blank=True, max_length=MAX["name"], default=""
+    )
+    platform = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=MAX["platform"],
+        help_text=PLATFORM_HELP,
+    )  # fmt: skip
+    account = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=MAX["account"]
+    )
+    safariHost = serializers.CharField(
+        required=False, allow_null=True, max_length=MAX["safariHost"]
+    )
     priority = serializers.IntegerField(required=False, min_value=1, max_value=5, default=3)
     scheduledFor = serializers.DateTimeField(required=False, allow_null=True)
-    payload = serializers.DictField(required=False, default=dict)
-    dependencies = serializers.ListField(child=StrIdField(), required=False, default=list)
+    payload = serializers.DictField(required=False, default=dict, help_text=PAYLOAD_HELP)
+    dependencies = serializers.ListField(
+        child=StrIdField(),
+        required=False,
+        default=list,
+        max_length=taskinput.MAX_DEPENDENCIES,
+    )
     resourceRequirements = RequirementsSerializer(required=False)
     maxRetries = serializers.IntegerField(
-        required=False, min_value=0, max_value=50, allow_null=True
+        required=False, min_value=0, max_value=taskinput.MAX_RETRIES, allow_null=True
     )
     idempotencyKey = serializers.CharField(
-        required=False, allow_blank=True, allow_null=True, max_length=200
+        required=False, allow_blank=True, allow_null=True, max_length=150
     )
 
     def validate_type(self, value: str) -> str:
-        if registry.task_type(value) is None:
-            known = ", ".join(sorted(registry.task_types()))
+        task_type = registry.task_type(value)
+        if task_type is None:
+            known = ", ".join(sorted(registry.client_task_types()))
             raise serializers.ValidationError(f"unknown task type {value!r}; known: {known}")
+        if not task_type.client_creatable:
+            raise serializers.ValidationError(
+                f"{value!r} tasks are internal: the system creates them itself"
+            )
         return value
+
+
+# An error answer (raw schema: a serializer cannot have a field called `fields`).
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "success": {"type": "boolean"},
+        "error": {"type": "string", "description": "What was wrong, naming the field."},
+        "fields": {"type": "object", "description": "Messages by field name."},
+    },
+    "required": ["success", "error"],
+}
 
 
 class TaskCreatedSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -125,6 +194,22 @@ class CompletedSerializer(serializers.Serializer):  # type: ignore[type-arg]
     completed = TaskSerializer(many=True)
 
 
+class FinishedQuerySerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """`?limit=20&status=failed,cancelled` of the finished-task list."""
+
+    limit = serializers.IntegerField(min_value=0, max_value=MAX_PAGE, default=20)
+    status = serializers.CharField(required=False, default="", allow_blank=True, max_length=100)
+
+    def validate_status(self, value: str) -> tuple[str, ...]:
+        wanted = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+        unknown = [part for part in wanted if part not in FINAL_STATUSES]
+        if unknown:
+            raise serializers.ValidationError(
+                f"unknown status {', '.join(unknown)}; use {', '.join(FINAL_STATUSES)}"
+            )
+        return wanted or tuple(FINAL_STATUSES)
+
+
 class StatusSerializer(serializers.Serializer):  # type: ignore[type-arg]
     isRunning = serializers.BooleanField()
     isPaused = serializers.BooleanField()
@@ -147,13 +232,17 @@ class RescheduleSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class PauseSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    platform = serializers.CharField(required=False, allow_blank=True, default="")
-    account = serializers.CharField(required=False, allow_blank=True, default="")
+    platform = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=MAX["platform"]
+    )
+    account = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=MAX["account"]
+    )
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
 
 
 class DecideSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    decision = serializers.CharField()
+    decision = serializers.CharField(max_length=32)
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
 
 

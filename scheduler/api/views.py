@@ -13,10 +13,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from safari_auto.api import error
-from scheduler import selectors, services
+from safari_auto.permissions import ViewerReadsOperatorWrites
+from scheduler import idempotency, selectors, services, taskinput
+from scheduler.api import schema  # noqa: F401  (registers the task type's OpenAPI enum)
 from scheduler.api.serializers import (
+    ERROR_SCHEMA,
+    MAX_PAGE,
     CompletedSerializer,
     DecideSerializer,
+    FinishedQuerySerializer,
     PauseSerializer,
     QueueSerializer,
     RescheduleSerializer,
@@ -29,8 +34,6 @@ from scheduler.api.serializers import (
 )
 from scheduler.models import Task
 
-MAX_PAGE = 1000
-
 
 def _with_deps(rows: Any) -> Any:
     return rows.prefetch_related(Prefetch("dependencies", queryset=Task.objects.only("id")))
@@ -38,6 +41,21 @@ def _with_deps(rows: Any) -> Any:
 
 def _task_answer(task: Task, code: int = status.HTTP_200_OK) -> Response:
     return Response({"success": True, "task": TaskSerializer(task).data}, status=code)
+
+
+def client_name(request: Request) -> str:
+    """Whose namespace a client's idempotency keys live in."""
+    return f"user:{request.user.pk}"
+
+
+def client_key(request: Request, field: str | None) -> str | None:
+    """The client's idempotency key (field or header) in its user's namespace, for services
+    that take a finished key (task creation namespaces keys itself, from `client`)."""
+    raw = field or request.headers.get("Idempotency-Key") or None
+    if raw is None:
+        return None
+    taskinput.check_text("idempotencyKey", raw, max_length=150)
+    return idempotency.client_key(owner=client_name(request), key=raw)
 
 
 def _int_param(request: Request, name: str, default: int, maximum: int = MAX_PAGE) -> int:
@@ -54,12 +72,16 @@ def _int_param(request: Request, name: str, default: int, maximum: int = MAX_PAG
 
 
 class StatusView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(responses=StatusSerializer, summary="Scheduler state and counts")
     def get(self, request: Request) -> Response:
         return Response(StatusSerializer(selectors.scheduler_state()).data)
 
 
 class QueueView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(
         responses=QueueSerializer,
         parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
@@ -80,6 +102,8 @@ class QueueView(APIView):
 
 
 class RunningView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(responses=TaskSerializer(many=True), summary="Running tasks")
     def get(self, request: Request) -> Response:
         rows = _with_deps(selectors.task_running())
@@ -87,24 +111,52 @@ class RunningView(APIView):
 
 
 class CompletedView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(
         responses=CompletedSerializer,
-        parameters=[OpenApiParameter("limit", int)],
-        summary="Completed tasks, newest first",
+        parameters=[
+            OpenApiParameter("limit", int),
+            OpenApiParameter(
+                "status",
+                str,
+                description="Comma-separated: completed, failed, cancelled (default: all three)",
+            ),
+        ],
+        summary="Finished tasks (completed, failed, cancelled), newest first",
     )
     def get(self, request: Request) -> Response:
-        limit = _int_param(request, "limit", 20)
-        rows = _with_deps(Task.objects.filter(pk__in=selectors.task_completed(limit=limit)))
+        query = FinishedQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        finished = selectors.task_finished(
+            statuses=query.validated_data["status"], limit=query.validated_data["limit"]
+        )
+        rows = _with_deps(Task.objects.filter(pk__in=finished))
         ordered = sorted(rows, key=lambda t: (t.finished_at, t.pk), reverse=True)
         return Response({"completed": TaskSerializer(ordered, many=True).data})
 
 
 class TaskCreateView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(
         request=TaskCreateSerializer,
-        responses={201: TaskCreatedSerializer, 200: TaskCreatedSerializer},
+        responses={
+            201: TaskCreatedSerializer,
+            200: TaskCreatedSerializer,
+            400: ERROR_SCHEMA,
+            409: ERROR_SCHEMA,
+        },
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
         summary="Schedule a task (a repeated idempotency key answers 200 with the first)",
+        description=(
+            "Creates a task of a client-creatable type. `platform` is required for dm, "
+            "comment, discovery and sync, and must be a platform that type runs on. The "
+            "payload is checked against the type's needs; a missing or wrong field answers "
+            "400 `{success:false, error, fields}` naming it. An idempotency key (field or "
+            "header) belongs to the user and to the request body: the same key with the same "
+            "body answers 200 with the first task; with a different body, 409."
+        ),
     )
     def post(self, request: Request) -> Response:
         body = TaskCreateSerializer(data=request.data)
@@ -112,6 +164,8 @@ class TaskCreateView(APIView):
         data = body.validated_data
         key = data.get("idempotencyKey") or request.headers.get("Idempotency-Key") or None
         task, created = services.task_schedule(
+            client=client_name(request),
+            request_hash=idempotency.body_hash(dict(request.data)),
             type=data["type"],
             name=data.get("name") or "",
             platform=data.get("platform") or "",
@@ -137,6 +191,8 @@ class TaskCreateView(APIView):
 
 
 class TaskDetailView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(responses=TaskEnvelopeSerializer, summary="One task")
     def get(self, request: Request, task_id: str) -> Response:
         task = selectors.task_get(task_id=task_id)
@@ -163,6 +219,8 @@ class TaskDetailView(APIView):
 
 
 class TaskRetryView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(
         request=None,
         responses=TaskEnvelopeSerializer,
@@ -173,6 +231,8 @@ class TaskRetryView(APIView):
 
 
 class TaskDecideView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(
         request=DecideSerializer,
         responses=TaskEnvelopeSerializer,
@@ -190,6 +250,8 @@ class TaskDecideView(APIView):
 
 
 class PauseView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(
         request=PauseSerializer,
         responses=SuccessSerializer,
@@ -203,6 +265,8 @@ class PauseView(APIView):
 
 
 class ResumeView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(
         request=PauseSerializer, responses=SuccessSerializer, summary="Lift a user pause"
     )
@@ -215,6 +279,8 @@ class ResumeView(APIView):
 
 
 class StartView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(request=None, responses=SuccessSerializer, summary="Lift a stop and pause")
     def post(self, request: Request) -> Response:
         services.scheduler_start()
@@ -222,6 +288,8 @@ class StartView(APIView):
 
 
 class StopView(APIView):
+    permission_classes = [ViewerReadsOperatorWrites]
+
     @extend_schema(
         request=None,
         responses=SuccessSerializer,

@@ -111,7 +111,16 @@ def test_a_task_runs_live_and_the_controls_work(system, chromium):
     row(page, task, "ul.finished").and_(page.locator('[data-state="COMPLETED"]')).wait_for(
         timeout=15_000
     )
-    assert page.locator(f'#feed li:has-text("task.completed"):has-text("#{task}")').count() == 1
+    finished = page.locator(f'#feed li:has-text("Completed: watch me"):has-text("#{task}")')
+    assert finished.count() == 1
+    # The feed reads as sentences; raw kinds are behind the details toggle.
+    assert not finished.locator("code").is_visible()
+    claimed = page.locator(f'#feed li.kind-task-claimed:has-text("#{task}")').first
+    assert not claimed.is_visible()
+    page.check("#feed-details")
+    assert finished.locator("code").inner_text() == "task.completed"
+    assert claimed.is_visible()
+    page.uncheck("#feed-details")
     assert row(page, task).count() == 0
     shot(page, "03-completed")
 
@@ -186,7 +195,7 @@ def test_it_shows_disconnected_and_catches_up_after_a_restart(system, chromium):
     )
     system.start_web()
     live(page, timeout=40_000)  # the backoff may be a few seconds by now
-    page.locator(f'#feed li:has-text("task.created"):has-text("#{missed}")').wait_for(timeout=5000)
+    page.locator('#feed li:has-text("Queued: made while offline")').wait_for(timeout=5000)
     row(page, missed).wait_for(timeout=5000)
     shot(page, "08-caught-up")
     assert page.evaluate("window.__sameDocument") is True

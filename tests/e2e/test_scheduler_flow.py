@@ -2,6 +2,7 @@
 
 import os
 import signal
+import sys
 
 import pytest
 
@@ -82,3 +83,27 @@ def test_a_standby_dispatcher_takes_over_when_the_leader_dies(system):
     done = system.wait_status(answer.json()["taskId"], {"completed"}, timeout=30)
     assert done["status"] == "completed"
     assert "leader: second" in system.log("second")
+
+
+def test_scheduler_start_after_a_stop_runs_queued_work_again(system):
+    """`scheduler stop`, then `scheduler start`: the new dispatcher lifts the stop and works."""
+    system.setup()
+    system.start_web()
+    system.start_workers()
+    system.manage("scheduler", "stop")
+    answer = system.api("POST", "/api/scheduler/task", json={"type": "check", "name": "after"})
+    task_id = answer.json()["taskId"]
+    system.start_dispatcher()
+    done = system.wait_status(task_id, {"completed", "failed"})
+    assert done["status"] == "completed"
+    status = system.manage("scheduler", "status")
+    assert "Scheduler: running" in status
+    assert "Stopped" not in status
+
+
+def test_start_with_keep_paused_leaves_a_stop_in_place(system):
+    system.setup()
+    system.manage("scheduler", "stop")
+    system.spawn("keeper", sys.executable, "manage.py", "scheduler", "start", "--keep-paused")
+    system.wait_for(lambda: "waits for" in system.log("keeper"), 20, "the keep-paused notice")
+    assert "Stopped" in system.manage("scheduler", "status")

@@ -115,11 +115,14 @@ def test_a_trilogy_waits_for_credits_then_runs_in_order_between_dms(tmp_path):
             "0",
         )
         system.wait_for(lambda: _up(f"{dm_url}/health"), 30, "the X DM simulator")
-        system.wait_for(lambda: _up(f"{sora_url}/ready"), 30, "the Sora simulator")
-        # No credits, and no refresh of its own during the test: only the one we ask for.
+        system.wait_for(lambda: _up(f"{sora_url}/_sim/state"), 30, "the Sora simulator")
+        # No credits, and no refresh of its own during the test: only the one we ask for. The
+        # `kind` profile shows credits before any command has run (the real service answers
+        # -1 until then), which is what waiting for credits needs to be observed.
         faults = requests.post(
             f"{sora_url}/_sim/faults",
             json={
+                "profile": "kind",
                 "set_credits": {"free": 0, "paid": 0},
                 "generation_seconds": GENERATION_SECONDS,
                 "refreshes_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),

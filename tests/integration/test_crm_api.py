@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from crm.models import ApiKey, Contact
 from crm.services import apikey_create, apikey_revoke, contact_create
+from tests.conftest import api_token, make_user
 from tests.crm_factories import CampaignFactory, ContactFactory, PlatformAccountFactory
 
 pytestmark = pytest.mark.django_db
@@ -58,12 +57,11 @@ def test_the_key_is_stored_hashed_and_its_use_noted(api):
 
 
 def test_session_and_token_auth_work_too():
-    user = get_user_model().objects.create_user("op", password="pw-123456")
+    user = make_user("op", "viewer")
     session = APIClient()
     session.force_login(user)
     assert session.get("/api/contacts").status_code == 200
-    token = Token.objects.create(user=user)
-    answer = APIClient(HTTP_AUTHORIZATION=f"Token {token.key}").get("/api/contacts")
+    answer = APIClient(HTTP_AUTHORIZATION=f"Token {api_token(user)}").get("/api/contacts")
     assert answer.status_code == 200
 
 

@@ -132,6 +132,7 @@ def test_an_unknown_handle_has_no_contact_and_a_blank_state(crm):
         "has_inbound": False,
         "last_outbound_at": None,
         "last_inbound_at": None,
+        "display_only": False,
     }
 
 

@@ -40,6 +40,7 @@ def test_the_same_payload_twice_answers_zeros(api):
         ],
     }
     first = api.post("/api/sync/dm", payload, format="json").json()
+    replies = first.pop("new_replies")
     assert first == {
         "synced": True,
         "contacts_created": 2,
@@ -48,7 +49,9 @@ def test_the_same_payload_twice_answers_zeros(api):
         "messages_synced": 3,
         "sync_id": first["sync_id"],
     }
+    assert [(r["username"], r["text"]) for r in replies] == [("ana", "hi!"), ("ben", "hey")]
     second = api.post("/api/sync/dm", payload, format="json").json()
+    assert second["new_replies"] == []
     assert [
         second[k]
         for k in ("contacts_created", "contacts_updated", "conversations_synced", "messages_synced")

@@ -1,4 +1,4 @@
-"""The dashboard socket: staff only, a snapshot on connect, live events, resume from an id."""
+"""The dashboard socket: the viewer role, a snapshot on connect, live events, resume from an id."""
 
 import asyncio
 
@@ -13,6 +13,7 @@ from dashboard.consumers import DashboardConsumer
 from safari_auto.asgi import application
 from scheduler import events
 from scheduler.models import Event
+from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,9 +28,8 @@ def fresh_relay(monkeypatch):
 
 @pytest.fixture
 def staff(db):
-    return get_user_model().objects.create_user(
-        username="boss", password="boss-pass-123", is_staff=True
-    )
+    """A viewer: the socket only reads."""
+    return make_user("boss", "viewer")
 
 
 def record(kind="task.created", message="", **kw):
@@ -64,8 +64,10 @@ def test_an_anonymous_socket_is_refused():
     asyncio.run(scenario())
 
 
-def test_a_logged_in_user_who_is_not_staff_is_refused(db):
-    user = get_user_model().objects.create_user(username="fan", password="fan-pass-123")
+def test_a_logged_in_user_without_a_role_is_refused_even_as_staff(db):
+    user = get_user_model().objects.create_user(
+        username="fan", password="fan-pass-123", is_staff=True
+    )
 
     async def scenario():
         _, connected, _ = await connect(user)
@@ -230,8 +232,8 @@ def test_the_relay_picks_up_an_id_that_commits_late(fresh_relay):
     assert kept not in fresh_relay.gaps
 
 
-def test_the_relay_stops_when_nobody_listens(staff, monkeypatch, fresh_relay):
-    monkeypatch.setattr(relay_module, "IDLE_STOP_SECONDS", 0.05)
+def test_the_relay_stops_when_nobody_listens(staff, fresh_relay):
+    fresh_relay.idle_stop_seconds = 0.05
 
     async def scenario():
         communicator, _, _ = await connect(staff)
@@ -243,7 +245,7 @@ def test_the_relay_stops_when_nobody_listens(staff, monkeypatch, fresh_relay):
                 break
             await asyncio.sleep(0.02)
         assert not fresh_relay.running
-        assert fresh_relay.subscribers == 0
+        assert not fresh_relay.subscribers
 
     asyncio.run(scenario())
 

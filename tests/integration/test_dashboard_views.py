@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
+from safari_auto.demo import simulator_url
 from scheduler import events, services
 from scheduler.models import Event, Pause, Task
 from tests.factories import TaskFactory
@@ -29,12 +30,28 @@ def test_the_page_sends_anonymous_visitors_to_the_admin_login(client):
     assert answer["Location"].startswith("/admin/login/?next=/")
 
 
-def test_a_logged_in_user_who_is_not_staff_is_sent_to_log_in(client):
-    user = get_user_model().objects.create_user(username="viewer", password="viewer-pass-1")
+def test_a_logged_in_user_without_a_role_is_refused_even_as_staff(client):
+    user = get_user_model().objects.create_user(
+        username="nobody", password="nobody-pass-1", is_staff=True
+    )
     client.force_login(user)
-    assert client.get("/").status_code == 302
-    assert client.post("/dashboard/pause").status_code == 302
+    assert client.get("/").status_code == 403
+    assert client.post("/dashboard/pause").status_code == 403
     assert not Pause.objects.exists()
+
+
+def test_a_viewer_sees_the_page_but_cannot_use_the_controls(client, viewer):
+    client.force_login(viewer)
+    assert client.get("/").status_code == 200
+    assert client.get("/dashboard/fragments").status_code == 200
+    assert client.post("/dashboard/pause").status_code == 403
+    assert not Pause.objects.exists()
+
+
+def test_an_operator_uses_the_controls(client, operator):
+    client.force_login(operator)
+    assert client.post("/dashboard/pause").status_code == 302
+    assert Pause.objects.exists()
 
 
 def test_the_page_shows_each_section_in_the_dashboards_words(browser):
@@ -69,9 +86,20 @@ def test_the_page_shows_each_section_in_the_dashboards_words(browser):
 
 def test_demo_mode_is_labelled(browser, settings):
     settings.DEMO = True
+    settings.SERVICE_URLS = {key: simulator_url(key) for key in settings.SERVICE_URLS}
     html = browser.get("/").content.decode()
     assert "[DEMO]" in html
     assert 'class="badge demo-badge"' in html
+
+
+def test_the_demo_badge_is_not_shown_while_a_service_is_real(browser, settings):
+    settings.DEMO = True
+    settings.SERVICE_URLS = {key: simulator_url(key) for key in settings.SERVICE_URLS}
+    settings.SERVICE_URLS["tiktok_dm"] = "http://127.0.0.1:3002"
+    html = browser.get("/").content.decode()
+    assert "[DEMO]" not in html
+    assert "demo-badge" not in html
+    assert "NOT A DEMO: tiktok_dm real" in html
 
 
 def test_the_queue_is_paginated(browser):
@@ -328,3 +356,39 @@ def test_the_page_with_ten_thousand_queued_tasks_stays_fast(
     assert answer.status_code == 200
     assert "page 1 of 400" in answer.content.decode()
     assert elapsed < 1.0
+
+
+def test_a_platform_between_two_sends_reads_ready_with_its_next_send(
+    browser, settings, run_on_commit
+):
+    """The minimum gap after a send is the normal pace, not a rate limit; a cooldown is."""
+    from dm import services as dm_services
+    from dm.simulator import TikTokDMSim
+    from tests import dm_factories as s
+
+    s.open_all_day(settings, "tiktok", gap="120-300")
+    with s.platform_sim(settings, TikTokDMSim, "tiktok"):
+        dm_services.dm_send(platform="tiktok", username="maya", text="hey")
+        s.cycle(run_on_commit)
+    html = browser.get("/").content.decode()
+    row = html.split('data-platform="tiktok"')[0].rsplit("<li", 1)[1]
+    assert "status-ready" in row
+    tiktok = html.split('data-platform="tiktok"')[1].split("</li>")[0]
+    assert "next send" in tiktok
+    assert "today 1 / 100 messages" in tiktok
+    assert "resumes" not in tiktok
+
+
+def test_sora_credits_with_only_a_total_say_the_split_is_unknown(browser, monkeypatch):
+    from scheduler import registry
+
+    sections = {
+        "soraCredits": lambda: {"freeCredits": None, "paidCredits": None, "totalCredits": 12}
+    }
+    monkeypatch.setattr(registry, "_status_sections", sections)
+    html = browser.get("/").content.decode()
+    assert 'data-credit="total">12<' in html
+    assert "the split into free and paid is unknown" in html
+    assert 'data-credit="free"' not in html
+    sections["soraCredits"] = lambda: {"freeCredits": None, "paidCredits": None, "totalCredits": -1}
+    assert 'data-credit="total">unknown<' in browser.get("/").content.decode()

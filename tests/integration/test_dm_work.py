@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 def comment_server(settings):
     settings.DM_ACTIVE_START = settings.DM_ACTIVE_END = "00:00"
     settings.DM_LIMITS = ["twitter:comment=10/30/0-0"]
-    with running(TwitterCommentSim()) as server:
+    with running(TwitterCommentSim(time_scale=1000)) as server:
         settings.SERVICE_URLS = {**settings.SERVICE_URLS, "twitter_comments": server.url}
         yield server
 
@@ -36,7 +36,7 @@ def test_a_comment_is_posted_once_with_the_bearer_token(comment_server, run_on_c
     assert [d["post_url"] for d in sent(comment_server)] == ["https://x.com/a/status/1"]
     assert SendLedger.objects.get(idempotency_key=task.idempotency_key).action == "comment"
     seen = s.seen(comment_server)[-1]
-    assert seen["authorization"] == "Bearer dev-token"
+    assert seen["authorization"] == "Bearer test-token-12345"  # X's own default token
 
 
 def test_a_comment_whose_answer_is_lost_blocks_for_a_human(comment_server, run_on_commit):
@@ -82,6 +82,7 @@ def test_discovery_upserts_qualifying_prospects_as_crm_contacts(settings, run_on
 def test_sync_pulls_conversations_and_replies_into_the_crm(settings, run_on_commit):
     from scheduler.services import task_schedule
 
+    get_client().contact_upsert(platform="instagram", username="maya_builds")  # known handle
     with running(InstagramDMSim(seed=True)) as server:
         settings.SERVICE_URLS = {**settings.SERVICE_URLS, "instagram_dm": server.url}
         task, _ = task_schedule(type="sync", platform="instagram")
@@ -94,7 +95,11 @@ def test_sync_pulls_conversations_and_replies_into_the_crm(settings, run_on_comm
         assert state["has_inbound"] is True
         replies = Event.objects.filter(kind="dm.reply_received")
         assert task.result["newReplies"] == replies.count() > 0
-        assert {e.data["username"] for e in replies} >= {"maya_builds"}
+        assert {e.data["username"] for e in replies} >= {"maya_builds"}  # shown "Maya Builds"
+        assert {e.data["username"] for e in replies if e.data["displayOnly"]} == {
+            "Leo.Creates",
+            "Sam Ships",
+        }  # names no known handle matches stay names
         assert all(e.data["contactId"] for e in replies)
         again, _ = task_schedule(type="sync", platform="instagram")
         s.cycle(run_on_commit)
@@ -126,13 +131,22 @@ def test_outreach_fills_campaign_templates_within_the_remaining_caps(settings, r
     assert automation.outreach_tick("tiktok", "local") == []
 
 
-def test_sync_tick_queues_one_sync_per_hour_inside_the_window_only(settings):
+def test_sync_tick_queues_one_sync_at_a_time_inside_the_window_only(settings):
     settings.DM_ACTIVE_START, settings.DM_ACTIVE_END = "09:00", "17:00"
     automation.automation_set(platform="instagram")
     inside = timezone.now().replace(hour=10, minute=0)
-    assert len(automation.sync_tick("instagram", "local", inside)) == 1
+    [first] = automation.sync_tick("instagram", "local", inside)
+    # While that sync has not run, no tick queues another (they would pile up behind Safari).
     assert automation.sync_tick("instagram", "local", inside + timedelta(minutes=5)) == []
-    assert len(automation.sync_tick("instagram", "local", inside + timedelta(hours=1))) == 1
+    assert automation.sync_tick("instagram", "local", inside + timedelta(hours=1)) == []
+    Task.objects.filter(pk=first).update(status="completed")
+    # Once it ran, the next slot queues the next one (the cron says how often), a slot once.
+    later = inside + timedelta(hours=1)
+    assert len(automation.sync_tick("instagram", "local", later)) == 1
+    Task.objects.filter(type="sync").update(status="completed")
+    assert automation.sync_tick("instagram", "local", later) == []  # same minute, same key
+    assert len(automation.sync_tick("instagram", "local", later + timedelta(minutes=1))) == 1
+    Task.objects.filter(type="sync").update(status="completed")
     assert automation.sync_tick("instagram", "local", inside.replace(hour=18)) == []
     assert PlatformAccount.objects.get(platform="instagram").automation_enabled
 

@@ -35,4 +35,4 @@ def test_planning_and_listing_queries_use_the_partial_indexes() -> None:
     dispatcher = Dispatcher(name="plans", enqueue_fn=lambda *args: None)
     assert "task_next_due" in plan_of(lambda: dispatcher.next_due(timezone.now()))
     assert "task_lane_head" in plan_of(lambda: dispatcher.load_candidates(timezone.now()))
-    assert "task_finished" in plan_of(lambda: list(selectors.task_completed(limit=5)))
+    assert "task_finished" in plan_of(lambda: list(selectors.task_finished(limit=5)))

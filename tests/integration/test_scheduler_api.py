@@ -144,6 +144,31 @@ def test_queue_running_and_completed(api):
     assert api.get("/api/scheduler/completed?limit=abc").status_code == 400
 
 
+def test_completed_lists_every_finished_task_newest_first_and_filters_by_status(api):
+    now = timezone.now()
+    made = {}
+    for minutes, status in ((3, "completed"), (2, "failed"), (1, "cancelled")):
+        made[status] = Task.objects.create(
+            type="check",
+            name=status,
+            lane="x",
+            status=status,
+            error="boom" if status == "failed" else "",
+            finished_at=now - timedelta(minutes=minutes),
+        )
+    Task.objects.create(type="check", name="queued", lane="x", status="pending")
+    rows = api.get("/api/scheduler/completed").json()["completed"]
+    assert [t["status"] for t in rows] == ["cancelled", "failed", "completed"]
+    assert rows[1]["error"] == "boom"
+    failed = api.get("/api/scheduler/completed?status=failed").json()["completed"]
+    assert [t["id"] for t in failed] == [str(made["failed"].pk)]
+    both = api.get("/api/scheduler/completed?status=failed,cancelled").json()["completed"]
+    assert {t["status"] for t in both} == {"failed", "cancelled"}
+    wrong = api.get("/api/scheduler/completed?status=pending")
+    assert wrong.status_code == 400
+    assert "status" in wrong.json()["error"]
+
+
 def test_status_counts(api):
     api.post("/api/scheduler/task", {"type": "check"}, format="json")
     status = api.get("/api/scheduler/status").json()

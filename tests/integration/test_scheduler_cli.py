@@ -1,10 +1,13 @@
 """`manage.py scheduler …` through call_command."""
 
+import json
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from scheduler.models import Pause, Task
 
@@ -90,5 +93,64 @@ def test_pause_resume_stop_and_status():
     assert "check" in status  # the task types are listed
 
 
-def test_resources_lists_hosts():
-    assert "Safari hosts: local" in run("resources")
+def test_resources_is_a_table_of_hosts_sora_and_platforms_and_json_for_scripts():
+    table = run("resources")
+    assert "Safari hosts" in table
+    assert "local" in table
+    assert "Sora credits" in table
+    assert "Platforms" in table
+    for platform in ("tiktok", "instagram", "twitter"):
+        assert platform in table
+    document = json.loads(run("resources", "--json"))
+    assert document["safariHosts"] == ["local"]
+    assert {p["platform"] for p in document["platforms"]} >= {"tiktok", "instagram", "twitter"}
+
+
+def _finished(name, status, minutes_ago, error=""):
+    return Task.objects.create(
+        type="check",
+        name=name,
+        lane="x",
+        status=status,
+        error=error,
+        finished_at=timezone.now() - timedelta(minutes=minutes_ago),
+    )
+
+
+def test_history_lists_finished_tasks_newest_first_with_a_status_filter():
+    _finished("old ok", "completed", 3)
+    failed = _finished("broke", "failed", 2, error="boom")
+    _finished("gave up", "cancelled", 1)
+    table = run("history")
+    assert table.index("gave up") < table.index("broke") < table.index("old ok")
+    rows = json.loads(run("history", "--status", "failed", "--json"))["completed"]
+    assert [(r["id"], r["status"], r["error"]) for r in rows] == [
+        (str(failed.pk), "failed", "boom")
+    ]
+    with pytest.raises(CommandError, match="status"):
+        run("history", "--status", "running")
+    with pytest.raises(CommandError, match="--limit"):
+        run("history", "--limit", "0")
+
+
+def test_show_prints_the_task_its_attempts_and_events():
+    run("schedule", "--type", "check", "--name", "shown")
+    task = Task.objects.get()
+    text = run("show", str(task.pk))
+    assert "Task " + str(task.pk) in text
+    assert "task.created" in text
+    assert "Attempts" in text
+    document = json.loads(run("show", str(task.pk), "--json"))
+    assert document["task"]["name"] == "shown"
+    assert document["events"][0]["kind"] == "task.created"
+    assert document["attempts"] == []
+    with pytest.raises(CommandError, match="No task"):
+        run("show", "999999")
+
+
+def test_status_and_queue_print_json_for_scripts():
+    run("schedule", "--type", "check", "--name", "queued")
+    status = json.loads(run("status", "--json"))
+    assert status["tasksInQueue"] == 1
+    queue = json.loads(run("queue", "--json"))["queue"]
+    assert [t["name"] for t in queue] == ["queued"]

@@ -223,3 +223,25 @@ def test_cleanup_prunes_what_is_older_than_retention(run_on_commit):
     assert cleanup.result["tasks"] == 1
     assert not Task.objects.filter(pk=stale.pk).exists()
     assert Task.objects.filter(pk=fresh.pk).exists()
+
+
+def test_taking_the_lead_runs_the_on_lead_hooks_once_and_a_failing_hook_costs_nothing(
+    monkeypatch,
+):
+    from scheduler import registry
+
+    calls = []
+    monkeypatch.setattr(
+        registry,
+        "_on_lead",
+        {"boom": lambda now: 1 / 0, "probe": lambda now: calls.append(now)},
+    )
+    leader = Dispatcher(name="a", enqueue_fn=lambda *args: None)
+    now = timezone.now()
+    assert leader.take_lease(now)
+    assert leader.take_lease(now + timedelta(seconds=5))  # a renewal is not a new lead
+    assert calls == [now]
+    standby = Dispatcher(name="b", enqueue_fn=lambda *args: None)
+    later = now + timedelta(minutes=5)
+    assert standby.take_lease(later)
+    assert calls == [now, later]

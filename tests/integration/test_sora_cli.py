@@ -128,6 +128,10 @@ def test_scheduler_sora_and_resources_use_the_sora_hooks() -> None:
     assert "queued first_contact: 3 parts" in out.getvalue()
     assert Task.objects.filter(type="sora").count() == 3
     resources = io.StringIO()
-    call_command("scheduler", "resources", stdout=resources)
-    assert '"availableCredits": null' in resources.getvalue()
-    assert '"timeUntilRefresh": null' in resources.getvalue()
+    call_command("scheduler", "resources", "--json", stdout=resources)
+    credits = json.loads(resources.getvalue())["soraCredits"]
+    assert credits["availableCredits"] is None
+    assert credits["timeUntilRefresh"] is None
+    table = io.StringIO()
+    call_command("scheduler", "resources", stdout=table)
+    assert "split into free and paid unknown" in table.getvalue()

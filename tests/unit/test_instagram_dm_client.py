@@ -11,7 +11,7 @@ from tests.sim_fixtures import running, seen, sent, set_faults
 
 @pytest.fixture
 def sim():
-    with running(InstagramDMSim(reply_probability=0, profile="kind")) as server:
+    with running(InstagramDMSim(reply_probability=0)) as server:
         yield server
 
 
@@ -92,7 +92,7 @@ def test_health_carries_the_counters(sim, client):
 
 
 def test_a_demo_seed_has_unread_conversations():
-    with running(InstagramDMSim(seed=True, profile="kind")) as server:
+    with running(InstagramDMSim(seed=True)) as server:
         conversations = InstagramDMClient(server.url).conversations()
 
     assert len(conversations) == 3

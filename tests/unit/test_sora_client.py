@@ -54,7 +54,7 @@ def test_a_generation_goes_pending_running_succeeded_with_a_file(
         assert len(file.read()) == done.file_size
     listed = client.recent_commands()
     assert [c.id for c in listed] == [command.id]
-    assert listed[0].prompt == "a red fox"
+    assert listed[0].prompt == "a red fox\n\nCharacter: Kai"
     assert client.usage()[0].remaining == 4
 
 
@@ -140,8 +140,10 @@ def test_build_servers_serves_on_the_demo_port_offset() -> None:
     server.start()
     try:
         assert server.name == "sora"
+        assert server.state.profile == "real"  # the real service's behaviour by default
         assert requests.get(f"http://127.0.0.1:{server.port}/ready", timeout=5).json() == {
-            "ready": True
+            "ready": False,
+            "reason": "no command has run yet",
         }
     finally:
         server.stop()
@@ -152,3 +154,14 @@ def test_a_port_in_use_fails_on_start_not_on_build(sora_sim: SoraSimulator) -> N
     with pytest.raises(OSError):  # noqa: PT011 - the OS words it
         clash.start()
     clash.stop()
+
+
+def test_build_servers_takes_the_profile_from_sim_profile(settings: object) -> None:
+    settings.SIM_PROFILE = "kind"  # type: ignore[attr-defined]
+
+    [kind] = build_servers(port_offset=-7070, time_scale=1.0)
+    [real] = build_servers(port_offset=-7070, time_scale=1.0, profile="real")
+
+    assert (kind.state.profile, real.state.profile) == ("kind", "real")
+    kind.stop()
+    real.stop()

@@ -121,3 +121,12 @@ def test_the_estimate_crosses_a_dst_change_in_wall_clock_terms() -> None:
     assert estimate is not None
     assert estimate.astimezone(paris).hour == 5
     assert estimate - last == timedelta(hours=24)
+
+
+def test_only_the_real_services_no_data_yet_answer_is_awaiting_a_first_command() -> None:
+    from sora.estimation import awaiting_first_command
+
+    assert awaiting_first_command({"remaining": -1, "error": "No usage data until a command runs"})
+    assert not awaiting_first_command({"remaining": -1, "plan": "unknown"})  # no tab
+    assert not awaiting_first_command({"error": "no Sora tab open"})  # a 503
+    assert not awaiting_first_command({"remaining": 4})

@@ -11,7 +11,7 @@ from tests.sim_fixtures import running, seen, sent, set_faults
 
 @pytest.fixture
 def sim():
-    with running(TikTokDMSim(reply_probability=0, profile="kind")) as server:
+    with running(TikTokDMSim(reply_probability=0)) as server:
         yield server
 
 
@@ -100,7 +100,7 @@ def test_conversations_and_limits_are_normalised(sim, client):
     [conversation] = client.conversations()
     limits = client.rate_limits()
 
-    assert conversation["username"] == "maya"
+    assert conversation["username"] == "Maya"  # the shown name, as TikTok lists it
     assert conversation["last_message_at"] is not None
     assert conversation["unread"] == 0
     assert limits["nextDelay"] > 0

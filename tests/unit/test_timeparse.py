@@ -37,3 +37,23 @@ def test_relative_and_now():
 def test_unreadable_times_say_how_to_write_them(text):
     with pytest.raises(ValueError, match=r"time"):
         parse_when(text, now=NOW, tz="UTC")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("+999999999d", "too far ahead"),
+        ("+999999999999999999999s", "too far ahead"),
+        ("+" + "9" * 5000 + "m", "too far ahead"),
+        ("+3654d", "too far ahead"),
+        ("9999-12-31T23:59:59-14:00", "out of range"),
+        ("0001-01-01T00:00:00+14:00", "out of range"),
+    ],
+)
+def test_times_beyond_what_a_date_can_hold_are_a_clear_error(text, message):
+    with pytest.raises(ValueError, match=message):
+        parse_when(text, now=NOW, tz="Europe/Paris")
+
+
+def test_ten_years_ahead_is_still_a_time():
+    assert parse_when("+3650d", now=NOW, tz="UTC") == NOW + timedelta(days=3650)

@@ -87,20 +87,32 @@
     if (empty) empty.remove();
     var item = document.createElement("li");
     item.dataset.eventId = event.id;
-    item.className = "ev fresh kind-" + String(event.kind).replace(/[^a-z0-9]+/gi, "-");
+    item.className = "ev fresh kind-" + String(event.kind).replace(/[^a-z0-9]+/gi, "-") +
+      (event.text ? "" : " raw");
     var time = document.createElement("time");
     time.dateTime = event.createdAt;
     time.textContent = new Date(event.ts).toLocaleTimeString([], { hour12: false });
+    item.append(time, " ");
+    if (event.text) {
+      var what = document.createElement("span");
+      what.className = "what";
+      what.textContent = event.text;
+      item.append(what, " ");
+    }
+    // The raw event (kind, subject, message) sits behind the feed's details toggle.
+    var detail = document.createElement("span");
+    detail.className = "raw-detail";
     var kind = document.createElement("code");
     kind.textContent = event.kind;
-    item.append(time, " ", kind, " ");
+    detail.append(kind, " ");
     var subject = event.taskId ? "#" + event.taskId : event.subjectId;
     if (subject) {
       var span = document.createElement("span");
       span.textContent = subject;
-      item.append(span, " ");
+      detail.append(span, " ");
     }
-    item.append(event.message || "");
+    detail.append(event.message || "");
+    item.append(detail);
     // Keep newest first even when a late id arrives.
     var before = Array.prototype.find.call(list.children, function (li) {
       return parseInt(li.dataset.eventId || "0", 10) < event.id;
@@ -171,6 +183,19 @@
     });
   }
 
+  // --- the feed's details toggle (raw event kinds), remembered per browser ---------------
+  function showDetails(on) {
+    document.body.classList.toggle("feed-details", on);
+    var box = document.getElementById("feed-details");
+    if (box) box.checked = on;
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.id !== "feed-details") return;
+    try { localStorage.setItem("feedDetails", event.target.checked ? "1" : ""); } catch (err) { /* private mode */ }
+    showDetails(event.target.checked);
+  });
+  try { showDetails(localStorage.getItem("feedDetails") === "1"); } catch (err) { showDetails(false); }
+
   // --- controls -------------------------------------------------------------------------
   var toast = document.getElementById("toast");
   var toastTimer = null;
@@ -180,6 +205,27 @@
     toast.hidden = false;
     clearTimeout(toastTimer);
     toastTimer = setTimeout(function () { toast.hidden = true; }, isError ? 8000 : 3000);
+  }
+
+  // Errors beside the fields they are about ("payload.text" is about the payload box).
+  var FIELD_ALIASES = { scheduledFor: "when" };
+  function showFieldErrors(form, fields) {
+    form.querySelectorAll(".field-error").forEach(function (el) { el.remove(); });
+    form.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
+    Object.keys(fields).forEach(function (key) {
+      var name = key.split(/[.\[]/)[0];
+      var input = form.querySelector('[name="' + (FIELD_ALIASES[name] || name) + '"]');
+      var note = document.createElement("p");
+      note.className = "field-error";
+      note.setAttribute("role", "alert");
+      note.textContent = key + ": " + [].concat(fields[key]).join(" ");
+      if (input) {
+        input.setAttribute("aria-invalid", "true");
+        (input.closest("label") || input).after(note);
+      } else {
+        form.prepend(note);
+      }
+    });
   }
 
   document.addEventListener("submit", function (event) {
@@ -201,6 +247,7 @@
       })
       .then(function (data) {
         say(data.ok ? data.message : data.error, !data.ok);
+        showFieldErrors(form, data.ok ? {} : data.fields || {});
         if (data.ok && form.classList.contains("schedule-form")) form.reset();
         refresh(true);
       })

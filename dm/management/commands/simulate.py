@@ -3,8 +3,9 @@
 Starts the DM and comment simulators (Instagram 4001, TikTok 4002, X 4003, comments
 4004-4007) in the `--profile` given (`real` by default, or `SIM_PROFILE`) and any other app's
 simulators found by convention (`sora.simulator.build_servers`, looked up at run time so `dm`
-never imports `sora`). Runs until SIGTERM or SIGINT, then stops
-every server and exits 0.
+never imports `sora`). Runs until SIGTERM or SIGINT, then stops every server and exits 0.
+`--demo` plays the demo scenario (`dm.simulator.demo`, and each app's `build_demo_servers`):
+replies, one rate-limited platform, Sora credits coming back.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dm.simulator import build_servers
+from dm.simulator.demo import demo_options, demo_setup
 from dm.simulator.registry import SERVICES
 
 PROFILES = ("real", "kind")
@@ -59,20 +61,33 @@ class Command(BaseCommand):
             default=0.3,
             help="Odds that a simulated contact replies to a delivered DM (default 0.3).",
         )
+        parser.add_argument(
+            "--demo",
+            action="store_true",
+            help="The demo scenario (what `make run` starts): contacts reply a few seconds after "
+            "each DM, Instagram's first send is refused with a 429, Sora has no credits until a "
+            "refresh three minutes after start.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         only = [name.strip() for name in options["only"].split(",") if name.strip()]
         self._check_names(only)
+        demo = bool(options["demo"])
+        replies = {"reply_probability": options["reply_probability"]}
+        if demo:
+            replies = demo_options(time_scale=float(settings.SIM_TIME_SCALE or 1.0))
         servers: list[Any] = build_servers(
             options["host"],
             options["port_offset"],
             only=only or None,
             seed=True,
-            reply_probability=options["reply_probability"],
             profile=options["profile"],
+            **replies,
         )
+        if demo:
+            demo_setup(servers)
         if not only or "sora" in only:
-            servers += self._extra_servers(options["host"], options["port_offset"])
+            servers += self._extra_servers(options["host"], options["port_offset"], demo=demo)
         stop = threading.Event()
         self._on_signals(stop)
         started = self._start(servers)
@@ -91,14 +106,14 @@ class Command(BaseCommand):
         if unknown:
             raise CommandError(f"unknown service(s): {', '.join(unknown)}")
 
-    def _extra_servers(self, host: str, port_offset: int) -> list[Any]:
+    def _extra_servers(self, host: str, port_offset: int, *, demo: bool = False) -> list[Any]:
         servers: list[Any] = []
         for module_name in EXTRA_SIMULATORS:
             try:
                 module = importlib.import_module(module_name)
             except ImportError:
                 continue
-            build = getattr(module, "build_servers", None)
+            build = getattr(module, "build_demo_servers" if demo else "build_servers", None)
             if callable(build):
                 servers += list(build(host=host, port_offset=port_offset))
         return servers

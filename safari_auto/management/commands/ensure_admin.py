@@ -5,7 +5,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 
 class Command(BaseCommand):
@@ -24,8 +24,9 @@ class Command(BaseCommand):
         user = users.objects.create_superuser(
             username=options["username"], email="", password=password
         )
-        token, _ = Token.objects.get_or_create(user=user)
+        _, token = AuthToken.objects.create(user=user, expiry=None)  # only its digest is kept
         self.stdout.write(self.style.SUCCESS("Admin login created — shown once, keep it:"))
         self.stdout.write(f"  username: {user.get_username()}")
         self.stdout.write(f"  password: {password}")
-        self.stdout.write(f"  API token: {token.key}")
+        self.stdout.write(f"  API token: {token}")
+        self.stdout.write("  (another token: python manage.py apitoken create <username>)")

@@ -18,9 +18,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from safari_auto.api import ConflictError, NotFoundError
-from scheduler import registry, selectors, services
+from scheduler import cli, idempotency, registry, selectors, services
+from scheduler.api.serializers import FinishedQuerySerializer
 from scheduler.dispatcher import Dispatcher
 from scheduler.timeparse import parse_when
+
+# Whose namespace the CLI's idempotency keys live in: a person at a terminal is a client.
+CLI_CLIENT = "cli"
 
 
 def when(text: str) -> datetime:
@@ -30,10 +34,24 @@ def when(text: str) -> datetime:
         raise CommandError(str(exc)) from None
 
 
-def local(moment: datetime | None) -> str:
-    if moment is None:
-        return "-"
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
+def validation_text(exc: ValidationError) -> str:
+    """Each message with the field it is about."""
+    if hasattr(exc, "error_dict"):
+        return "; ".join(
+            f"{field}: {message}" if field != "__all__" else message
+            for field, messages in exc.message_dict.items()
+            for message in messages
+        )
+    return "; ".join(exc.messages)
+
+
+local = cli.local
+
+
+def _bounded(value: int, flag: str, maximum: int = 1000) -> int:
+    if not 1 <= value <= maximum:
+        raise CommandError(f"{flag} must be between 1 and {maximum}")
+    return value
 
 
 class Command(BaseCommand):
@@ -45,10 +63,28 @@ class Command(BaseCommand):
             "start", help="Run the dispatcher (leader or standby) until SIGTERM/Ctrl-C."
         )
         start.add_argument("--name", help="Name of this dispatcher (default host:pid).")
-        sub.add_parser("status", help="Show whether a dispatcher leads, pauses and counts.")
+        start.add_argument(
+            "--keep-paused",
+            action="store_true",
+            help="Leave a stop or pause in place (for service managers restarting the dispatcher).",
+        )
+        status = sub.add_parser("status", help="Show whether a dispatcher leads, pauses, counts.")
         queue = sub.add_parser("queue", help="List queued and running tasks.")
         queue.add_argument("--limit", type=int, default=50, help="Rows to show (default 50).")
-        sub.add_parser("resources", help="Show platforms, Safari hosts and Sora credits.")
+        resources = sub.add_parser("resources", help="Show Safari hosts, Sora credits, platforms.")
+        history = sub.add_parser("history", help="List finished tasks, newest first.")
+        history.add_argument(
+            "--status",
+            default="",
+            help="Comma-separated: completed, failed, cancelled (default: all three).",
+        )
+        history.add_argument("--limit", type=int, default=20, help="Rows to show (default 20).")
+        show = sub.add_parser("show", help="One task: its fields, attempts and events.")
+        show.add_argument("task_id", help="The task's id.")
+        for reader in (status, queue, resources, history, show):
+            reader.add_argument(
+                "--json", action="store_true", help="Print JSON (the API's shapes) for scripts."
+            )
         for name, text in (
             ("pause", "Pause (persisted); running tasks finish."),
             ("resume", "Lift a user pause."),
@@ -75,7 +111,11 @@ class Command(BaseCommand):
         decide.add_argument("decision", help="The decision word.")
         decide.add_argument("--note", default="", help="Why, for the audit trail.")
         sched = sub.add_parser("schedule", help="Queue a task.")
-        sched.add_argument("--type", required=True, help="Task type (see `status`).")
+        sched.add_argument(
+            "--type",
+            required=True,
+            help="Task type: " + ", ".join(sorted(registry.client_task_types())),
+        )
         sched.add_argument("--name", default="", help="A readable name.")
         sched.add_argument("--priority", type=int, default=3, help="1 (highest) to 5.")
         sched.add_argument("--at", default="now", help="When: ISO 8601, HH:MM, now or +10m.")
@@ -99,11 +139,18 @@ class Command(BaseCommand):
         except (NotFoundError, ConflictError) as exc:
             raise CommandError(str(exc)) from None
         except ValidationError as exc:
-            raise CommandError("; ".join(exc.messages)) from None
+            raise CommandError(validation_text(exc)) from None
 
     # --- actions ----------------------------------------------------------------------
 
     def do_start(self, options: dict[str, Any]) -> None:
+        state = selectors.scheduler_state()
+        if state["isStopped"] or state["isPaused"]:
+            if options.get("keep_paused"):
+                self.stdout.write("Stopped or paused: dispatching waits for `scheduler resume`.")
+            else:
+                services.scheduler_start()
+                self.stdout.write("Lifted the stop and the global pause.")
         dispatcher = Dispatcher(name=options.get("name"), log=self.stdout.write)
 
         def _stop(signum: int, frame: object) -> None:
@@ -115,6 +162,9 @@ class Command(BaseCommand):
 
     def do_status(self, options: dict[str, Any]) -> None:
         state = selectors.scheduler_state()
+        if options.get("json"):
+            self.stdout.write(cli.as_json(state), ending="")
+            return
         running = "running" if state["isRunning"] else "not running"
         self.stdout.write(
             f"Scheduler: {running}"
@@ -136,33 +186,70 @@ class Command(BaseCommand):
         self.stdout.write("Task types: " + ", ".join(sorted(registry.task_types())))
 
     def do_queue(self, options: dict[str, Any]) -> None:
-        rows = [*selectors.task_running(), *selectors.task_queue(limit=options["limit"])]
+        limit = _bounded(options["limit"], "--limit")
+        rows = [*selectors.task_running(), *selectors.task_queue(limit=limit)]
+        if options.get("json"):
+            self.stdout.write(cli.as_json({"queue": cli.tasks_json(rows)}), ending="")
+            return
         if not rows:
             self.stdout.write("The queue is empty.")
             return
-        self.stdout.write(
-            f"{'ID':>7}  {'STATE':<10} {'P':>1}  {'TYPE':<10} {'PLATFORM':<9} "
-            f"{'WHEN':<19}  NAME / DETAIL"
+        self.stdout.write(cli.render(cli.task_table(rows, title="Queue")), ending="")
+
+    def do_history(self, options: dict[str, Any]) -> None:
+        query = FinishedQuerySerializer(
+            data={"status": options["status"], "limit": _bounded(options["limit"], "--limit")}
         )
-        for task in rows:
-            state, detail = (
-                ("RUNNING", "") if task.status == "running" else selectors.display_state(task)
+        if not query.is_valid():
+            raise CommandError("; ".join(f"--{k}: {' '.join(v)}" for k, v in query.errors.items()))
+        rows = list(
+            selectors.task_finished(
+                statuses=query.validated_data["status"], limit=query.validated_data["limit"]
             )
-            self.stdout.write(
-                f"{task.pk:>7}  {state:<10} {task.priority:>1}  {task.type:<10} "
-                f"{task.platform or '-':<9} {local(task.scheduled_for):<19}  {task.name}"
-                + (f" — {detail}" if detail else "")
-            )
+        )
+        if options.get("json"):
+            self.stdout.write(cli.as_json({"completed": cli.tasks_json(rows)}), ending="")
+            return
+        if not rows:
+            self.stdout.write("No finished tasks yet.")
+            return
+        table = cli.task_table(rows, title="Finished tasks, newest first", finished=True)
+        self.stdout.write(cli.render(table), ending="")
+
+    def do_show(self, options: dict[str, Any]) -> None:
+        task = selectors.task_get(task_id=options["task_id"])
+        if task is None:
+            raise CommandError(f"No task {options['task_id']}.")
+        events = list(task.events.order_by("created_at", "id"))
+        attempts = cli.attempts(events)
+        if options.get("json"):
+            document = {
+                "task": cli.tasks_json([task])[0],
+                "attempts": attempts,
+                "events": [
+                    {"at": e.created_at, "kind": e.kind, "message": e.message, "data": e.data}
+                    for e in events
+                ],
+            }
+            self.stdout.write(cli.as_json(document), ending="")
+            return
+        rendered = cli.render(
+            cli.task_detail(task), cli.attempt_table(attempts), cli.event_table(events)
+        )
+        self.stdout.write(rendered, ending="")
 
     def do_resources(self, options: dict[str, Any]) -> None:
         state = selectors.scheduler_state()
-        self.stdout.write(f"Safari hosts: {', '.join(settings.SAFARI_HOSTS)}")
-        self.stdout.write(f"Sora credits: {json.dumps(state['soraCredits'], default=str)}")
-        platforms = state["platforms"] or []
-        if not platforms:
-            self.stdout.write("Platforms: none registered.")
-        for item in platforms:
-            self.stdout.write("  " + json.dumps(item, default=str))
+        if options.get("json"):
+            document = {
+                "safariHosts": list(settings.SAFARI_HOSTS),
+                "soraCredits": state["soraCredits"],
+                "platforms": state["platforms"],
+            }
+            self.stdout.write(cli.as_json(document), ending="")
+            return
+        tables = cli.resources_tables(state, settings.SAFARI_HOSTS)
+        self.stdout.write(cli.render(*tables), ending="")
 
     def do_pause(self, options: dict[str, Any]) -> None:
         pause = services.scheduler_pause(
@@ -203,13 +290,23 @@ class Command(BaseCommand):
             payload = json.loads(options["payload"])
         except json.JSONDecodeError as exc:
             raise CommandError(f"--payload is not JSON: {exc}") from None
+        except (ValueError, RecursionError):
+            raise CommandError("--payload is too deep or too big to read") from None
         if not isinstance(payload, dict):
             raise CommandError("--payload must be a JSON object")
         try:
             depends = [int(x) for x in options["depends"].split(",") if x.strip()]
         except ValueError:
             raise CommandError("--depends takes comma-separated task ids") from None
+        asked = {
+            name: options[name]
+            for name in ("type", "name", "priority", "at", "platform", "account", "depends")
+        }
         task, created = services.task_schedule(
+            client=CLI_CLIENT,
+            request_hash=idempotency.body_hash(
+                {**asked, "payload": payload, "safari": options["safari"]}
+            ),
             type=options["type"],
             name=options["name"],
             priority=options["priority"],

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dm', '0001_initial'),
+        ('dm', '0002_account_limit_bounds'),
     ]
 
     operations = [

@@ -1,0 +1,111 @@
+"""Recent activity in words: "Sent DM to @maya on TikTok", "Completed: Way of Dragon finale".
+
+`describe` turns one event into the sentence the dashboard's feed and `scheduler top` show.
+Bookkeeping events (claims, starts, progress, intents) describe as "": the feed keeps them
+behind its details toggle, with their raw kinds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+PLATFORMS = {
+    "tiktok": "TikTok",
+    "instagram": "Instagram",
+    "twitter": "X",
+    "threads": "Threads",
+    "sora": "Sora",
+}
+
+
+def platform_label(name: Any) -> str:
+    text = str(name or "")
+    return PLATFORMS.get(text, text.title())
+
+
+def _handle(value: Any) -> str:
+    text = str(value or "?")
+    return text if text.startswith(("@", "http")) else f"@{text}"
+
+
+def describe(
+    kind: str,
+    *,
+    message: str = "",
+    data: Mapping[str, Any] | None = None,
+    task: Mapping[str, Any] | None = None,
+) -> str:
+    """The sentence for one event; "" when it is bookkeeping. `task` holds the event's task's
+    `name`, `type` and `result` when the event belongs to one."""
+    data = data or {}
+    task = task or {}
+    name = str(task.get("name") or data.get("name") or "")
+    where = platform_label(data.get("platform"))
+    if kind.startswith("send."):
+        return _send(kind, data, where, message)
+    if kind == "dm.reply_received":
+        who = _handle(data.get("username") or data.get("from"))
+        return f"{who} replied on {where}" + (f": “{data['text']}”" if data.get("text") else "")
+    if kind == "task.completed":
+        return _completed(task, name)
+    if kind == "task.failed":
+        return f"Failed: {name}" + (f" — {message}" if message else "")
+    if kind == "task.blocked":
+        return f"Needs you: {name}" + (f" — {message}" if message else "")
+    if kind == "task.created":
+        return f"Queued: {name}" if name else ""
+    if kind == "task.cancelled":
+        return f"Cancelled: {name}"
+    if kind in SIMPLE:
+        return SIMPLE[kind].format(where=where, message=message, **_safe(data))
+    return ""
+
+
+SIMPLE = {
+    "scheduler.started": "Scheduler started",
+    "scheduler.stopped": "Scheduler stopped",
+    "scheduler.paused": "Scheduler paused {message}",
+    "scheduler.resumed": "Scheduler resumed",
+    "platform.paused": "{where} paused: {message}",
+    "platform.resumed": "{where} resumed",
+    "platform.cooldown": "{where} rate-limited: {message}",
+    "sora.credits_refreshed": "Sora credits came back: {message}",
+    "sora.trilogy_queued": "Queued trilogy {message}",
+    "sora.video_submitted": "Sora video submitted: {message}",
+    "sora.video_ready": "Sora {message}",
+}
+
+
+def _safe(data: Mapping[str, Any]) -> dict[str, str]:
+    """Only identifier-named keys, so `str.format` never sees a surprise."""
+    return {k: str(v) for k, v in data.items() if isinstance(k, str) and k.isidentifier()}
+
+
+def _send(kind: str, data: Mapping[str, Any], where: str, message: str) -> str:
+    action = data.get("action", "dm")
+    target = data.get("recipient")
+    if action == "comment":
+        what = f"comment on {where}" + (f" ({target})" if target else "")
+    else:
+        what = f"DM to {_handle(target)} on {where}"
+    if kind == "send.sent":
+        return f"Sent {what}" if action != "comment" else f"Posted a {what}"
+    if kind == "send.failed":
+        return f"{what[0].upper()}{what[1:]} failed: {message}"
+    if kind == "send.limited":
+        return f"{where} rate-limited; {what} waits"
+    return ""
+
+
+def _completed(task: Mapping[str, Any], name: str) -> str:
+    result = task.get("result")
+    result = result if isinstance(result, Mapping) else {}
+    if task.get("type") == "sync" and "conversations" in result:
+        where = platform_label(task.get("platform"))
+        line = f"Synced {result['conversations']} {where} conversations"
+        replies = result.get("newReplies")
+        return line + (f", {replies} new replies" if replies else "")
+    if task.get("type") in {"dm", "comment", "probe", "cleanup", "sora_check"}:
+        return ""  # the send event says it better, or it is housekeeping
+    return f"Completed: {name}"

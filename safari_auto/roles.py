@@ -1,0 +1,74 @@
+"""The two roles, as Django groups carrying permissions.
+
+- `viewer` reads: `safari_auto.read`, plus the admin's `view_*` on the project's models.
+- `operator` controls: everything a viewer has, `safari_auto.operate`, and the admin's
+  `add_*`, `change_*` and `delete_*` on the project's models, except the few that are
+  credentials or code paths (`SUPERUSER_ONLY`, `VIEW_ONLY`), which stay with superusers.
+
+An active user in neither group gets 403 everywhere; a superuser has every permission.
+The groups are created by a data migration and topped up after every `migrate`
+(`roles_sync`), so a model added later joins its roles without a new migration. Grant a role
+in the admin (Users → Groups) or with `manage.py role --user NAME --role operator`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+READ = "safari_auto.read"
+OPERATE = "safari_auto.operate"
+VIEWER = "viewer"
+OPERATOR = "operator"
+ROLES = (VIEWER, OPERATOR)
+
+# Apps whose models the roles see in the admin.
+ROLE_APPS = ("scheduler", "dm", "sora", "crm")
+# Credentials: neither role sees them.
+SUPERUSER_ONLY = {("crm", "apikey")}
+# A dotted path to a callable is code, not data: operators read it, superusers edit it.
+VIEW_ONLY = {("sora", "credittrigger")}
+
+
+def role_codenames(role: str, app_label: str, model: str) -> list[str]:
+    """The model permissions (codenames) a role carries for one model: a pure rule."""
+    if app_label not in ROLE_APPS or (app_label, model) in SUPERUSER_ONLY:
+        return []
+    actions = ["view"]
+    if role == OPERATOR and (app_label, model) not in VIEW_ONLY:
+        actions += ["add", "change", "delete"]
+    return [f"{action}_{model}" for action in actions]
+
+
+def roles_sync(apps: Any) -> None:
+    """Create the role groups and add the permissions they should carry (never removes any,
+    so a group edited in the admin keeps its extras). `apps` is a migration's or the live
+    registry."""
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    own = {VIEWER: [READ], OPERATOR: [READ, OPERATE]}
+    for role in ROLES:
+        group, _ = group_model.objects.get_or_create(name=role)
+        wanted = []
+        for perm in permission_model.objects.select_related("content_type"):
+            ct = perm.content_type
+            full = f"{ct.app_label}.{perm.codename}"
+            if full in own[role] or perm.codename in role_codenames(role, ct.app_label, ct.model):
+                wanted.append(perm)
+        group.permissions.add(*wanted)
+
+
+def can_read(user: Any) -> bool:
+    """Viewer or operator (or superuser), and active."""
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and user.is_active
+        and (user.has_perm(READ) or user.has_perm(OPERATE))
+    )
+
+
+def can_operate(user: Any) -> bool:
+    """Operator (or superuser), and active."""
+    return bool(
+        user is not None and user.is_authenticated and user.is_active and user.has_perm(OPERATE)
+    )
