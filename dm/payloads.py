@@ -56,6 +56,8 @@ class DiscoveryPayload(serializers.Serializer):  # type: ignore[type-arg]
     minScore = serializers.IntegerField(min_value=0, max_value=100, required=False)
     dryRun = serializers.BooleanField(required=False)
     checkCRM = serializers.BooleanField(required=False)
+    # The old clients spell it checkCrm; the client sends checkCRM either way.
+    checkCrm = serializers.BooleanField(required=False)
 
 
 class SyncPayload(serializers.Serializer):  # type: ignore[type-arg]

@@ -132,6 +132,8 @@ class System:
         return self
 
     def start_web(self) -> None:
+        if not (self.tmp / "static").exists():  # DEBUG is off, as under `make run`
+            self.manage("collectstatic", "--noinput", "-v", "0")
         self.spawn(
             "web",
             sys.executable,

@@ -19,7 +19,7 @@ from dm.simulator import (
     TikTokCommentSim,
     TwitterCommentSim,
 )
-from scheduler.models import Event, Task
+from scheduler.models import Event, Pause, Task
 from tests import dm_factories as s
 from tests.sim_fixtures import configure, running, seen, sent, set_faults
 
@@ -258,10 +258,13 @@ def test_comment_status_with_another_site_in_front_is_unknown_not_logged_out(
     task.refresh_from_db()
 
     assert task.status == "completed", task.error
-    assert (task.result["healthy"], task.result["loggedIn"]) == (True, None)
+    # Unknown, not logged out: nothing is held, and the last known state stands.
+    assert (task.result["healthy"], task.result["loggedIn"]) == (None, None)
     assert "front tab" in task.result["reason"]
     limit = AccountLimit.objects.get(account=account, action="comment")
-    assert limit.healthy is True
+    assert limit.healthy is not False
+    assert limit.logged_in is not False
+    assert not Pause.objects.exists()
 
 
 def test_comment_status_on_its_own_site_still_reports_a_logged_out_session(sim_for, run_on_commit):
