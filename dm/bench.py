@@ -3,7 +3,10 @@
 1. `simulated_clock`: N DMs across X, TikTok and Instagram run through the real dispatcher
    (planning + the `platform:` gates), runner, handler and ledger, with the process clock
    travelling (time-machine) from one wake-up to the next, against the three DM simulators
-   in-process with injected faults (429s, unverified successes, crashes after delivery).
+   in-process on their `real` profile (slow sends on a busy tab: TikTok 35 s, Instagram 19 s,
+   X 10 s, run `DURATION_SCALE` times faster in wall time; 429s without a retry time; X reads
+   that never work) with injected faults (429s, TikTok CAPTCHAs, unverified successes; no
+   lost answers unless asked). Reports the share that ended blocked for a human.
    Counts limit violations (hourly, daily, gap, active hours), from the simulators' own
    delivery log, and duplicate deliveries. The simulators enforce the same caps on their own
    clock, so a send we let through too early would also come back as a 429.
@@ -35,6 +38,8 @@ from django.test.utils import override_settings
 from dm.accounts import DEFAULT_LIMITS
 
 PLATFORMS = ("twitter", "tiktok", "instagram")
+DURATION_SCALE = 1000.0  # the simulated sends' real durations, this much faster in wall time
+REAL_FAULTS = {"status_429": 0.02, "challenge": 0.01, "unverified": 0.05}
 START = datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
 
 
@@ -50,7 +55,12 @@ def run(*, stdout: Any, options: dict[str, Any]) -> dict[str, Any]:
 
 
 def simulated_clock(
-    *, dms: int, stdout: Any = None, faults: dict[str, Any] | None = None, seed: int = 7
+    *,
+    dms: int,
+    stdout: Any = None,
+    faults: dict[str, Any] | None = None,
+    seed: int = 7,
+    profile: str = "real",
 ) -> dict[str, Any]:
     """Queue `dms` DMs and drive the dispatcher's cycles on a travelling clock until done."""
     import time_machine
@@ -58,15 +68,14 @@ def simulated_clock(
     from dm.simulator import InstagramDMSim, SimServer, TikTokDMSim, TwitterDMSim
 
     rng = random.Random(seed)
-    faults = (
-        faults
-        if faults is not None
-        else {"status_429": 0.02, "unverified": 0.05, "crash_after_delivery": 0.03}
-    )
+    faults = faults if faults is not None else REAL_FAULTS
+    options: dict[str, Any] = {"profile": profile, "duration_scale": DURATION_SCALE}
     servers = {
-        "twitter": SimServer(TwitterDMSim(rng=random.Random(seed)), port=0).start(),
-        "tiktok": SimServer(TikTokDMSim(rng=random.Random(seed + 1)), port=0).start(),
-        "instagram": SimServer(InstagramDMSim(rng=random.Random(seed + 2)), port=0).start(),
+        "twitter": SimServer(TwitterDMSim(rng=random.Random(seed), **options), port=0).start(),
+        "tiktok": SimServer(TikTokDMSim(rng=random.Random(seed + 1), **options), port=0).start(),
+        "instagram": SimServer(
+            InstagramDMSim(rng=random.Random(seed + 2), **options), port=0
+        ).start(),
     }
     urls = {**settings.SERVICE_URLS, **{f"{p}_dm": s.url for p, s in servers.items()}}
     try:
@@ -84,7 +93,9 @@ def simulated_clock(
             started = time.monotonic()
             cycles, finished_at = _drive(task_ids, servers)
             elapsed = time.monotonic() - started
-            return _measure(task_ids, servers, cycles, finished_at, elapsed, stdout)
+            figures = _measure(task_ids, servers, cycles, finished_at, elapsed, stdout)
+            figures.update(profile=profile, faults=faults)
+            return figures
     finally:
         for server in servers.values():
             server.stop()
@@ -164,6 +175,12 @@ def _measure(
         name
         for name in Task.objects.filter(pk__in=task_ids).values_list("payload__username", flat=True)
     }
+    blocked_tasks = (
+        Event.objects.filter(task_id__in=task_ids, kind="task.blocked")
+        .values("task_id")
+        .distinct()
+        .count()
+    )
     blocked = Event.objects.filter(task_id__in=task_ids, kind="task.blocked").count()
     deferred = Event.objects.filter(task_id__in=task_ids, kind="task.deferred").count()
     figures: dict[str, Any] = {
@@ -173,6 +190,10 @@ def _measure(
         "simulated_days": round((finished_at - START).total_seconds() / 86400, 2),
         "wall_seconds": round(elapsed, 1),
         "blocked_then_resolved": blocked,
+        "blocked_share_pct": round(100 * blocked_tasks / max(len(task_ids), 1), 2),
+        "captchas": Event.objects.filter(
+            task_id__in=task_ids, kind="task.deferred", message__icontains="captcha"
+        ).count(),
         "deferred": deferred,
         "ledger_sent": SendLedger.objects.filter(task_id__in=task_ids, state="sent").count(),
         "platforms": {},
@@ -234,8 +255,10 @@ def sigkill(
     tasks: int | None = None,
     tmp: Path | None = None,
     crm_separate: bool = False,
+    platforms: tuple[str, ...] = PLATFORMS,
 ) -> dict[str, Any]:
-    """Kill the worker mid-send `kills` times; count duplicates, lost and blocked tasks."""
+    """Kill the worker mid-send `kills` times; count duplicates, lost and blocked tasks, and
+    check that every interrupted send was verified by a trustworthy read or blocked."""
     import importlib
 
     # The e2e harness (a dev tool) starts the processes; imported by name, not type-checked.
@@ -253,6 +276,7 @@ def sigkill(
         "instagram:dm=100000/100000/0-1",
         "DM_SEND_MAX_RETRIES": "8",
         "Q_WORKERS": "1",
+        "SIM_PROFILE": "real",
     }
     system = System(tmp, **env)
     try:
@@ -269,20 +293,27 @@ def sigkill(
             "--reply-probability",
             "0",
         )
-        sims = {p: env[f"{p.upper()}_DM_URL"] for p in PLATFORMS}
+        sims = {p: env[f"{p.upper()}_DM_URL"] for p in platforms}
         system.wait_for(lambda: all(_up(url) for url in sims.values()), 20, "the simulators")
         for url in sims.values():
             requests.post(f"{url}/_sim/reset", timeout=5)
-            requests.post(f"{url}/_sim/faults", json={"latency_ms": 1000}, timeout=5)
+            # The real profile's send durations, 20x faster: TikTok 1.75 s, Instagram 0.95 s,
+            # X 0.5 s, so that a kill lands inside the send (the service goes on typing).
             requests.post(
-                f"{url}/_sim/config", json={"hourly_limit": 10**6, "daily_limit": 10**6}, timeout=5
+                f"{url}/_sim/config",
+                json={"hourly_limit": 10**6, "daily_limit": 10**6, "duration_scale": 20},
+                timeout=5,
             )
         count = tasks or max(kills * 2, 6)
         ids = [
             system.api(
                 "POST",
                 "/api/dm/send",
-                json={"platform": PLATFORMS[n % 3], "username": f"k{n}", "text": f"kill #{n}"},
+                json={
+                    "platform": platforms[n % len(platforms)],
+                    "username": f"k{n}",
+                    "text": f"kill #{n}",
+                },
             ).json()["taskId"]
             for n in range(count)
         ]
@@ -291,6 +322,7 @@ def sigkill(
         resolved = _resolve_over_http(system, ids, sims)
         _wait_quiet(system, ids, allow_blocked=False)
         figures = _count(system, ids, sims, done, blocked, resolved)
+        figures["interrupted"] = _interrupted(system)
     finally:
         system.stop()
     if stdout is not None:
@@ -341,8 +373,8 @@ def _kill_loop(system: Any, ids: list[str], kills: int) -> int:
                 break
             time.sleep(0.02)
             continue
-        # Kill only inside the send (the services answer after 1 s): a worker killed while
-        # idle in django-q2's queue read would leave that queue's lock held for good.
+        # Kill only inside the send (it lasts 0.5-1.75 s): a worker killed while idle in
+        # django-q2's queue read would leave that queue's lock held for good.
         time.sleep(rng.uniform(0, 0.6))
         if system.task(target["id"])["status"] != "running":
             continue
@@ -367,6 +399,34 @@ def _wait_quiet(system: Any, ids: list[str], *, allow_blocked: bool = True) -> i
         lambda: all(system.task(i)["status"] in ends for i in ids), 240, "the sends to settle"
     )
     return sum(system.task(i)["status"] == "blocked" for i in ids)
+
+
+# Run inside the system (manage.py shell): how each send that went "unknown" (its worker was
+# killed mid-send) ended: verified by a trustworthy read, found not sent by one, or blocked.
+_INTERRUPTED = """
+import json
+from scheduler.models import Event
+keys = set(Event.objects.filter(kind="send.unknown").values_list("subject_id", flat=True))
+ends = {"verified": 0, "not_sent": 0, "blocked": 0, "unaccounted": 0}
+for key in keys:
+    later = Event.objects.filter(subject_id=key).order_by("id")
+    if later.filter(kind="send.sent", data__how="verified").exists():
+        ends["verified"] += 1
+    elif later.filter(kind="send.blocked").exists():
+        ends["blocked"] += 1
+    elif later.filter(kind="send.failed", message__contains="trustworthy read").exists():
+        ends["not_sent"] += 1
+    else:
+        ends["unaccounted"] += 1
+print(json.dumps({"unknown": len(keys), **ends}))
+"""
+
+
+def _interrupted(system: Any) -> dict[str, int]:
+    import json
+
+    out = system.manage("shell", "-c", _INTERRUPTED)
+    return dict(json.loads(out.strip().splitlines()[-1]))
 
 
 def _resolve_over_http(system: Any, ids: list[str], sims: dict[str, str]) -> dict[str, int]:
@@ -411,4 +471,9 @@ def _count(
         "resolved": resolved,
         "duplicates": sum(n - 1 for key, n in delivered.items() if key in wanted and n > 1),
         "lost": sum(1 for key in wanted if delivered[key] == 0),
+        # Calls that reached a service's Safari tab while a send drove it (real profile).
+        "overlaps": sum(
+            len(requests.get(f"{url}/_sim/tab", timeout=5).json()["overlaps"])
+            for url in sims.values()
+        ),
     }

@@ -9,7 +9,6 @@ ever sends again, and blocks for a human when it cannot tell.
 from __future__ import annotations
 
 import os
-import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +25,7 @@ from dm.clients.types import SessionStatus
 from dm.models import Action, LedgerState, PlatformAccount, SendLedger
 from dm.payloads import DiscoveryPayload
 from dm.session import session_of
+from dm.verify import snapshot, tab_free, verify_delivery
 from safari_auto.http import ServiceError
 from scheduler.errors import TaskBlocked, TaskDeferred, TaskError
 
@@ -46,38 +46,8 @@ def comments_client() -> CommentsClient:
     return CommentsClient()
 
 
-def _norm(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().casefold()
-
-
 def _account(task: Task) -> PlatformAccount:
     return account_get_or_create(platform=task.platform, handle=task.account, host=task.safari_host)
-
-
-def verify_delivery(
-    client: UnifiedDMClient, *, platform: str, username: str, text: str, since: datetime
-) -> bool | None:
-    """Is `text` among our outbound messages to `username` after `since`?
-
-    True: found. False: the conversation was read and it is not there. None: cannot tell
-    (the read failed, or a matching message carries no time).
-    """
-    if not username:
-        return None
-    try:
-        messages = client.messages(platform, username, limit=50)
-    except (ServiceError, ValueError):
-        return None
-    earliest = since - timedelta(seconds=settings.DM_VERIFY_SKEW_SECONDS)
-    target, undated = _norm(text), False
-    for message in messages:
-        if not message["is_outbound"] or _norm(message["text"]) != target:
-            continue
-        if message["sent_at"] is None:
-            undated = True
-        elif message["sent_at"] >= earliest:
-            return True
-    return None if undated else False
 
 
 # --- the outreach guards ----------------------------------------------------------------------
@@ -157,10 +127,11 @@ def _outcome(ctx: TaskContext, entry: SendLedger, result: SendResult) -> dict[st
     """Turn a normalised answer into the ledger's next state and the attempt's end."""
     now = timezone.now()
     if result.outcome == "sent":
-        services.ledger_sent(entry=entry, verified=result.verified, now=now)
+        services.ledger_sent(entry=entry, verified=result.verified, now=now, warning=result.warning)
         if entry.action == Action.DM:
             _crm_log(ctx, entry)
-        return _done(entry, "sent" if result.verified is not False else "sent, not verified")
+        note = "sent" if result.verified is not False else "sent, not verified"
+        return _done(entry, f"{note}; {result.warning}" if result.warning else note)
     if result.outcome == "limited":
         until = services.ledger_limited(
             entry=entry, retry_after=result.retry_after, reason=result.reason, now=now
@@ -193,32 +164,36 @@ def _resume_interrupted(
         return _done(entry, "already sent (ledger)")
     if entry.state == L.FAILED:
         return None
-    found = (
-        verify_delivery(
-            client,
-            platform=entry.platform,
-            username=entry.recipient,
-            text=entry.text,
-            since=entry.attempt_started_at,
-        )
-        if client is not None
-        else None
+    return _settle_unknown(ctx, entry, client, "an earlier attempt was interrupted mid-send")
+
+
+def _settle_unknown(
+    ctx: TaskContext, entry: SendLedger, client: UnifiedDMClient | None, what: str
+) -> dict[str, Any] | None:
+    """A send whose outcome is unknown: wait for the service to be idle, then let a
+    trustworthy read decide (dm/verify.py). Returns the result when it went out; None when a
+    trustworthy read shows it did not (the entry is failed: a new attempt may send); raises
+    TaskBlocked when nothing can tell."""
+    found = verify_delivery(
+        client,
+        platform=entry.platform,
+        username=entry.recipient,
+        text=entry.text,
+        baseline=entry.baseline,
     )
     if found is True:
         services.ledger_sent(entry=entry, verified=True, now=timezone.now(), how="verified")
         if entry.action == Action.DM:
             _crm_log(ctx, entry)
-        return _done(entry, "an interrupted attempt had sent it (verified in the conversation)")
+        return _done(entry, f"{what}; verified in the conversation")
     if found is None:
         raise _block(
             entry,
-            f"{limits.label(entry.platform)}: an earlier attempt was interrupted mid-send and "
-            "the conversation could not confirm it; decide: mark sent, or send again",
+            f"{limits.label(entry.platform)}: {what} and no trustworthy read can confirm it; "
+            "decide: mark sent, or send again",
         )
     services.ledger_failed(
-        entry=entry,
-        error="interrupted attempt: not in the conversation, so it was not sent",
-        now=timezone.now(),
+        entry=entry, error=f"{what}; a trustworthy read shows it was not sent", now=timezone.now()
     )
     return None
 
@@ -251,7 +226,20 @@ def dm(ctx: TaskContext) -> dict[str, Any]:
     outreach_guard(
         platform=task.platform, username=username, key=key, reply=bool(thread_id), now=now
     )
-    spec = services.SendSpec(key, task.pk, task.platform, Action.DM, username, "", text)
+    if not tab_free(client, task.platform):
+        raise TaskError(
+            f"{limits.label(task.platform)}: the service is still busy with another send, or "
+            "down; nothing was sent"
+        )
+    # The baseline for verifying a lost answer: read (trustworthily) before anything is sent.
+    baseline = (
+        None
+        if thread_id
+        else snapshot(client, platform=task.platform, username=username, text=text)
+    )
+    spec = services.SendSpec(
+        key, task.pk, task.platform, Action.DM, username, "", text, baseline=baseline
+    )
     entry = _begin(spec, account)
     ctx.save_progress(pid=os.getpid())  # which worker is sending, for operators and the bench
     try:
@@ -260,19 +248,10 @@ def dm(ctx: TaskContext) -> dict[str, Any]:
         else:
             result = client.send(task.platform, username, text)
     except SendOutcomeUnknown as exc:
-        found = verify_delivery(
-            client, platform=task.platform, username=username, text=text,
-            since=entry.attempt_started_at,
-        )  # fmt: skip
-        if found is True:
-            services.ledger_sent(entry=entry, verified=True, now=timezone.now(), how="verified")
-            _crm_log(ctx, entry)
-            return _done(entry, "the answer was lost; verified in the conversation")
-        raise _block(
-            entry,
-            f"{limits.label(task.platform)}: the send's answer was lost ({exc}) and the "
-            "conversation does not show it yet; decide: mark sent, or send again",
-        ) from exc
+        done = _settle_unknown(ctx, entry, client, f"the send's answer was lost ({exc})")
+        if done is not None:
+            return done
+        raise TaskError(f"{limits.label(task.platform)}: the send did not go out: {exc}") from exc
     return _outcome(ctx, entry, result)
 
 

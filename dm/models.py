@@ -148,6 +148,9 @@ class SendLedger(models.Model):
     verified = models.BooleanField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     attempt_started_at = models.DateTimeField()
+    # Our outbound messages with this text seen in the conversation before the attempt (a
+    # trustworthy read); null: no trustworthy read, so a lost answer cannot be verified.
+    baseline = models.PositiveIntegerField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
 

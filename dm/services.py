@@ -50,6 +50,7 @@ class SendSpec:
     recipient: str
     post_url: str
     text: str
+    baseline: int | None = None  # matching outbound messages seen before (dm/verify.py)
 
 
 def _record(kind: str, entry: SendLedger, message: str = "", **data: Any) -> None:
@@ -101,6 +102,7 @@ def ledger_begin(*, spec: SendSpec, account: PlatformAccount, now: datetime) -> 
         entry.verified = None
         entry.attempts += 1
         entry.attempt_started_at = now
+        entry.baseline = spec.baseline
         entry.finished_at = None
         entry.error = ""
         entry.save()
@@ -121,13 +123,15 @@ def ledger_sent(
     now: datetime,
     how: str = "service",
     jitter: float | None = None,
+    warning: str = "",
 ) -> SendLedger:
-    """The send went out: mark it sent and draw the account's next allowed time."""
+    """The send went out: mark it sent and draw the account's next allowed time. A `warning`
+    (the service sent in a way worth a look) is kept on the entry and raised as an event."""
     with transaction.atomic():
         entry.state = L.SENT
         entry.verified = verified
         entry.finished_at = now
-        entry.error = "" if verified is not False else "sent, not verified"
+        entry.error = warning or ("" if verified is not False else "sent, not verified")
         entry.save(update_fields=["state", "verified", "finished_at", "error"])
         limit = AccountLimit.objects.select_for_update().get(
             account_id=entry.account_id, action=entry.action
@@ -150,6 +154,8 @@ def ledger_sent(
             how=how,
             next_allowed_at=limit.next_allowed_at.isoformat(),
         )
+        if warning:
+            _record("send.warning", entry, warning[:300], warning=warning)
     if entry.action == Action.DM:
         reply_check_schedule(account=entry.account, now=now)
     return entry

@@ -57,6 +57,25 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_timeouts(name: str, defaults: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Per-service, per-call-kind timeouts: `defaults` overridden by entries like
+    `tiktok_dm.send=150,twitter_dm.read=20` (an unknown service or kind is an error)."""
+    merged = {service: dict(kinds) for service, kinds in defaults.items()}
+    for entry in env_list(name, []):
+        key, _, raw = entry.partition("=")
+        service, _, kind = key.strip().partition(".")
+        if service not in merged or kind not in merged[service]:
+            raise ImproperlyConfigured(
+                f"{name}: {key.strip()!r} is not <service>.<kind> of {sorted(merged)} "
+                "and send/read/status"
+            )
+        try:
+            merged[service][kind] = float(raw)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {entry!r} needs a number of seconds") from None
+    return merged
+
+
 SECRET_MIN_LENGTH = 50  # Django's own deploy check (security.W009) asks for these two
 SECRET_MIN_UNIQUE_CHARACTERS = 5
 

@@ -16,7 +16,15 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from safari_auto import demo
-from safari_auto.env import env_bool, env_float, env_int, env_list, env_secret, env_str
+from safari_auto.env import (
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_secret,
+    env_str,
+    env_timeouts,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data")))
@@ -226,6 +234,27 @@ DISCOVERY_MIN_SCORE = env_float("DISCOVERY_MIN_SCORE", 50.0)
 HTTP_TIMEOUT_SECONDS = env_float("HTTP_TIMEOUT_SECONDS", 30.0)
 HTTP_CONNECT_TIMEOUT_SECONDS = env_float("HTTP_CONNECT_TIMEOUT_SECONDS", 3.0)
 SIM_TIME_SCALE = env_float("SIM_TIME_SCALE", 1.0)
+# Simulators: "real" behaves as the real services do (CONTRACTS.md), "kind" answers at once.
+SIM_PROFILE = env_str("SIM_PROFILE", "real")
+# How much faster than the real services a simulated send runs (default: SIM_TIME_SCALE).
+SIM_DURATION_SCALE = env_float("SIM_DURATION_SCALE", 0.0)
+
+# Read timeouts per service and call kind, in seconds. A send waits inside the service: TikTok
+# about 35 s with an instant Safari and 60 s on a real Mac, Instagram 19-27 s, X 10-18 s; a
+# read opens the conversation in Safari; status answers once the tab is free. Override with
+# SERVICE_TIMEOUTS="tiktok_dm.send=180,twitter_dm.read=20". Other services use
+# HTTP_TIMEOUT_SECONDS.
+SERVICE_TIMEOUTS = env_timeouts(
+    "SERVICE_TIMEOUTS",
+    {
+        "tiktok_dm": {"send": 150.0, "read": 60.0, "status": 20.0},
+        "instagram_dm": {"send": 90.0, "read": 45.0, "status": 20.0},
+        "twitter_dm": {"send": 60.0, "read": 30.0, "status": 20.0},
+    },
+)
+# After a lost answer, how long a send may still be driving the service's tab: the handler
+# waits (holding Safari) until the service answers a status call, at most this long.
+DM_IDLE_WAIT_SECONDS = env_float("DM_IDLE_WAIT_SECONDS", 180.0)
 
 # --- DM and platforms -------------------------------------------------------------------
 # Limits per (account, action): "platform:action=hourly/daily/mingap-maxgap" entries override
@@ -242,7 +271,6 @@ DM_WARMUP_DAILY_PERCENT = env_int("DM_WARMUP_DAILY_PERCENT", 10)
 DM_WARMUP_DEFAULT_ACCOUNTS = env_bool("DM_WARMUP_DEFAULT_ACCOUNTS", False)
 DM_COOLDOWN_BASE_SECONDS = env_float("DM_COOLDOWN_BASE_SECONDS", 1800.0)
 DM_COOLDOWN_CAP_SECONDS = env_float("DM_COOLDOWN_CAP_SECONDS", 86400.0)
-DM_VERIFY_SKEW_SECONDS = env_float("DM_VERIFY_SKEW_SECONDS", 5.0)
 DM_PROBE_INTERVAL_SECONDS = env_float("DM_PROBE_INTERVAL_SECONDS", 900.0)
 DM_PROBE_BACKOFF_BASE_SECONDS = env_float("DM_PROBE_BACKOFF_BASE_SECONDS", 60.0)
 DM_PROBE_BACKOFF_CAP_SECONDS = env_float("DM_PROBE_BACKOFF_CAP_SECONDS", 3600.0)

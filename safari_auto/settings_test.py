@@ -16,5 +16,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# The real-profile simulators' sends last 35/19/10 s at scale 1: tests run them 500x faster.
+SIM_DURATION_SCALE = 500.0
 # Videos (the Sora simulator's too) go to a folder of the test run's own.
 SORA_VIDEO_DIR = Path(tempfile.mkdtemp(prefix="safari-test-videos-"))

@@ -1,5 +1,9 @@
 """Helpers to run a simulator on a free port inside a test and talk to its `/_sim` routes.
 
+The simulators run their `real` profile unless a test builds one with `profile="kind"`: slow
+sends on a busy tab (at `SIM_DURATION_SCALE`, 500x in the test settings), broken X reads, 429s
+without retry time (CONTRACTS.md "How the real services behave").
+
 Use `running(service)` in a fixture of the test module:
 
     @pytest.fixture
@@ -47,3 +51,8 @@ def sent(server: SimServer) -> list[dict[str, Any]]:
 def seen(server: SimServer) -> list[dict[str, Any]]:
     """The calls that reached the service's own routes, oldest first."""
     return requests.get(f"{server.url}/_sim/requests", timeout=5).json()
+
+
+def overlaps(server: SimServer) -> list[dict[str, Any]]:
+    """Calls that reached the service's Safari tab while a send was driving it."""
+    return requests.get(f"{server.url}/_sim/tab", timeout=5).json()["overlaps"]

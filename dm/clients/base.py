@@ -23,6 +23,21 @@ def service_url(key: str) -> str:
     return str(settings.SERVICE_URLS[key]).rstrip("/")
 
 
+def service_timeout(key: str, kind: str) -> float | None:
+    """The read timeout of one call kind ("send", "read", "status") to a service, from
+    `settings.SERVICE_TIMEOUTS`; None (HTTP_TIMEOUT_SECONDS) for a service it does not list."""
+    kinds = getattr(settings, "SERVICE_TIMEOUTS", {}).get(key) or {}
+    value = kinds.get(kind)
+    return float(value) if value is not None else None
+
+
+def outcome_unknown(answer: Answer) -> bool:
+    """A send answered 504 Gateway Timeout: the service's own middleware gave up waiting while
+    the send carries on (CONTRACTS.md, "504"). Whether it went out is unknown, never a
+    retryable failure."""
+    return answer.status == 504
+
+
 def service_token(key: str) -> str:
     return str(getattr(settings, "SERVICE_TOKENS", {}).get(key, ""))
 
@@ -51,6 +66,7 @@ class ServiceClient:
     """A client for one service at `base_url`, with optional extra headers (a Bearer token)."""
 
     platform: str = ""
+    key: str = ""  # the settings key ("tiktok_dm"): picks the timeouts per call kind
 
     def __init__(
         self,
@@ -63,8 +79,18 @@ class ServiceClient:
         self.headers = dict(headers or {})
         self.timeout = timeout
 
+    def timeout_for(self, kind: str) -> float | None:
+        """An explicit timeout wins; else the service's timeout for this kind of call."""
+        return self.timeout if self.timeout is not None else service_timeout(self.key, kind)
+
     def _call(
-        self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        kind: str = "read",
     ) -> Answer:
         return call(
             method,
@@ -72,14 +98,20 @@ class ServiceClient:
             json=json,
             params=params,
             headers=self.headers or None,
-            timeout=self.timeout,
+            timeout=self.timeout_for(kind),
         )
 
     def read(
-        self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        kind: str = "read",
     ) -> dict[str, Any]:
         """Call a read-only route and return its JSON object; any non-2xx is a ServiceError."""
-        answer = self._call(method, path, json=json, params=params)
+        answer = self._call(method, path, json=json, params=params, kind=kind)
         body = answer.body if isinstance(answer.body, dict) else {}
         if not answer.ok:
             message = str(body.get("error") or body.get("message") or f"HTTP {answer.status}")
@@ -95,11 +127,17 @@ class ServiceClient:
     def post_send(self, path: str, payload: dict[str, Any], **result_options: Any) -> SendResult:
         """POST a send and normalise the answer; raise SendOutcomeUnknown if it may have left."""
         try:
-            answer = self._call("POST", path, json=payload)
+            answer = self._call("POST", path, json=payload, kind="send")
         except ServiceError as exc:
             if request_left(exc):
                 raise SendOutcomeUnknown(
                     str(exc), platform=self.platform, url=self.base_url + path
                 ) from exc
             return failed(f"{self.platform} unreachable: {exc}", retryable=True)
+        if outcome_unknown(answer):
+            raise SendOutcomeUnknown(
+                f"{self.platform} answered 504: the send may still go out",
+                platform=self.platform,
+                url=self.base_url + path,
+            )
         return send_result(answer, **result_options)

@@ -9,13 +9,14 @@ paths.
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from django.conf import settings
 
 from safari_auto.http import ServiceError
 
-from .base import ServiceClient, service_url
+from .base import ServiceClient, request_left, service_url
 from .results import SendResult, parse_time
 from .types import Candidate, Conversation, Health, Message, SessionStatus
 
@@ -31,11 +32,13 @@ class DMClient(ServiceClient):
     open_path = ""
     messages_path = ""
     discover_path = ""
+    # Whether reading a conversation back can prove anything (X's reads never work).
+    can_verify = True
 
     def health(self) -> Health:
         """Liveness: never raises, since a dead service is an answer for a probe."""
         try:
-            answer = self._call("GET", "/health")
+            answer = self._call("GET", "/health", kind="status")
         except ServiceError as exc:
             return {"ok": False, "detail": str(exc), "raw": {}}
         body = answer.body if isinstance(answer.body, dict) else {}
@@ -43,7 +46,7 @@ class DMClient(ServiceClient):
         return {"ok": ok, "detail": "ok" if ok else f"HTTP {answer.status}", "raw": body}
 
     def status(self) -> SessionStatus:
-        body = self.read("GET", self.status_path)
+        body = self.read("GET", self.status_path, kind="status")
         return {
             "logged_in": bool(body.get("isLoggedIn")),
             "on_platform": bool(body.get(self.on_platform_key)),
@@ -58,10 +61,37 @@ class DMClient(ServiceClient):
         return [_conversation(item) for item in body.get("conversations") or []]
 
     def messages(self, username: str, limit: int = 20) -> list[Message]:
-        """Open the conversation in Safari, then read its newest messages."""
-        self.read("POST", self.open_path, json={"username": username})
+        """Open the conversation in Safari, then read its newest messages. When the service
+        could not open it (200 `success:false`), nothing is read: the tab would show whichever
+        thread was open before."""
+        read = self.thread_read(username, limit)
+        return read if read is not None else []
+
+    def thread_read(self, username: str, limit: int = 20) -> list[Message] | None:
+        """The conversation's newest messages when the read is trustworthy (the service opened
+        *this* conversation); None when it says it could not. Raises ServiceError."""
+        opened = self.read("POST", self.open_path, json={"username": username})
+        if opened.get("success") is False:
+            return None
+        shown = opened.get("username")
+        if isinstance(shown, str) and shown and shown.lstrip("@") != username:
+            return None
         body = self.read("GET", self.messages_path, params={"limit": limit})
         return [_message(item) for item in body.get("messages") or []]
+
+    def wait_idle(self, bound: float, *, pause: float = 0.2) -> bool:
+        """Wait until the service answers a status call (it does once its Safari tab is free
+        of a send), at most `bound` seconds. False: still busy at the bound, or down (a refused
+        connection: it may have crashed mid-send, so nothing it could read would be proof)."""
+        deadline = time.monotonic() + bound
+        while True:
+            try:
+                self._call("GET", self.status_path, kind="status")
+                return True
+            except ServiceError as exc:
+                if not request_left(exc) or time.monotonic() + pause >= deadline:
+                    return False
+                time.sleep(pause)
 
     def send(self, username: str, text: str) -> SendResult:
         return self.post_send(self.send_path, {"username": username, "text": text})
@@ -82,7 +112,7 @@ class DMClient(ServiceClient):
 
 
 class InstagramDMClient(DMClient):
-    platform = "instagram"
+    platform, key = "instagram", "instagram_dm"
     status_path = "/api/status"
     on_platform_key = "isOnInstagram"
     rate_limits_path = "/api/rate-limits"
@@ -100,7 +130,7 @@ class InstagramDMClient(DMClient):
 
 
 class TikTokDMClient(DMClient):
-    platform = "tiktok"
+    platform, key = "tiktok", "tiktok_dm"
     status_path = "/api/tiktok/status"
     on_platform_key = "isOnTikTok"
     rate_limits_path = "/api/tiktok/rate-limits"
@@ -112,8 +142,9 @@ class TikTokDMClient(DMClient):
     def __init__(self, base_url: str | None = None, *, timeout: float | None = None) -> None:
         super().__init__(base_url or service_url("tiktok_dm"), timeout=timeout)
 
-    def messages(self, username: str, limit: int = 50) -> list[Message]:
-        """TikTok reads a conversation by id (the username) without opening it first."""
+    def thread_read(self, username: str, limit: int = 50) -> list[Message] | None:
+        """TikTok reads a conversation by id (the username) without opening it first. Its
+        times are the time of the read and its ids positions: only texts and order count."""
         body = self.read(
             "GET", self.messages_path, params={"conversationId": username, "limit": limit}
         )
@@ -121,7 +152,8 @@ class TikTokDMClient(DMClient):
 
 
 class TwitterDMClient(DMClient):
-    platform = "twitter"
+    platform, key = "twitter", "twitter_dm"
+    can_verify = False  # its message-reading and conversation-opening snippets always fail
     status_path = "/api/twitter/status"
     on_platform_key = "isOnTwitter"
     rate_limits_path = "/api/twitter/rate-limits"
@@ -149,8 +181,14 @@ class TwitterDMClient(DMClient):
 
 
 def _x_verified(body: dict[str, Any]) -> bool | None:
+    """`verified` is a flag; `verifiedRecipient` is the conversation's header text (a string,
+    empty when no recipient was seen), a boolean only in older answers."""
     flags = [body.get(key) for key in ("verified", "verifiedRecipient") if key in body]
-    return all(flag is True for flag in flags) if flags else None
+    return (
+        all(flag is True or (isinstance(flag, str) and bool(flag.strip())) for flag in flags)
+        if flags
+        else None
+    )
 
 
 def _conversation(item: dict[str, Any]) -> Conversation:

@@ -36,6 +36,10 @@ _HUMAN_WORDS = (
 _LIMIT_WORDS = ("rate limit", "rate-limit", "ratelimit", "too many", "limit reached")
 # TikTok refuses these for good: sending again cannot change the answer.
 _FINAL_ERRORS = ("already_messaged", "already_in_conversation", "identity_mismatch")
+# Answers about the *recipient* (X: their profile is suspended, missing or protected; TikTok
+# comments: comments_off): final for that target, and never about our account's health.
+_RECIPIENT_ERRORS = ("account suspended", "user not found", "account is protected")
+_RECIPIENT_WORDS = ("comments_off",)
 
 
 class SendOutcomeUnknown(Exception):
@@ -58,6 +62,8 @@ class SendResult:
     `verified` is None when the service says nothing about verification. `retry_after` is only
     set for `limited`, and only when the service said when. `retryable` says whether sending the
     same thing again later can help; it is False for `sent` (never resend a success).
+    `recipient` marks a failure about the target, not our account. `warning` is set on a send
+    that went out in a way worth a look (Instagram's inbox strategy may have typed it twice).
     """
 
     outcome: Outcome
@@ -66,6 +72,8 @@ class SendResult:
     reason: str = ""
     retryable: bool = False
     raw: dict[str, Any] = field(default_factory=dict)
+    recipient: bool = False
+    warning: str = ""
 
     @property
     def sent(self) -> bool:
@@ -85,6 +93,9 @@ def send_result(
     """Normalise a send answer. `verified_of` reads the verification flag (X has two)."""
     body: dict[str, Any] = answer.body if isinstance(answer.body, dict) else {}
     error = str(body.get("error") or body.get("message") or "")
+    special = _not_a_limit(answer.status, error, body)
+    if special is not None:
+        return special
     if answer.status == 429 or (body.get("rateLimited") and body.get("success") is not True):
         when = retry_after_from(answer, now=now or datetime.now(UTC))
         return SendResult(
@@ -101,8 +112,43 @@ def send_result(
             verified=flag if isinstance(flag, bool) else None,
             reason="" if flag is not False else "sent, not verified",
             raw=body,
+            warning=strategy_warning(body),
         )
     return _refusal(answer.status, error, body)
+
+
+def strategy_warning(body: dict[str, Any]) -> str:
+    """Instagram names the path it sent through; anything but "profile" means its first path
+    failed its own check and it typed the message again through the inbox."""
+    strategy = body.get("strategy")
+    if strategy is None or strategy == "profile":
+        return ""
+    return (
+        f"sent through the {strategy!r} strategy, not the profile: the service may have typed "
+        "it twice; check the conversation"
+    )
+
+
+def _not_a_limit(status: int, error: str, body: dict[str, Any]) -> SendResult | None:
+    """The answers that look like a limit or a session problem and mean something else:
+    a TikTok CAPTCHA (a 429 with `captcha:true`: a human must solve it, never a retry on a
+    timer); TikTok's `in_flight` (its tab is busy with another send: nothing was sent, try
+    again soon, no cooldown); and a refusal about the recipient (final for that target)."""
+    lowered = error.strip().lower()
+    if body.get("captcha") is True:
+        return SendResult(
+            "needs_human",
+            reason=f"CAPTCHA challenge on screen: a human must solve it ({error or status})",
+            retryable=False,
+            raw=body,
+        )
+    if status == 429 and lowered.startswith("in_flight"):
+        return failed(f"the service is busy with another send: {error}", retryable=True, raw=body)
+    if lowered.rstrip(".") in _RECIPIENT_ERRORS or any(w in lowered for w in _RECIPIENT_WORDS):
+        return SendResult(
+            "failed", reason=f"recipient: {error}", retryable=False, raw=body, recipient=True
+        )
+    return None
 
 
 def _refusal(status: int, error: str, body: dict[str, Any]) -> SendResult:

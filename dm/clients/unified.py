@@ -51,6 +51,15 @@ class UnifiedDMClient:
     def messages(self, platform: str, username: str, limit: int = 20) -> list[Message]:
         return self.client(platform).messages(username, limit)
 
+    def thread_read(self, platform: str, username: str, limit: int = 50) -> list[Message] | None:
+        """Messages of a conversation when the read is trustworthy, else None."""
+        client = self.client(platform)
+        return client.thread_read(username, limit) if client.can_verify else None
+
+    def wait_idle(self, platform: str, bound: float) -> bool:
+        """Wait (at most `bound` s) until the service's Safari tab is free of any send."""
+        return self.client(platform).wait_idle(bound)
+
     def send(self, platform: str, username: str, text: str) -> SendResult:
         return self.client(platform).send(username, text)
 

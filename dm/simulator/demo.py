@@ -4,7 +4,8 @@ Two things happen within the first minute, through the services' ordinary answer
 
 - every contact answers a DM a few seconds after it is delivered (`schedule_reply`), so the
   next inbox sync brings a reply into the CRM and the dashboard's inbox;
-- Instagram refuses its first send with a 429 and a retry time, so the scheduler's cooldown
+- Instagram refuses its first send with a 429 (with a retry time on the `kind` profile; the
+  `real` one, like the real services, gives none and our cooldown decides), so the dashboard
   shows Instagram rate-limited, "resumes in …", while TikTok and X keep sending.
 """
 

@@ -4,6 +4,19 @@ Usernames starting with `nouser` do not exist: Instagram answers 404, X `success
 TikTok 400 `identity_mismatch`. TikTok remembers whom it messaged and refuses a second cold
 send with 400 `already_messaged`.
 
+The `real` profile (the default) adds what CONTRACTS.md "How the real services behave" says:
+slow sends on a busy tab (`tab.py`); X reads that never work (open answers 200
+`{success:false}`, messages `[]`); Instagram and X answer 200 `{success:false, username}` to
+opening an unknown conversation and leave the open thread as it was; TikTok stamps messages
+with the time of the read and numbers them `msg-0, msg-1...` within the window read; Instagram
+times are `""` or relative ("2h"); 429s carry no retry time and no Retry-After; a TikTok
+CAPTCHA is 429 `{rateLimited, captcha}`; X refuses recipients `suspended_*` ("Account
+suspended"), `protected_*` ("Account is protected") and `nouser*` ("User not found"), and its
+`verifiedRecipient` is the header text. Faults `challenge` (a CAPTCHA for that send) and
+`double_send` (Instagram sends again through the inbox: two deliveries, one
+`{success:true, strategy:"inbox"}`) and `status_504` (delivered, answered 504 Gateway Timeout)
+work in both profiles.
+
 With the `real` profile (CONTRACTS.md "How the real services behave"):
 - conversation lists carry the display name in `username` ("Maya Builds", not `maya_builds`);
 - status reads Safari's front document: every call that drives a service's tab brings it to
@@ -16,13 +29,15 @@ With the `real` profile (CONTRACTS.md "How the real services behave"):
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 from . import discovery
 from .server import DROP, Reply, Request
-from .service import Route, SimService, error, ok
+from .service import Route, error, ok
 from .state import SimConversation, SimMessage, iso
+from .tab import TabSimService
 
 DEMO_CONTACTS = ("maya_builds", "leo.creates", "sam_ships")
 
@@ -43,7 +58,7 @@ class FrontTab:
 _TAB_NEUTRAL = ("/status", "/rate-limits", "/rate-status")
 
 
-class DMSim(SimService, ABC):
+class DMSim(TabSimService, ABC):
     """What the three DM services share: conversations, sends, limits and discovery."""
 
     segment = ""  # "" for Instagram's /api/..., "tiktok" or "twitter" otherwise
@@ -99,6 +114,32 @@ class DMSim(SimService, ABC):
 
     def api(self, path: str) -> str:
         return f"/api/{self.segment}/{path}" if self.segment else f"/api/{path}"
+
+    @property
+    def real(self) -> bool:
+        return self.profile == "real"
+
+    def tab_kind(self, request: Request) -> str | None:
+        if request.path == self.api("status"):
+            return "status"
+        if "/messages/send-to" in request.path:
+            return "send"
+        if request.path in (self.api("conversations/open"), self.api("messages")):
+            return "read"
+        return None
+
+    def interleaved_read(self, request: Request, route: Route) -> Reply:
+        """A read while a send drives the tab: it sees the thread the send is typing into."""
+        self.open_username = self.typing_to
+        if request.path == self.api("conversations/open"):
+            username = str((request.body or {}).get("username") or "")
+            return ok({"success": True, "username": username})
+        return route(request)
+
+    def limited(self, message: str, retry_after: float | None) -> Reply:
+        if not self.real:
+            return super().limited(message, retry_after)
+        return Reply(429, {"error": message, "activeHours": {"start": 9, "end": 21}})
 
     def routes(self) -> dict[tuple[str, str], Route]:
         return {
@@ -172,9 +213,11 @@ class DMSim(SimService, ABC):
 
     def open_conversation(self, request: Request) -> Reply:
         username = str((request.body or {}).get("username") or "")
+        found = self.find_conversation(username)  # the list's shown name opens it too
+        if self.real and (missing(username) or found is None):
+            return ok({"success": False, "username": username, "error": "Conversation not found"})
         if missing(username):
             return error(404, f"Could not open a conversation with {username!r}")
-        found = self.find_conversation(username)  # the list's shown name opens it too
         conversation = found or self.inbox.conversation(username)
         conversation.unread = 0
         self.open_username = conversation.username
@@ -202,14 +245,26 @@ class DMSim(SimService, ABC):
 
     # --- sends ----------------------------------------------------------------------------
     def send_to(self, request: Request) -> Reply:
+        target = self.send_target(request)
+        return target if isinstance(target, Reply) else self.finish_send(*target)
+
+    def send_target(self, request: Request) -> tuple[str, str] | Reply:
+        """Whom and what a send is for, or the answer that refuses it before anything is out."""
         body = request.body if isinstance(request.body, dict) else {}
         username, text = str(body.get("username") or ""), str(body.get("text") or "")
         if not text:
             return error(400, "text is required")
-        refused = self.send_gate() or self.recipient_refusal(username)
-        if refused is not None:
-            return refused
+        refused = self.send_gate() or self.challenge() or self.recipient_refusal(username)
+        return refused if refused is not None else (username, text)
+
+    def challenge(self) -> Reply | None:
+        """The `challenge` fault: a CAPTCHA shows up for this one send."""
+        return self.session_refusal("captcha") if self.faults.take("challenge", self.rng) else None
+
+    def finish_send(self, username: str, text: str) -> Reply:
         verified, crash = self.deliver(username, text)
+        if self.faults.take("status_504", self.rng):
+            return Reply(504, {"error": "Gateway Timeout"})  # a proxy gave up; it went out
         return DROP if crash else self.sent_reply(username, verified)
 
     def recipient_refusal(self, username: str) -> Reply | None:
@@ -225,6 +280,7 @@ class InstagramDMSim(DMSim):
     hourly_limit, daily_limit = 10, 30
     session_refusal_status = 200
     on_platform_key, home_url = "isOnInstagram", "https://www.instagram.com/"
+    send_seconds = 19.0
     status_reads_front = "unpinned"
 
     def routes(self) -> dict[tuple[str, str], Route]:
@@ -240,12 +296,26 @@ class InstagramDMSim(DMSim):
         return ok({"status": "ok", "rateLimits": self.limits_body()})
 
     def message_item(self, message: SimMessage) -> dict[str, Any]:
-        return {**super().message_item(message), "messageType": "text"}
+        item = {**super().message_item(message), "messageType": "text"}
+        if self.real:
+            item["timestamp"] = relative(self.now() - message.time)
+        return item
 
     def recipient_refusal(self, username: str) -> Reply | None:
         if missing(username):
             return error(404, f"Could not open a conversation with {username!r}")
         return None
+
+    def finish_send(self, username: str, text: str) -> Reply:
+        """With `double_send`, the profile path's own check fails and the service types the
+        message again through the inbox: two deliveries, one answer without `verified`."""
+        if not self.faults.take("double_send", self.rng):
+            return super().finish_send(username, text)
+        self.deliver(username, text)
+        _, crash = self.deliver(username, text)
+        if crash:
+            return DROP
+        return ok({"success": True, "strategy": "inbox", "rateLimits": self.limits_body()})
 
     def sent_reply(self, username: str, verified: bool) -> Reply:
         return ok(
@@ -257,19 +327,34 @@ class InstagramDMSim(DMSim):
             }
         )
 
-    def send_to_thread(self, request: Request) -> Reply:
+    def send_target(self, request: Request) -> tuple[str, str] | Reply:
+        if request.path != "/api/messages/send-to-thread":
+            return super().send_target(request)
         body = request.body if isinstance(request.body, dict) else {}
         conversation = self.inbox.by_thread(str(body.get("threadId") or ""))
         text = str(body.get("text") or "")
         if not text:
             return error(400, "text is required")
-        refused = self.send_gate()
+        refused = self.send_gate() or self.challenge()
         if refused is not None:
             return refused
         if conversation is None:
             return error(404, f"No thread {body.get('threadId')!r}")
-        verified, crash = self.deliver(conversation.username, text)
-        return DROP if crash else self.sent_reply(conversation.username, verified)
+        return conversation.username, text
+
+    def send_to_thread(self, request: Request) -> Reply:
+        return self.send_to(request)
+
+
+def relative(age: timedelta) -> str:
+    """How Instagram shows a message's time: nothing for a fresh one, else "5m", "2h", "3d"."""
+    seconds = age.total_seconds()
+    if seconds < 60:
+        return ""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return ""
 
 
 class TikTokDMSim(DMSim):
@@ -277,6 +362,7 @@ class TikTokDMSim(DMSim):
     hourly_limit, daily_limit = 10, 50
     segment, on_platform_key, home_url = "tiktok", "isOnTikTok", "https://www.tiktok.com/"
     min_delay_ms, max_delay_ms = 120_000, 300_000
+    send_seconds = 35.0
 
     def reset(self) -> None:
         self.messaged: set[str] = set()
@@ -306,20 +392,41 @@ class TikTokDMSim(DMSim):
         }
 
     def messages(self, request: Request) -> Reply:
+        """Real: the time of the read on every message, ids by position in the window."""
         username = request.query.get("conversationId", "")
         limit = int(request.query.get("limit") or 50)
         found = self.find_conversation(username)
+        window = (found.messages if found else [])[-limit:]
+        read_at = iso(self.now())
         items = [
             {
-                "id": m.id,
+                "id": f"msg-{number}" if self.real else m.id,
                 "text": m.text,
                 "isOwn": m.outbound,
                 "from": "me" if m.outbound else "them",
-                "timestamp": iso(m.time),
+                "timestamp": read_at if self.real else iso(m.time),
             }
-            for m in (found.messages if found else [])
-        ][-limit:]
+            for number, m in enumerate(window)
+        ]
         return ok({"messages": items, "count": len(items)})
+
+    def interleaved_read(self, request: Request, route: Route) -> Reply:
+        query = {**request.query, "conversationId": self.typing_to or ""}
+        return route(replace(request, query=query))
+
+    def busy_send_reply(self) -> Reply | None:
+        return error(429, "in_flight: a send is already running in this tab", rateLimited=True)
+
+    def limited(self, message: str, retry_after: float | None) -> Reply:
+        if not self.real:
+            return super().limited(message, retry_after)
+        hour, day = self.counts()
+        return error(429, message, rateLimits={"hourly": hour, "daily": day})
+
+    def session_refusal(self, problem: str) -> Reply:
+        if self.real and problem == "captcha":
+            return error(429, "CAPTCHA detected", rateLimited=True, captcha=True)
+        return super().session_refusal(problem)
 
     def recipient_refusal(self, username: str) -> Reply | None:
         if missing(username):
@@ -348,6 +455,14 @@ class TikTokDMSim(DMSim):
         return super().deliver(username, text, post_url=post_url)
 
 
+# X refuses these recipients with 200 {success:false, error} in the real profile.
+X_RECIPIENT_ERRORS = (
+    ("suspended_", "Account suspended"),
+    ("protected_", "Account is protected"),
+    ("nouser", "User not found"),
+)
+
+
 class TwitterDMSim(DMSim):
     key, platform, default_port = "twitter_dm", "twitter", 3003
     hourly_limit, daily_limit = 15, 100
@@ -355,6 +470,7 @@ class TwitterDMSim(DMSim):
     segment, on_platform_key, home_url = "twitter", "isOnTwitter", "https://x.com/"
     status_reads_front = "always"
     min_delay_ms, max_delay_ms = 90_000, 240_000
+    send_seconds = 10.0
 
     def routes(self) -> dict[tuple[str, str], Route]:
         return {
@@ -374,7 +490,24 @@ class TwitterDMSim(DMSim):
         message = "Account suspended" if suspended else ("Rate limited" if limited else "OK")
         return ok({"limited": limited, "suspended": suspended, "message": message})
 
+    def open_conversation(self, request: Request) -> Reply:
+        """Real: the opening snippet fails inside Safari, whoever the conversation is with."""
+        if not self.real:
+            return super().open_conversation(request)
+        username = str((request.body or {}).get("username") or "")
+        return ok({"success": False, "username": username, "error": "Could not open"})
+
+    def open_messages(self, request: Request) -> Reply:
+        """Real: the reading snippet fails inside Safari: always no messages."""
+        if not self.real:
+            return super().open_messages(request)
+        return ok({"messages": [], "count": 0})
+
     def recipient_refusal(self, username: str) -> Reply | None:
+        if self.real:
+            for prefix, message in X_RECIPIENT_ERRORS:
+                if username.startswith(prefix):
+                    return error(200, message, verified=False, verifiedRecipient="")
         if missing(username):
             return error(
                 200,
@@ -386,11 +519,12 @@ class TwitterDMSim(DMSim):
 
     def sent_reply(self, username: str, verified: bool) -> Reply:
         hour, day = self.counts()
+        header = self.inbox.conversation(username).display_name if self.real else True
         return ok(
             {
                 "success": True,
                 "verified": verified,
-                "verifiedRecipient": True,
+                "verifiedRecipient": header,
                 "rateLimits": {"messagesSentToday": day, "messagesSentThisHour": hour},
             }
         )

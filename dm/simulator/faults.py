@@ -11,7 +11,15 @@ import random
 from dataclasses import asdict, dataclass
 from typing import Any
 
-TRIGGERS = ("status_429", "status_503", "crash_after_delivery", "unverified")
+TRIGGERS = (
+    "status_429",
+    "status_503",
+    "crash_after_delivery",
+    "unverified",
+    "challenge",
+    "double_send",
+    "status_504",
+)
 FLAGS = ("logged_out", "captcha", "suspended")
 SCOPES = ("send", "all")
 
@@ -27,6 +35,9 @@ class Faults:
     status_503: float = 0
     crash_after_delivery: float = 0
     unverified: float = 0
+    challenge: float = 0
+    double_send: float = 0
+    status_504: float = 0
     logged_out: bool = False
     captcha: bool = False
     suspended: bool = False

@@ -44,7 +44,8 @@ def build_servers(
     """Unstarted servers for every simulated service (or those `only` names).
 
     `options` go to each service: `seed`, `reply_probability`, `reply_delay_seconds`,
-    `time_scale`. With port_offset 1000 the ports are the demo ports (4001-4007).
+    `time_scale`, `duration_scale`, `profile` ("real", the default, or "kind").
+    With port_offset 1000 the ports are the demo ports (4001-4007).
     """
     names = list(only) if only is not None else None
     front = FrontTab()  # one Safari: the DM services share its front document

@@ -51,10 +51,17 @@ class SimService:
         seed: bool = False,
         rng: random.Random | None = None,
         profile: str = "real",
+        duration_scale: float | None = None,
     ) -> None:
         self.profile = profile
         self.scale = time_scale or float(getattr(settings, "SIM_TIME_SCALE", 1.0)) or 1.0
-        self.profile = profile
+        # How much faster than the real services a send runs (SIM_DURATION_SCALE, by default
+        # the time scale); settable per run through /_sim/config {"duration_scale"}.
+        self.duration_scale = (
+            duration_scale or float(getattr(settings, "SIM_DURATION_SCALE", 0) or 0) or self.scale
+        )
+        # The service's one Safari tab: a send holds it from its first step to its answer.
+        self.tab = threading.Lock()
         self.rng = rng or random.Random()
         self.seeded = seed
         self._defaults = (reply_probability, reply_delay_seconds)
@@ -69,6 +76,9 @@ class SimService:
             self.inbox = Inbox()
             self.delivered: list[Delivery] = []
             self.requests: list[Request] = []
+            # Calls that reached the tab while a send was driving it (the real services
+            # interleave them): a client that keeps one call at a time leaves this empty.
+            self.overlaps: list[dict[str, str]] = []
             self.counter = RollingCounter(
                 hourly=self.hourly_limit, daily=self.daily_limit, scale=self.scale
             )
@@ -102,6 +112,11 @@ class SimService:
         route = self.routes().get((request.method, request.path))
         if route is None:
             return Reply(404, {"error": f"Not found: {request.method} {request.path}"})
+        return self.dispatch(request, route)
+
+    def dispatch(self, request: Request, route: Route) -> Reply:
+        """Answer one call of the service's own routes, holding the state lock throughout.
+        A profile with a busy Safari tab overrides this for the routes that drive the tab."""
         with self.lock:
             self.inbox.flush(self.now())
             if self.faults.scope == "all" and request.path.startswith("/api/"):
@@ -148,7 +163,7 @@ class SimService:
         message = {
             "logged_out": f"Not logged in to {self.platform}",
             "captcha": "CAPTCHA challenge on screen: a human must solve it",
-            "suspended": "Account suspended",
+            "suspended": "Your account has been suspended",
         }[problem]
         return error(self.session_refusal_status, message)
 
@@ -178,6 +193,8 @@ class SimService:
                 return ok([d.as_dict() for d in self.delivered])
             if (request.method, request.path) == ("GET", "/_sim/requests"):
                 return ok([self._seen(r) for r in self.requests])
+            if (request.method, request.path) == ("GET", "/_sim/tab"):
+                return ok({"busy": self.tab.locked(), "overlaps": list(self.overlaps)})
             if (request.method, request.path) == ("GET", "/_sim/faults"):
                 return ok(self.faults.as_dict())
             if (request.method, request.path) == ("POST", "/_sim/faults"):
@@ -215,11 +232,15 @@ class SimService:
             self.reply_probability = float(body["reply_probability"])
         if "reply_delay_seconds" in body:
             self.reply_delay_seconds = float(body["reply_delay_seconds"])
+        if "duration_scale" in body:
+            self.duration_scale = float(body["duration_scale"]) or self.duration_scale
         return ok(
             {
                 "hourly_limit": self.counter.hourly,
                 "daily_limit": self.counter.daily,
                 "reply_probability": self.reply_probability,
                 "reply_delay_seconds": self.reply_delay_seconds,
+                "duration_scale": self.duration_scale,
+                "profile": self.profile,
             }
         )

@@ -29,6 +29,7 @@ def _wait_for(url: str, deadline: float) -> requests.Response:
 def test_simulate_serves_every_service_and_stops_cleanly_on_sigterm():
     offset = random.randint(20000, 30000)
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "safari_auto.settings"}
+    env.pop("SIM_PROFILE", None)
     process = subprocess.Popen(
         [
             sys.executable,
@@ -49,6 +50,11 @@ def test_simulate_serves_every_service_and_stops_cleanly_on_sigterm():
         deadline = time.monotonic() + 20
         answers = [_wait_for(f"http://127.0.0.1:{p + offset}/health", deadline) for p in PORTS]
         assert [a.json()["status"] for a in answers] == ["ok"] * len(PORTS)
+        for port in (3001, 3002, 3003):  # the DM services behave as the real ones by default
+            config = requests.post(
+                f"http://127.0.0.1:{port + offset}/_sim/config", json={}, timeout=5
+            )
+            assert config.json()["profile"] == "real"
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=15)
     finally:
@@ -57,3 +63,16 @@ def test_simulate_serves_every_service_and_stops_cleanly_on_sigterm():
     assert process.returncode == 0, err
     assert f"listening on http://127.0.0.1:{3001 + offset}" in out
     assert "simulators stopped" in out
+
+
+def test_simulate_refuses_an_unknown_profile():
+    done = subprocess.run(
+        [sys.executable, "manage.py", "simulate", "--profile", "gentle"],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "safari_auto.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "invalid choice: 'gentle'" in done.stderr

@@ -41,7 +41,7 @@ def test_logged_out_pauses_the_account_until_a_good_probe(api, server, run_on_co
 @pytest.mark.parametrize("delivered", [True, False])
 def test_a_killed_worker_is_verified_before_any_resend(api, server, run_on_commit, delivered):
     task = s.scenario_a_killed_worker_verifies_before_sending_again(
-        api, server, run_on_commit, PLATFORM, delivered=delivered
+        api, server, run_on_commit, PLATFORM, delivered=delivered, verifiable=delivered
     )
     assert ("verified" in task.result["note"]) is delivered
 

@@ -10,10 +10,19 @@ from dm.clients import SendOutcomeUnknown, TwitterDMClient, UnifiedDMClient
 from dm.simulator import TwitterDMSim
 from tests.sim_fixtures import configure, running, seen, sent, set_faults
 
+# Tests of the declared contract (retry times, reads that work) mark themselves "kind";
+# the real profile's X reads never work and its 429s carry no retry time.
+KIND = pytest.mark.parametrize("profile", ["kind"])
+
 
 @pytest.fixture
-def sim():
-    with running(TwitterDMSim(reply_probability=0)) as server:
+def profile():
+    return "real"
+
+
+@pytest.fixture
+def sim(profile):
+    with running(TwitterDMSim(reply_probability=0, profile=profile)) as server:
         yield server
 
 
@@ -34,7 +43,8 @@ def test_a_send_posts_username_and_text_and_is_verified(sim, client):
     assert [(d["username"], d["text"]) for d in sent(sim)] == [("alice", "Hello Alice")]
 
 
-def test_success_false_on_http_200_is_a_failure_not_a_send(sim, client):
+@KIND
+def test_success_false_on_http_200_is_a_failure_not_a_send(profile, sim, client):
     result = client.send("nouser_ghost", "hi")
 
     assert result.outcome == "failed"
@@ -43,7 +53,8 @@ def test_success_false_on_http_200_is_a_failure_not_a_send(sim, client):
     assert sent(sim) == []
 
 
-def test_an_injected_429_is_limited_with_the_retry_time(sim, client):
+@KIND
+def test_an_injected_429_is_limited_with_the_retry_time(profile, sim, client):
     set_faults(sim, status_429=1, retry_after_s=120)
     before = datetime.now(UTC)
 
@@ -65,7 +76,8 @@ def test_a_429_without_a_retry_time_leaves_it_unknown(sim, client):
     assert (result.outcome, result.retry_after) == ("limited", None)
 
 
-def test_the_hourly_cap_of_the_service_is_a_limit(sim, client):
+@KIND
+def test_the_hourly_cap_of_the_service_is_a_limit(profile, sim, client):
     configure(sim, hourly_limit=2)
     assert client.send("a", "1").outcome == "sent"
     assert client.send("b", "2").outcome == "sent"
@@ -127,7 +139,8 @@ def test_a_service_that_is_down_fails_retryably_without_sending():
     assert (result.outcome, result.retryable) == ("failed", True)
 
 
-def test_messages_open_the_conversation_then_read_it(sim, client):
+@KIND
+def test_messages_open_the_conversation_then_read_it(profile, sim, client):
     client.send("alice", "first")
 
     messages = client.messages("alice", limit=5)
@@ -141,7 +154,8 @@ def test_messages_open_the_conversation_then_read_it(sim, client):
     ]
 
 
-def test_a_contact_reply_shows_in_the_conversation(sim, client):
+@KIND
+def test_a_contact_reply_shows_in_the_conversation(profile, sim, client):
     configure(sim, reply_probability=1.0, reply_delay_seconds=0)
     client.send("alice", "hi")
 

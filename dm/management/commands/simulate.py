@@ -1,10 +1,11 @@
 """`python manage.py simulate`: serve the automation services' contracts on the demo ports.
 
 Starts the DM and comment simulators (Instagram 4001, TikTok 4002, X 4003, comments
-4004-4007) and any other app's simulators found by convention (`sora.simulator.build_servers`,
-looked up at run time so `dm` never imports `sora`). Runs until SIGTERM or SIGINT, then stops
-every server and exits 0. `--demo` plays the demo scenario (`dm.simulator.demo`, and each
-app's `build_demo_servers`): replies, one rate-limited platform, Sora credits coming back.
+4004-4007) in the `--profile` given (`real` by default, or `SIM_PROFILE`) and any other app's
+simulators found by convention (`sora.simulator.build_servers`, looked up at run time so `dm`
+never imports `sora`). Runs until SIGTERM or SIGINT, then stops every server and exits 0.
+`--demo` plays the demo scenario (`dm.simulator.demo`, and each app's `build_demo_servers`):
+replies, one rate-limited platform, Sora credits coming back.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dm.simulator import build_servers
 from dm.simulator.demo import demo_options, demo_setup
 from dm.simulator.registry import SERVICES
 
+PROFILES = ("real", "kind")
 # Other apps' simulator modules, each with `build_servers(host=, port_offset=)`.
 EXTRA_SIMULATORS = ("sora.simulator",)
 
@@ -46,6 +48,14 @@ class Command(BaseCommand):
             help="Added to each real service port (default 1000: Instagram DM on 4001).",
         )
         parser.add_argument(
+            "--profile",
+            choices=PROFILES,
+            default=getattr(settings, "SIM_PROFILE", "real") or "real",
+            help="How the DM simulators behave: 'real' (default, also SIM_PROFILE) as the real "
+            "services do (slow sends on a busy tab, broken X reads, CONTRACTS.md 'How the real "
+            "services behave'); 'kind' answers at once and reads back faithfully (quick demos).",
+        )
+        parser.add_argument(
             "--reply-probability",
             type=float,
             default=0.3,
@@ -67,7 +77,12 @@ class Command(BaseCommand):
         if demo:
             replies = demo_options(time_scale=float(settings.SIM_TIME_SCALE or 1.0))
         servers: list[Any] = build_servers(
-            options["host"], options["port_offset"], only=only or None, seed=True, **replies
+            options["host"],
+            options["port_offset"],
+            only=only or None,
+            seed=True,
+            profile=options["profile"],
+            **replies,
         )
         if demo:
             demo_setup(servers)
