@@ -180,6 +180,7 @@ def _settle_unknown(
         username=entry.recipient,
         text=entry.text,
         baseline=entry.baseline,
+        started_at=entry.attempt_started_at,
     )
     if found is True:
         services.ledger_sent(entry=entry, verified=True, now=timezone.now(), how="verified")

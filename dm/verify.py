@@ -13,17 +13,25 @@ once". The protocol, around every DM send:
    killed mid-send), `verify_delivery` first waits until the service is idle: it answers a
    status call once its Safari tab is free of the send, which may still be typing. Reading
    earlier would drive the same tab and could see a partial thread.
-3. Then it reads again. More matching messages than the baseline: sent. As many, in a read
-   that shows the conversation (not empty): not sent. Anything else (no baseline, the open
-   failed, an empty read, fewer than before, the tab never came free): None, and a human
-   decides. TikTok's read-time timestamps and positional ids are never used: only texts.
+   A service may also answer status from the front tab while its send still types, so the
+   read also waits until `DM_SEND_SETTLE_SECONDS` have passed since the attempt began (the
+   longest a real send runs, with margin; bounded by `DM_IDLE_WAIT_SECONDS`).
+3. Then it reads again. More matching messages than the baseline: sent. None before and
+   none now, in a read that shows the conversation (not empty): not sent (a new message is
+   the newest, so it would be in the window). Anything else (no baseline, the open failed, an
+   empty read, as many as a non-zero baseline — a window that scrolled could hide the new
+   one —, fewer than before, the tab never came free): None, and a human decides. TikTok's
+   read-time timestamps and positional ids are never used: only texts.
 """
 
 from __future__ import annotations
 
 import re
+import time
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.utils import timezone
 
 from dm.clients import UnifiedDMClient
 from dm.clients.types import Message
@@ -63,6 +71,16 @@ def snapshot(client: UnifiedDMClient, *, platform: str, username: str, text: str
     return None if messages is None else matching(messages, text)
 
 
+def settle(started_at: datetime | None) -> None:
+    """Wait until a send begun at `started_at` can no longer be typing (see step 2)."""
+    if started_at is None:
+        return
+    until = started_at + timedelta(seconds=settings.DM_SEND_SETTLE_SECONDS)
+    remaining = (until - timezone.now()).total_seconds()
+    if remaining > 0:
+        time.sleep(min(remaining, settings.DM_IDLE_WAIT_SECONDS))
+
+
 def verify_delivery(
     client: UnifiedDMClient | None,
     *,
@@ -70,12 +88,14 @@ def verify_delivery(
     username: str,
     text: str,
     baseline: int | None,
+    started_at: datetime | None = None,
 ) -> bool | None:
     """True: the text is newly in the conversation. False: a trustworthy read shows it is
     not. None: cannot tell. Waits for the service to be idle first, whatever follows, so that
     the caller (still holding Safari) never starts another call on a busy tab."""
     if client is None:
         return None
+    settle(started_at)
     if not client.wait_idle(platform, settings.DM_IDLE_WAIT_SECONDS):
         return None
     if baseline is None:
@@ -86,4 +106,4 @@ def verify_delivery(
     count = matching(messages, text)
     if count > baseline:
         return True
-    return False if count == baseline else None
+    return False if count == baseline == 0 else None

@@ -255,6 +255,9 @@ SERVICE_TIMEOUTS = env_timeouts(
 # After a lost answer, how long a send may still be driving the service's tab: the handler
 # waits (holding Safari) until the service answers a status call, at most this long.
 DM_IDLE_WAIT_SECONDS = env_float("DM_IDLE_WAIT_SECONDS", 180.0)
+# A lost answer is read back only once a send begun this long ago can no longer be typing: a
+# service may answer status from its front tab while its send still runs (TikTok's takes ~60 s).
+DM_SEND_SETTLE_SECONDS = env_float("DM_SEND_SETTLE_SECONDS", 90.0)
 
 # --- DM and platforms -------------------------------------------------------------------
 # Limits per (account, action): "platform:action=hourly/daily/mingap-maxgap" entries override

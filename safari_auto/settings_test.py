@@ -20,3 +20,4 @@ STORAGES = {
 SIM_DURATION_SCALE = 500.0
 # Videos (the Sora simulator's too) go to a folder of the test run's own.
 SORA_VIDEO_DIR = Path(tempfile.mkdtemp(prefix="safari-test-videos-"))
+DM_SEND_SETTLE_SECONDS = 0.0  # the simulators' status waits for the tab; no floor needed

@@ -36,6 +36,7 @@ FAST = {
     # with sends 50x faster than theirs: TikTok 0.7 s, Instagram 0.4 s, X 0.2 s.
     "SIM_PROFILE": "real",
     "SIM_DURATION_SCALE": "50",
+    "DM_SEND_SETTLE_SECONDS": "1",
 }
 
 

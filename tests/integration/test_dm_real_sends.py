@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from dm.models import AccountLimit
 from dm.simulator import InstagramDMSim, TikTokDMSim, TwitterDMSim
+from scheduler import services as services_scheduler
 from scheduler.models import Event, Pause, Task
 from tests import dm_factories as s
 from tests.sim_fixtures import overlaps, set_faults
@@ -136,6 +137,14 @@ def test_an_old_tiktok_message_with_the_same_text_is_not_taken_for_the_lost_send
         s.cycle(run_on_commit)  # the reaper hands it back
         task.refresh_from_db()
         s.cycle(run_on_commit, task.scheduled_for + timedelta(seconds=1))
+        task.refresh_from_db()
+        # The old message is not taken for the lost send, and as many matches as before in a
+        # window that may have scrolled is no proof of "not sent" either: a human decides.
+        assert task.status == "blocked", (task.error, task.wait_reason)
+        assert "no trustworthy read" in task.wait_reason
+        assert s.deliveries(server, "old_friend") == []
+        services_scheduler.task_decide(task_id=task.pk, decision="resend")
+        s.cycle(run_on_commit)
         task.refresh_from_db()
         assert task.status == "completed", (task.error, task.wait_reason)
         assert len(s.deliveries(server, "old_friend")) == 1  # sent now, once, not lost
