@@ -178,8 +178,9 @@ def schedule(request: HttpRequest, kwargs: dict[str, Any]) -> str:
     raw_payload = data.get("payload", "").strip()
     try:
         payload = load_json(raw_payload, "payload") if raw_payload else {}
-    except ValueError as exc:
-        raise ValidationError({"payload": [str(exc).removeprefix("payload: ")]}) from None
+    except ValueError as exc:  # "payload.note: contains a lone surrogate": name the place
+        place, _, why = str(exc).partition(": ")
+        raise ValidationError({place or "payload": [why or str(exc)]}) from None
     if not isinstance(payload, dict):
         raise ValidationError({"payload": ['give a JSON object, like {"seconds": 1}']})
     try:

@@ -24,6 +24,15 @@ def json_error(message: str, status: int) -> JsonResponse:
     return JsonResponse({"success": False, "error": message}, status=status)
 
 
+def refused(problem: str) -> JsonResponse:
+    """400 for `place: why` (`form.reason: contains a NUL character`), with `fields` naming
+    the field as a serializer's answer would (`reason`)."""
+    place, _, why = problem.partition(": ")
+    field = place.split(".", 1)[1] if "." in place else place
+    body = {"success": False, "error": problem, "fields": {field: [why]}}
+    return JsonResponse(body, status=400)
+
+
 def too_big() -> JsonResponse:
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     return json_error(f"body: larger than the limit of {limit} bytes", 413)
@@ -56,7 +65,7 @@ class RequestGuardMiddleware:
         if not problem and request.method == "POST" and request.content_type in FORMS:
             form = request.POST
             problem = pairs_problem(((k, v) for k, vs in form.lists() for v in vs), "form")
-        return json_error(problem, 400) if problem else None
+        return refused(problem) if problem else None
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
         if isinstance(exc, RequestDataTooBig):

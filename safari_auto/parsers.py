@@ -11,18 +11,22 @@ from typing import Any
 
 from django.http import QueryDict
 from rest_framework import parsers
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, ValidationError
 
 from safari_auto.inputs import MAX_DEPTH, document_problem, pairs_problem
 
 
 def _checked(data: Any) -> Any:
+    """The decoded body, or a 400 whose `fields` names the place (`payload.note`), as a
+    serializer's would, so a client reads every refusal the same way."""
     if isinstance(data, QueryDict):
         problem = pairs_problem(((k, v) for k, vs in data.lists() for v in vs), "body")
     else:
         problem = document_problem(data)
     if problem:
-        raise ParseError(problem)
+        place, _, why = problem.partition(": ")
+        field = place.removeprefix("body").lstrip(".") or "body"
+        raise ValidationError({field: [why]})
     return data
 
 

@@ -24,7 +24,8 @@ def test_a_lone_surrogate_in_a_task_payload_is_refused_and_nothing_is_stored(api
     answer = post_raw(api, "/api/scheduler/task", LONE_SURROGATE)
     assert answer.status_code == 400
     assert answer.json()["success"] is False
-    assert "body.payload.note" in answer.json()["error"]
+    assert "payload.note" in answer.json()["error"]
+    assert "payload.note" in answer.json()["fields"]
     assert "surrogate" in answer.json()["error"]
     assert not Task.objects.exists()
     assert api.get("/api/scheduler/queue").status_code == 200
@@ -33,8 +34,8 @@ def test_a_lone_surrogate_in_a_task_payload_is_refused_and_nothing_is_stored(api
 @pytest.mark.parametrize(
     ("raw", "place", "why"),
     [
-        ('{"display_name": "a\\u0000b"}', "body.display_name", "NUL"),
-        ('{"display_name": "ok", "tags": ["\\ud800"]}', "body.tags[0]", "surrogate"),
+        ('{"display_name": "a\\u0000b"}', "display_name", "NUL"),
+        ('{"display_name": "ok", "tags": ["\\ud800"]}', "tags[0]", "surrogate"),
         ('{"display_name": "ok", "promises_made": 1' + "0" * 30 + "}", "promises_made", "range"),
         ('{"display_name": "ok", "promises_made": 1e400}', "promises_made", "range"),
     ],

@@ -17,6 +17,8 @@ from safari_auto.debugpages import TechnicalPagesGate
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
 HOOK = "https://hooks.example.com/services/T0/B0/s3cr3tPath"
+# A Host outside ALLOWED_HOSTS: Django's SuspiciousOperation, a technical page under DEBUG.
+BAD_HOST = "not-allowed.example"
 BIG_FORM = {"x": "a" * (3 * 1024 * 1024)}
 
 
@@ -47,10 +49,11 @@ def test_debug_is_off_unless_asked_for():
     assert done.stdout.strip() == "False", done.stderr
 
 
-def test_an_anonymous_oversized_post_gets_a_plain_400_without_settings(debug_on):
+def test_an_anonymous_oversized_post_gets_a_plain_413_without_settings(debug_on):
     answer = _client().post("/admin/login/", BIG_FORM)
     body = answer.content.decode()
-    assert answer.status_code == 400
+    assert answer.status_code == 413
+    assert answer["Content-Type"] == "application/json"
     assert "s3cr3tPath" not in body
     assert "Traceback" not in body
     assert "ALERT_WEBHOOK_URL" not in body
@@ -67,20 +70,30 @@ def test_an_unknown_url_gets_a_plain_404_without_the_url_patterns(debug_on):
 
 def test_a_staff_user_who_is_not_superuser_gets_plain_pages(debug_on):
     staff = get_user_model().objects.create_user("staff", password="p-123456", is_staff=True)
-    answer = _client(staff).post("/admin/login/", BIG_FORM)
+    answer = _client(staff).get("/admin/login/", HTTP_HOST=BAD_HOST)
     assert answer.status_code == 400
     assert "Traceback" not in answer.content.decode()
 
 
 def test_a_superuser_from_another_address_gets_plain_pages(debug_on):
     client = _client(_superuser(), address="192.0.2.10")
-    assert "Traceback" not in client.post("/admin/login/", BIG_FORM).content.decode()
+    assert "Traceback" not in client.get("/admin/login/", HTTP_HOST=BAD_HOST).content.decode()
     assert "DEBUG = True" not in client.get("/no-such-page").content.decode()
 
 
-def test_a_local_superuser_in_development_sees_technical_pages_with_secrets_masked(debug_on):
+def test_a_local_superuser_in_development_sees_technical_pages_with_secrets_masked(
+    debug_on, monkeypatch
+):
+    from dashboard import views
+
+    def broken(**kwargs):
+        raise RuntimeError("a bug in a view")
+
+    monkeypatch.setattr(views.selectors, "dashboard_state", broken)
     client = _client(_superuser())
-    body = client.post("/admin/login/", BIG_FORM, HTTP_ACCEPT="text/html").content.decode()
+    answer = client.get("/", HTTP_ACCEPT="text/html")
+    body = answer.content.decode()
+    assert answer.status_code == 500
     assert "Traceback" in body
     assert "ALERT_WEBHOOK_URL" in body
     assert "s3cr3tPath" not in body  # redacted even here
