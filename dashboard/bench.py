@@ -153,6 +153,7 @@ class BenchSystem:
 
     def start(self) -> None:
         self.manage("migrate", "--noinput")
+        self.manage("collectstatic", "--noinput", "-v", "0")  # DEBUG is off, as deployed
         exe = sys.executable
         self.spawn(
             "web", exe, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
