@@ -49,6 +49,9 @@ class TaskType:
     payload: PayloadSpec | None = None
     # The platforms this type can run on; with `needs_platform`, creation checks against them.
     platforms: tuple[str, ...] = ()
+    # Resource requirements a payload implies (e.g. a single Sora video needs one credit):
+    # defaults under what the client asks for, never removable by it.
+    requirements_for: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
 
 
 _types: dict[str, TaskType] = {}

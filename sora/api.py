@@ -12,9 +12,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from safari_auto.permissions import ViewerReadsOperatorWrites
-from scheduler.api.views import client_key
-from sora import importer, selectors, services
-from sora.serializers import QueueTrilogyInput, QueueTrilogyOutput, trilogy_data
+from scheduler import idempotency
+from scheduler.api.views import client_key, client_name
+from sora import importer, selectors, services, singles
+from sora.serializers import (
+    QueueTrilogyInput,
+    QueueTrilogyOutput,
+    QueueVideosInput,
+    QueueVideosOutput,
+    trilogy_data,
+)
 
 
 class CreditsApi(APIView):
@@ -25,6 +32,39 @@ class CreditsApi(APIView):
     @extend_schema(responses={200: OpenApiResponse(description="credits and timeUntilRefresh")})
     def get(self, request: Request) -> Response:
         return Response(selectors.credits_summary(now=timezone.now()))
+
+
+class QueueVideosApi(APIView):
+    """POST /api/sora/videos: queue single videos; each waits for a credit of its own."""
+
+    permission_classes = [ViewerReadsOperatorWrites]
+
+    @extend_schema(
+        request=QueueVideosInput, responses={201: QueueVideosOutput, 200: QueueVideosOutput}
+    )
+    def post(self, request: Request) -> Response:
+        data = QueueVideosInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        body: dict[str, Any] = data.validated_data
+        queued = singles.videos_queue(
+            videos=body["videos"],
+            priority=body["priority"],
+            client=client_name(request),
+            idempotency_key=body.get("idempotencyKey")
+            or request.headers.get("Idempotency-Key")
+            or None,
+            request_hash=idempotency.body_hash(dict(request.data)),
+        )
+        ids = [str(task.pk) for task, _ in queued]
+        fresh = sum(1 for _, created in queued if created)
+        answer = {
+            "success": True,
+            "taskIds": ids,
+            "taskId": ids[0],
+            "message": f"{fresh} video(s) queued; each starts when a Sora credit is free",
+        }
+        code = status.HTTP_201_CREATED if fresh else status.HTTP_200_OK
+        return Response(answer, status=code)
 
 
 class QueueTrilogyApi(APIView):

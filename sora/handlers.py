@@ -16,7 +16,7 @@ from django.conf import settings
 
 from safari_auto.http import ServiceError
 from scheduler.errors import TaskBlocked, TaskDeferred, TaskError
-from sora import client, services
+from sora import client, services, singles
 from sora.models import Video, VideoState
 
 if TYPE_CHECKING:
@@ -39,6 +39,13 @@ def poll_seconds() -> float:
 
 def _load(ctx: TaskContext) -> Video:
     video_id = ctx.payload.get("videoId")
+    if not video_id and ctx.payload.get("prompt"):  # a single video: its record, made once
+        return singles.video_for_task(
+            task=ctx.task,
+            prompt=str(ctx.payload["prompt"]),
+            title=str(ctx.payload.get("title") or ""),
+            now=ctx.now(),
+        )
     video = (
         Video.objects.select_related("part__trilogy", "run").filter(pk=video_id).first()
         if video_id
@@ -51,7 +58,7 @@ def _load(ctx: TaskContext) -> Video:
 
 def make_video(ctx: TaskContext) -> dict[str, Any]:
     video = _load(ctx)
-    if ctx.payload.get("admit"):
+    if ctx.payload.get("admit") or not ctx.payload.get("videoId"):  # a single video admits itself
         services.run_admit(run_id=video.run_id, now=ctx.now())
     if video.state == VideoState.SUCCEEDED and video.video_path:
         return _result(video)

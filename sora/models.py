@@ -68,9 +68,16 @@ class CreditTrigger(models.Model):
 
 
 class Trilogy(models.Model):
-    """Three ordered parts under one story, as in the batch files."""
+    """Three ordered parts under one story, as in the batch files. A single video (the PRD's
+    `{"type": "sora", "payload": {"prompt": …}}`) is kept as a one-part story of kind
+    `single`, so it shares the credit gate, the submit-once intent and the resume of a part."""
+
+    class Kind(models.TextChoices):
+        TRILOGY = "trilogy"
+        SINGLE = "single", "single video"
 
     slug = models.SlugField(max_length=100, unique=True, help_text="The batch file's id.")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.TRILOGY)
     title = models.CharField(max_length=200)
     theme = models.CharField(max_length=200, blank=True, default="")
     character = models.CharField(max_length=200, blank=True, default="")

@@ -16,7 +16,7 @@ from scheduler.registry import (
     register_status_section,
     register_task_type,
 )
-from sora import cli, gates, handlers, payloads, selectors
+from sora import cli, gates, handlers, payloads, selectors, singles
 
 
 def sora_status() -> dict[str, Any]:
@@ -35,13 +35,15 @@ def register() -> None:
         TaskType(
             selectors.VIDEO_TYPE,
             handlers.make_video,
-            "Make one trilogy part: submit once (Safari), then generate (a Sora slot).",
+            "Make one video (a trilogy part, or a single one from its prompt): submit once "
+            "(Safari), then generate (a Sora slot).",
             safari_exclusive=True,
             timeout_seconds=2 * 3600,
             needs=gates.video_needs,
             max_retries=3,
             client_creatable=True,
             payload=payloads.VideoPayload,
+            requirements_for=singles.single_requirements,
             extra={
                 "decisions": {"resubmit": "retry", "generated": "done"},
                 "on_decide": handlers.on_decide,

@@ -136,7 +136,10 @@ def check_pending(*, due_by: datetime | None = None) -> bool:
 
 
 def trilogy_list() -> QuerySet[Trilogy]:
-    return Trilogy.objects.prefetch_related("parts").order_by("slug")
+    """The trilogies to queue (single videos' one-part records are not among them)."""
+    return (
+        Trilogy.objects.filter(kind=Trilogy.Kind.TRILOGY).prefetch_related("parts").order_by("slug")
+    )
 
 
 def trilogy_get(*, slug: str) -> Trilogy | None:

@@ -22,6 +22,29 @@ class QueueTrilogyInput(serializers.Serializer[Any]):
     )
 
 
+class VideoItem(serializers.Serializer[Any]):
+    prompt = serializers.CharField(max_length=5000)
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class QueueVideosInput(serializers.Serializer[Any]):
+    """POST /api/sora/videos: single videos that start by themselves, in order, as credits
+    allow (the PRD's queueVideosOnRefresh)."""
+
+    videos = serializers.ListField(child=VideoItem(), min_length=1, max_length=100)
+    priority = serializers.IntegerField(required=False, default=2, min_value=1, max_value=5)
+    idempotencyKey = serializers.CharField(
+        max_length=150, required=False, allow_blank=True, allow_null=True
+    )
+
+
+class QueueVideosOutput(serializers.Serializer[Any]):
+    success = serializers.BooleanField()
+    taskIds = serializers.ListField(child=serializers.CharField())
+    taskId = serializers.CharField()
+    message = serializers.CharField()
+
+
 class QueueTrilogyOutput(serializers.Serializer[Any]):
     success = serializers.BooleanField()
     taskIds = serializers.ListField(child=serializers.CharField())

@@ -93,7 +93,7 @@ def test_after_a_command_the_total_is_known_the_split_unknown_and_the_gate_opens
     summary = selectors.credits_summary(now=timezone.now())["credits"]
     assert (summary["totalCredits"], summary["remainingCredits"]) == (4, 4)  # type: ignore[index]
     assert (summary["freeCredits"], summary["paidCredits"]) == (None, None)  # type: ignore[index]
-    assert any("free unknown, paid unknown" in line for line in credit_lines())
+    assert any("the split into free and paid is unknown" in line for line in credit_lines())
     gate = gates.credits_gate(timezone.now())
     assert gate.available == 4
     queued = services.trilogy_queue(slug="first_contact")
