@@ -280,6 +280,8 @@ def platform_rows(platforms: list[dict[str, Any]], *, now: datetime) -> list[dic
         elif item.get("isReady") is False and next_allowed is not None and next_allowed > now:
             status, detail = "rate-limited", str(item.get("waitReason") or "")
             resumes = next_allowed
+        elif item.get("checked") is False and item.get("isReady") is False:
+            status, detail = "not checked yet", "waiting for the first probe"
         elif item.get("isReady") is False:
             status, detail = "waiting", str(item.get("waitReason") or "")
         else:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 
-from dm import cli, handlers, payloads, selectors
+from dm import cli, handlers, payloads, selectors, services
 from dm.accounts import COMMENT_PLATFORMS, DM_PLATFORMS
 from dm.models import Action
 from scheduler.models import Task
@@ -15,6 +15,7 @@ from scheduler.registry import (
     CliCommand,
     TaskType,
     register_cli,
+    register_on_lead,
     register_probe,
     register_status_section,
     register_task_type,
@@ -114,6 +115,7 @@ def register() -> None:
     )
     register_probe(selectors.GATE_PREFIX, selectors.probe)
     register_status_section("platforms", selectors.platforms_status)
+    register_on_lead("dm: probe every DM service", services.probes_on_lead)
     register_cli(CliCommand("dm", cli.DM_HELP, cli.dm_arguments, cli.dm_handle))
     register_cli(
         CliCommand("platform", cli.PLATFORM_HELP, cli.platform_arguments, cli.platform_handle)

@@ -96,6 +96,9 @@ def _pause_reason(account: PlatformAccount) -> tuple[str | None, str | None]:
     return user, health
 
 
+NOT_CHECKED = "not checked yet: no probe has seen this service"
+
+
 def account_status(
     account: PlatformAccount, *, action: str = "dm", now: datetime | None = None
 ) -> dict[str, Any]:
@@ -109,6 +112,7 @@ def account_status(
     )["last"]
     cooldown = limit.cooldown_until if limit.cooldown_until and limit.cooldown_until > now else None
     wait = user_pause or health_pause or verdict.reason
+    checked = limit.last_probe_at is not None  # never "ready" on a guess: a probe must see it
     # Only the minimum gap after the last send holds it: sending normally, not rate-limited.
     between_sends = bool(
         not (user_pause or health_pause or cooldown)
@@ -122,7 +126,10 @@ def account_status(
         "accountId": str(account.pk),
         "safariHost": account.safari_host,
         "action": action,
-        "isReady": bool(limit.logged_in is not False and not wait and verdict.allowed > 0),
+        "isReady": bool(
+            checked and limit.logged_in is not False and not wait and verdict.allowed > 0
+        ),
+        "checked": checked,
         "isLoggedIn": limit.logged_in,
         "healthy": limit.healthy,
         "healthReason": limit.health_reason,
@@ -150,7 +157,7 @@ def account_status(
         "automation": account.automation_enabled,
         "paused": user_pause,
         "healthPause": health_pause,
-        "waitReason": wait or None,
+        "waitReason": wait or (None if checked else NOT_CHECKED),
         "betweenSends": between_sends,
         "lastActivity": last,
     }

@@ -14,7 +14,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from dm import limits, selectors
-from dm.accounts import account_get_or_create, check_platform, limit_config, limit_get_or_create
+from dm.accounts import (
+    DM_PLATFORMS,
+    account_get_or_create,
+    check_platform,
+    limit_config,
+    limit_get_or_create,
+)
 from dm.models import (
     LIMIT_BOUNDS,
     AccountLimit,
@@ -25,7 +31,12 @@ from dm.models import (
 )
 from scheduler import events
 from scheduler.models import PauseKind, Task
-from scheduler.services import scheduler_pause, scheduler_resume, task_schedule
+from scheduler.services import (
+    scheduler_pause,
+    scheduler_resume,
+    task_reschedule,
+    task_schedule,
+)
 
 L = LedgerState
 
@@ -391,6 +402,20 @@ def reply_check_schedule(*, account: PlatformAccount, now: datetime) -> Task | N
         account=account, at=at, key=f"{at:%Y%m%d%H%M%S}", now=now, why=" (replies)"
     )
     return task
+
+
+def probes_on_lead(now: datetime) -> list[Task]:
+    """A dispatcher took the lead: probe every DM account's service now (platforms are
+    probed, not assumed), moving a chained probe that was due later to now."""
+    probes: list[Task] = []
+    for platform in DM_PLATFORMS:
+        account_get_or_create(platform=platform)
+    for account in PlatformAccount.objects.filter(platform__in=DM_PLATFORMS):
+        task = probe_schedule(account=account, action=Action.DM, at=now)
+        if task.status == "pending" and task.scheduled_for > now:
+            task = task_reschedule(task_id=task.pk, when=now)
+        probes.append(task)
+    return probes
 
 
 # --- sends ------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
@@ -11,12 +12,13 @@ from scheduler.registry import (
     Recurring,
     TaskType,
     register_cli,
+    register_on_lead,
     register_probe,
     register_recurring,
     register_status_section,
     register_task_type,
 )
-from sora import cli, gates, handlers, payloads, selectors, singles
+from sora import cli, gates, handlers, payloads, selectors, services, singles
 
 
 def sora_status() -> dict[str, Any]:
@@ -28,6 +30,11 @@ def sora_status() -> dict[str, Any]:
         "timeUntilRefresh": summary["timeUntilRefresh"],
         "videos": selectors.recent_videos(limit=6),
     }
+
+
+def _check_on_lead(now: datetime) -> None:
+    """A dispatcher took the lead: read the Sora service's credits now (probed, not assumed)."""
+    services.credit_check_ensure(now=now, reason="the dispatcher took the lead", due_now=True)
 
 
 def register() -> None:
@@ -62,6 +69,7 @@ def register() -> None:
     )
     register_probe("sora", gates.probe)
     register_status_section("soraCredits", sora_status)
+    register_on_lead("sora: check credits", _check_on_lead)
     register_cli(
         CliCommand(
             "sora",

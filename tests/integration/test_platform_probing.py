@@ -1,0 +1,60 @@
+"""Platforms are probed, not assumed: a dispatcher taking the lead probes every DM service
+(and reads Sora's credits) now, and no platform is "ready" before a probe has seen it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from dm import services as dm_services
+from dm.accounts import account_get_or_create
+from dm.models import AccountLimit
+from scheduler.dispatcher import Dispatcher
+from scheduler.models import Task
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_platform_no_probe_has_seen_is_not_ready_and_says_so(api):
+    items = api.get("/api/resources/platforms").json()["platforms"]
+    assert {i["platform"] for i in items} == {"instagram", "tiktok", "twitter"}
+    for item in items:
+        assert item["isReady"] is False
+        assert item["checked"] is False
+        assert item["waitReason"].startswith("not checked yet")
+    account = account_get_or_create(platform="twitter")
+    dm_services.health_store(
+        account=account,
+        action="dm",
+        healthy=True,
+        logged_in=True,
+        reason="",
+        service_limits=None,
+        now=timezone.now(),
+    )
+    x = next(
+        i
+        for i in api.get("/api/resources/platforms").json()["platforms"]
+        if i["platform"] == "twitter"
+    )
+    assert (x["isReady"], x["checked"], x["waitReason"]) == (True, True, None)
+
+
+def test_taking_the_lead_probes_every_dm_service_now_and_checks_sora_credits():
+    later = timezone.now() + timedelta(minutes=30)
+    tiktok = account_get_or_create(platform="tiktok")
+    chained = dm_services.probe_schedule(account=tiktok, at=later)  # the chain's next probe
+    dispatcher = Dispatcher(name="lead", enqueue_fn=lambda *args: None)
+    now = timezone.now()
+    assert dispatcher.take_lease(now)
+    probes = Task.objects.filter(type="probe", status="pending")
+    assert sorted(p.payload["platform"] for p in probes) == ["instagram", "tiktok", "twitter"]
+    assert all(p.scheduled_for <= now for p in probes)
+    assert Task.objects.get(pk=chained.pk).scheduled_for <= now  # moved up, not doubled
+    assert Task.objects.filter(type="sora_check", status="pending").count() == 1
+    # A renewal of the lease is not a new lead: nothing more is queued.
+    assert dispatcher.take_lease(now + timedelta(seconds=5))
+    assert Task.objects.filter(type="probe").count() == 3
+    assert not AccountLimit.objects.filter(last_probe_at__isnull=False).exists()
