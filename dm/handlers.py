@@ -152,7 +152,29 @@ def _outcome(ctx: TaskContext, entry: SendLedger, result: SendResult) -> dict[st
         services.probe_schedule(account=entry.account, action=entry.action, at=now + delay)
         raise TaskDeferred(now + delay, f"{limits.label(entry.platform)}: {result.reason}")
     services.ledger_failed(entry=entry, error=result.reason, now=now)
+    if result.unreachable:  # nothing was sent: the service is down, not the send wrong
+        raise _service_down(entry.account, entry.action, result.reason, now)
     raise TaskError(result.reason or "the service refused the send", permanent=not result.retryable)
+
+
+def _service_down(
+    account: PlatformAccount, action: str, reason: str, now: datetime
+) -> TaskDeferred:
+    """A service that cannot be reached is a health problem: the platform shows down (since
+    when), its tasks wait instead of burning their retries, and a probe soon looks again; the
+    next good probe lifts the hold."""
+    limit = services.health_store(
+        account=account,
+        action=action,
+        healthy=False,
+        logged_in=None,
+        reason=f"service down since {timezone.localtime(now):%H:%M}: {reason}"[:300],
+        service_limits=None,
+        now=now,
+    )
+    delay = services.probe_delay(limit.probe_failures)
+    services.probe_schedule(account=account, action=action, at=now + delay)
+    return TaskDeferred(now + delay, f"{limits.label(account.platform)}: service down ({reason})")
 
 
 def _resume_interrupted(
@@ -228,9 +250,12 @@ def dm(ctx: TaskContext) -> dict[str, Any]:
         platform=task.platform, username=username, key=key, reply=bool(thread_id), now=now
     )
     if not tab_free(client, task.platform):
-        raise TaskError(
-            f"{limits.label(task.platform)}: the service is still busy with another send, or "
-            "down; nothing was sent"
+        raise _service_down(
+            account,
+            Action.DM,
+            "it did not answer a status call (down, or still busy with another send); "
+            "nothing was sent",
+            timezone.now(),
         )
     # The baseline for verifying a lost answer: read (trustworthily) before anything is sent.
     baseline = (

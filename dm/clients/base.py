@@ -8,6 +8,7 @@ a non-2xx answer of a *read* as an error, and telling "nothing was sent" (cannot
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import requests
@@ -133,7 +134,8 @@ class ServiceClient:
                 raise SendOutcomeUnknown(
                     str(exc), platform=self.platform, url=self.base_url + path
                 ) from exc
-            return failed(f"{self.platform} unreachable: {exc}", retryable=True)
+            down = failed(f"{self.platform} unreachable: {exc}", retryable=True)
+            return dataclasses.replace(down, unreachable=True)
         if outcome_unknown(answer):
             raise SendOutcomeUnknown(
                 f"{self.platform} answered 504: the send may still go out",

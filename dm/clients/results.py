@@ -62,7 +62,8 @@ class SendResult:
     `verified` is None when the service says nothing about verification. `retry_after` is only
     set for `limited`, and only when the service said when. `retryable` says whether sending the
     same thing again later can help; it is False for `sent` (never resend a success).
-    `recipient` marks a failure about the target, not our account. `warning` is set on a send
+    `recipient` marks a failure about the target, not our account; `unreachable` one where the
+    service never got the request. `warning` is set on a send
     that went out in a way worth a look (Instagram's inbox strategy may have typed it twice).
     """
 
@@ -74,6 +75,9 @@ class SendResult:
     raw: dict[str, Any] = field(default_factory=dict)
     recipient: bool = False
     warning: str = ""
+    # The service could not be reached (connection refused, a timeout before the request
+    # left): nothing was sent, and it is a health problem of the service, not of the send.
+    unreachable: bool = False
 
     @property
     def sent(self) -> bool:

@@ -58,3 +58,46 @@ def test_taking_the_lead_probes_every_dm_service_now_and_checks_sora_credits():
     assert dispatcher.take_lease(now + timedelta(seconds=5))
     assert Task.objects.filter(type="probe").count() == 3
     assert not AccountLimit.objects.filter(last_probe_at__isnull=False).exists()
+
+
+@pytest.mark.parametrize(
+    ("platform", "sim_class"),
+    [("tiktok", "TikTokDMSim"), ("instagram", "InstagramDMSim"), ("twitter", "TwitterDMSim")],
+)
+def test_a_dm_service_that_is_down_holds_its_platform_without_burning_retries(
+    api, settings, run_on_commit, platform, sim_class
+):
+    """Connection refused is a health problem: the platform shows "down since …", the DM waits
+    with that reason and keeps its retries, and it goes out once a probe sees the service."""
+    from dm import simulator
+    from scheduler.models import Pause
+    from tests import dm_factories as s
+    from tests.e2e.harness import free_port
+
+    s.open_all_day(settings, platform)
+    key = s.SERVICE_KEY[platform]
+    settings.SERVICE_URLS = {**settings.SERVICE_URLS, key: f"http://127.0.0.1:{free_port()}"}
+    task = s.send_via_api(api, platform, "down_pal", "are you there?")
+    s.cycle(run_on_commit)
+    task.refresh_from_db()
+    assert task.status == "pending"
+    assert task.retry_count == 0
+    pause = Pause.objects.get(platform=platform, kind="health")
+    assert "service down since" in pause.reason
+    mine = next(
+        p
+        for p in api.get("/api/resources/platforms").json()["platforms"]
+        if p["platform"] == platform
+    )
+    assert mine["isReady"] is False
+    assert mine["healthy"] is False
+    assert "service down since" in mine["waitReason"]
+    probe = Task.objects.filter(type="probe", status="pending").latest("id")
+    with s.platform_sim(settings, getattr(simulator, sim_class), platform) as server:
+        s.cycle(run_on_commit, probe.scheduled_for + timedelta(seconds=1))
+        assert not Pause.objects.filter(platform=platform, kind="health").exists()
+        s.cycle(run_on_commit, probe.scheduled_for + timedelta(seconds=2))
+        task.refresh_from_db()
+        assert task.status == "completed", (task.error, task.wait_reason)
+        assert task.retry_count == 0
+        assert len(s.deliveries(server, "down_pal")) == 1
