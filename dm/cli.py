@@ -125,7 +125,7 @@ def platform_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _line(item: dict[str, Any]) -> str:
-    ready = "READY" if item["isReady"] else "WAITING"
+    ready = "READY" if item["isReady"] else "UNCHECKED" if not item.get("checked") else "WAITING"
     lim = item["limits"]
     return (
         f"{item['platform']:<9} {item['account']}@{item['safariHost']} {item['action']:<7} "

@@ -105,7 +105,7 @@ def test_cli_platform_show_limits_pause_resume_and_probe(settings):
     settings.DM_ACTIVE_START = settings.DM_ACTIVE_END = "00:00"
     out = scheduler("platform", "show")
     assert "twitter" in out
-    assert "READY" in out
+    assert "UNCHECKED" in out  # no probe has seen it yet: never READY on a guess
     out = scheduler("platform", "limits", "--platform", "twitter", "--hourly", "5", "--daily", "20")
     assert "hour 0/5" in out
     assert AccountLimit.objects.get(account__platform="twitter", action="dm").daily_cap == 20
