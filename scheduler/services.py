@@ -125,15 +125,12 @@ def task_schedule(
     taskinput.check_strings({"name": name, "platform": platform, "account": account})
     scheduled_for = taskinput.check_when("scheduledFor", scheduled_for, now=now)
     max_retries = taskinput.check_max_retries(max_retries)
-    clean = taskinput.clean_payload(task_type, payload)
-    if task_type.requirements_for is not None:
-        implied = dict(task_type.requirements_for(clean))
-        asked = dict(requirements or {})
-        own = asked.get("soraCredits", 0) or 0
-        credits = max(int(implied.get("soraCredits", 0)), own if isinstance(own, int) else 0)
-        requirements = {**implied, **asked, "soraCredits": credits if credits else own}
     reqs = resolve_requirements(type, platform, requirements)
     taskinput.check_platform(task_type, platform or reqs["req_platform"])
+    clean = taskinput.clean_payload(task_type, payload)
+    if task_type.requirements_for is not None:  # what the payload implies; never lowered
+        implied = int(task_type.requirements_for(clean).get("soraCredits", 0))
+        reqs["req_sora_credits"] = max(reqs["req_sora_credits"], implied)
     if task_type.idempotent_key_required and not idempotency_key:
         idempotency_key = f"{type}:{uuid.uuid4()}"
     host = safari_host or settings.SAFARI_HOST
