@@ -206,7 +206,7 @@ class System:
         logs = "\n".join(f"--- {n} ---\n{self.log(n)[-3000:]}" for n in self.logs)
         raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{logs}")
 
-    def wait_status(self, task_id: str, statuses: set[str], timeout: float = 30) -> dict:
+    def wait_status(self, task_id: str, statuses: set[str], timeout: float = 90) -> dict:
         return self.wait_for(
             lambda: (t := self.task(task_id))["status"] in statuses and t,
             timeout,
