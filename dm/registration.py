@@ -115,7 +115,8 @@ def register() -> None:
     )
     register_probe(selectors.GATE_PREFIX, selectors.probe)
     register_status_section("platforms", selectors.platforms_status)
-    register_on_lead("dm: probe every DM service", services.probes_on_lead)
+    if settings.PROBE_ON_LEAD:
+        register_on_lead("dm: probe every DM service", services.probes_on_lead)
     register_cli(CliCommand("dm", cli.DM_HELP, cli.dm_arguments, cli.dm_handle))
     register_cli(
         CliCommand("platform", cli.PLATFORM_HELP, cli.platform_arguments, cli.platform_handle)

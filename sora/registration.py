@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
 from scheduler.registry import (
@@ -69,7 +70,8 @@ def register() -> None:
     )
     register_probe("sora", gates.probe)
     register_status_section("soraCredits", sora_status)
-    register_on_lead("sora: check credits", _check_on_lead)
+    if settings.PROBE_ON_LEAD:
+        register_on_lead("sora: check credits", _check_on_lead)
     register_cli(
         CliCommand(
             "sora",
