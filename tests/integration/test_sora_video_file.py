@@ -4,6 +4,7 @@ by session or by API token."""
 from pathlib import Path
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -74,7 +75,10 @@ def test_without_the_viewer_role_there_is_no_file(folder, sample_trilogies):
 def test_a_path_outside_the_video_folder_answers_404(
     folder, secret, sample_trilogies, viewer, where
 ):
-    video = _video_at(where(folder, secret))
+    path = where(folder, secret)
+    if "\x00" in path and connection.vendor == "postgresql":
+        pytest.skip("Postgres cannot store a NUL in text: no such stored path can exist there")
+    video = _video_at(path)
     answer = token_client(viewer).get(f"/sora/videos/{video.pk}/file")
     assert answer.status_code == 404
     assert b"secrets" not in b"".join(getattr(answer, "streaming_content", [answer.content]))
