@@ -6,6 +6,7 @@ the web dashboard. `--once` prints one frame (for scripts and tests).
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 from argparse import ArgumentParser
@@ -112,12 +113,13 @@ def handle(options: dict[str, Any], out: Any) -> None:
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        with Live(frame(rows=rows), console=Console(), screen=False, auto_refresh=False) as live:
+        with (
+            contextlib.suppress(KeyboardInterrupt),  # Ctrl-C is how one leaves a live view
+            Live(frame(rows=rows), console=Console(), screen=False, auto_refresh=False) as live,
+        ):
             while not stop.wait(interval):
                 close_old_connections()
                 live.update(frame(rows=rows), refresh=True)
-    except KeyboardInterrupt:
-        pass
     finally:
         signal.signal(signal.SIGTERM, previous)
     out.write("Bye.")

@@ -18,6 +18,7 @@ keeps one call at a time per service leaves it empty. The `kind` profile skips a
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 
 from .server import DROP, Reply, Request
 from .service import Route, SimService
@@ -27,22 +28,22 @@ from .service import Route, SimService
 DELIVERED_AT = 0.8
 
 
-class TabSimService(SimService):
+class TabSimService(SimService, ABC):
     """A simulated service with one Safari tab; subclasses provide the hooks at the end."""
 
     send_seconds = 10.0  # a send's duration at duration scale 1 (an instant Safari)
 
+    @abstractmethod
     def tab_kind(self, request: Request) -> str | None:
         """What the call does with the tab: send, read, status, or None (not the tab)."""
-        raise NotImplementedError
 
     def dispatch(self, request: Request, route: Route) -> Reply:
         if self.profile != "real":
             return super().dispatch(request, route)
         kind = self.tab_kind(request)
         if kind == "status":
-            with self.tab:  # wait until no send drives the tab, then answer
-                pass
+            self.tab.acquire()  # wait until no send drives the tab, then answer
+            self.tab.release()
             return super().dispatch(request, route)
         if kind == "read":
             return self._read(request, route)
@@ -96,15 +97,18 @@ class TabSimService(SimService):
     # --- hooks the DM simulator provides ------------------------------------------------
     typing_to: str | None = None  # whose conversation the running send is typing into
 
+    @abstractmethod
     def send_target(self, request: Request) -> tuple[str, str] | Reply:
-        raise NotImplementedError
+        """(username, text) of a send, or the refusal to answer instead."""
 
+    @abstractmethod
     def finish_send(self, username: str, text: str) -> Reply:
-        raise NotImplementedError
+        """Deliver a send whose typing is over, and answer it."""
 
     def busy_send_reply(self) -> Reply | None:
         """The answer to a send that finds the tab busy; None waits for the tab."""
         return None
 
+    @abstractmethod
     def interleaved_read(self, request: Request, route: Route) -> Reply:
-        raise NotImplementedError
+        """A read while a send drives the tab: what the real service shows then."""
