@@ -15,6 +15,7 @@ shared memory the database file's mode), before SQLite opens it.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from typing import Any
@@ -26,10 +27,20 @@ COMPANIONS = ("-wal", "-shm", "-journal", "-writer.lock")
 
 
 def owner_only(path: str) -> None:
-    """Create the database's folder (0700) and file (0600) if missing; tighten what exists."""
+    """Create the database's folder (0700) and file (0600) if missing; tighten what exists.
+
+    An existing database file is never opened here: closing any descriptor of a file drops
+    every POSIX lock this process holds on it, the locks of SQLite's other connections
+    included. A process that lost them lets another one, closing its last connection, take
+    the file as unused, checkpoint and delete the WAL under our open connections: they go on
+    reading a frozen copy, and what is written after that can be lost. ("How To Corrupt An
+    SQLite Database File", 2.2.)"""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, mode=0o700, exist_ok=True)
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    # Only a file that does not exist yet is opened (SQLite holds no lock on it): an
+    # existing one is tightened below by name.
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
     for name in (path, *(path + suffix for suffix in COMPANIONS)):
         try:
             if os.stat(name).st_mode & 0o077:
