@@ -8,6 +8,8 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "safari_auto.settings")
+# Each request runs in a thread of its own here: the settings close its connections with it.
+os.environ["SAFARI_ASGI"] = "1"
 django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402

@@ -116,19 +116,30 @@ ASGI_APPLICATION = "safari_auto.asgi.application"
 
 # --- Database ----------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
+# Daphne runs each request's sync code in a thread of its own, so a connection kept open after
+# a request is never used again: it leaks, a file descriptor or a Postgres backend per request.
+# Under ASGI (set by asgi.py) connections close with their request, and Postgres hands them
+# out of a pool; the dispatcher and the workers keep theirs open.
+UNDER_ASGI = env_bool("SAFARI_ASGI")
 SQLITE_PATH = Path(env_str("SQLITE_PATH", str(DATA_DIR / "safari_auto.sqlite3")))
 if DATABASE_URL:
-    DATABASES: dict[str, Any] = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES: dict[str, Any] = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=0 if UNDER_ASGI else 60)
+    }
     DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME") or None}
     if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        options = DATABASES["default"].setdefault("OPTIONS", {})
         # Short OLTP queries only: JIT compiling one costs more than running it.
-        DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+        options.setdefault("options", "-c jit=off")
+        if UNDER_ASGI:
+            options["pool"] = {"min_size": 2, "max_size": env_int("WEB_DB_POOL_SIZE", 20)}
 else:
     DATABASES = {
         "default": {
             "ENGINE": env_str("SQLITE_ENGINE", "safari_auto.sqlite"),
             "NAME": SQLITE_PATH,
-            "CONN_MAX_AGE": None,  # reopening runs the PRAGMAs again; keep it open
+            # Reopening runs the PRAGMAs again: long-lived processes keep theirs open.
+            "CONN_MAX_AGE": 0 if UNDER_ASGI else None,
             "OPTIONS": {
                 "timeout": env_int("SQLITE_BUSY_TIMEOUT_SECONDS", 30),
                 "transaction_mode": "IMMEDIATE",
