@@ -37,9 +37,6 @@ FAST = {
     "SIM_PROFILE": "real",
     "SIM_DURATION_SCALE": "50",
     "DM_SEND_SETTLE_SECONDS": "1",
-    # Probing absent services at every lead left the scheduler-flow clusters idle past their
-    # waits in CI (under investigation, issue 13/15); the flows that need probes queue them.
-    "PROBE_ON_LEAD": "0",
 }
 
 
