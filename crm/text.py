@@ -7,15 +7,11 @@ import re
 import unicodedata
 from datetime import datetime
 
-_SPACES = re.compile(r"\s+")
+from safari_auto.text import normalise_text as normalise_text  # one rule, shared with dm
+
 _VARIABLE = re.compile(r"\{([a-z_]+)\}")
 _WORD_PART = re.compile(r"[^\W_]+")
 TOKEN_MAX = 64
-
-
-def normalise_text(text: str) -> str:
-    """NFC, whitespace collapsed, trimmed, case-folded: how de-duplication compares texts."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip().casefold()
 
 
 def text_key(text: str) -> str:

@@ -26,7 +26,6 @@ once". The protocol, around every DM send:
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import datetime, timedelta
 
@@ -36,18 +35,15 @@ from django.utils import timezone
 from dm.clients import UnifiedDMClient
 from dm.clients.types import Message
 from safari_auto.http import ServiceError
+from safari_auto.text import normalise_text
 
 READ_LIMIT = 50
 
 
-def norm(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().casefold()
-
-
 def matching(messages: list[Message], text: str) -> int:
     """How many of our outbound messages carry `text` (normalised)."""
-    target = norm(text)
-    return sum(1 for m in messages if m["is_outbound"] and norm(m["text"]) == target)
+    target = normalise_text(text)
+    return sum(1 for m in messages if m["is_outbound"] and normalise_text(m["text"]) == target)
 
 
 def _read(client: UnifiedDMClient, platform: str, username: str) -> list[Message] | None:

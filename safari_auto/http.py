@@ -14,6 +14,7 @@ from typing import Any
 
 import requests
 from django.conf import settings
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from safari_auto.redaction import url_without_secrets
 
@@ -21,7 +22,14 @@ _session = requests.Session()
 
 
 class ServiceError(Exception):
-    """A call to an outside service failed. `permanent` is False when a retry can help."""
+    """A call to an outside service failed. `permanent` is False when a retry can help.
+
+    `request_left` says whether the request may have reached the service: True for an
+    answered error and for a transport failure after the request was written (read timeout,
+    connection dropped mid-answer): what it did is unknown. False only where `call` knows it
+    never left (no connection was made, or the request could not even be built): nothing was
+    done, and sending again cannot duplicate anything.
+    """
 
     def __init__(
         self,
@@ -32,8 +40,10 @@ class ServiceError(Exception):
         body: Any = None,
         url: str = "",
         reason: str = "",
+        request_left: bool = True,
     ) -> None:
         super().__init__(message)
+        self.request_left = request_left
         self.permanent = permanent
         self.status = status
         self.body = body
@@ -89,10 +99,39 @@ def call(
     return Answer(status=response.status_code, body=body, headers=dict(response.headers))
 
 
+# Raised by requests before anything is written to a socket.
+_NOT_SENT = (
+    requests.exceptions.InvalidURL,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.InvalidHeader,
+    requests.exceptions.URLRequired,
+    requests.exceptions.InvalidJSONError,
+)
+
+
+def _never_connected(exc: requests.RequestException) -> bool:
+    """True when no connection was made: a connect timeout, a refused connection, a name that
+    does not resolve (urllib3's NameResolutionError is a NewConnectionError)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if not isinstance(exc, requests.ConnectionError):
+        return False
+    inner = exc.args[0] if exc.args else None
+    reason = getattr(inner, "reason", inner)  # urllib3 wraps it in a MaxRetryError
+    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
+
+
+def request_left(exc: requests.RequestException) -> bool:
+    """Whether the request may have reached the service before `exc`: False only when it
+    provably never left; a read timeout, a dropped connection, a broken answer: True."""
+    return not (_never_connected(exc) or isinstance(exc, _NOT_SENT))
+
+
 def _failure(url: str, exc: requests.RequestException, read_timeout: float) -> ServiceError:
-    """A retryable ServiceError naming the URL without secrets. The requests exception stays
-    its `__cause__` (callers tell "never sent" from "outcome unknown" by it); its text repeats
-    the full URL, so the log formatter masks configured secrets."""
+    """A retryable ServiceError naming the URL without secrets, saying whether the request may
+    have left. The requests exception stays its `__cause__`; its text repeats the full URL, so
+    the log formatter masks configured secrets."""
     if isinstance(exc, requests.ConnectTimeout):
         reason = "connect timed out"
     elif isinstance(exc, requests.ConnectionError):
@@ -102,4 +141,10 @@ def _failure(url: str, exc: requests.RequestException, read_timeout: float) -> S
     else:
         reason = f"request failed ({exc.__class__.__name__})"
     shown = url_without_secrets(url)
-    return ServiceError(f"{shown}: {reason}", permanent=False, url=url, reason=reason)
+    return ServiceError(
+        f"{shown}: {reason}",
+        permanent=False,
+        url=url,
+        reason=reason,
+        request_left=request_left(exc),
+    )

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import requests
 from django.conf import settings
 
 from safari_auto.http import ServiceError
@@ -87,7 +86,7 @@ def _submit(ctx: TaskContext, video: Video) -> None:
             raise TaskDeferred(ctx.now() + LIMITED_RETRY, str(exc)) from exc
         raise TaskError(str(exc), permanent=True) from exc
     except ServiceError as exc:
-        if _nothing_sent(exc):
+        if not exc.request_left:  # never connected: no command exists
             services.video_intent_clear(video_id=video.pk, reason=str(exc))
             raise TaskError(str(exc), permanent=False) from exc
         found = _find_lost(video, since=now)
@@ -96,19 +95,6 @@ def _submit(ctx: TaskContext, video: Video) -> None:
             raise TaskError(f"submit outcome unknown: {exc}", permanent=False) from exc
         command = found
     _store(ctx, video, command.id)
-
-
-def _nothing_sent(exc: BaseException) -> bool:
-    """True when the connection was never made (refused, connect timeout): no command exists."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, requests.ConnectTimeout):
-            return True
-        text = repr(cause)
-        if "NewConnectionError" in text or "ConnectionRefusedError" in text:
-            return True
-        cause = cause.__cause__ or cause.__context__
-    return False
 
 
 def _find_lost(video: Video, *, since: datetime) -> client.Command | None:

@@ -2,8 +2,9 @@
 
 Clients only build payloads and read answers; the HTTP itself is `safari_auto.http.call`, the
 one seam to the outside. This module adds the two things a sender needs on top of it: reading
-a non-2xx answer of a *read* as an error, and telling "nothing was sent" (cannot connect) from
-"the request left, the answer never came" (read timeout, connection dropped mid-answer).
+a non-2xx answer of a *read* as an error, and turning a send whose request may have left
+(`ServiceError.request_left`: a read timeout, a connection dropped mid-answer; not a refused
+connection) into SendOutcomeUnknown.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import requests
 from django.conf import settings
 
 from safari_auto.http import Answer, ServiceError, call
@@ -41,26 +41,6 @@ def outcome_unknown(answer: Answer) -> bool:
 
 def service_token(key: str) -> str:
     return str(getattr(settings, "SERVICE_TOKENS", {}).get(key, ""))
-
-
-def request_left(exc: ServiceError) -> bool:
-    """True when the request may have reached the service before the call failed.
-
-    A connect timeout or a refused connection means nothing was sent; a read timeout or a
-    connection dropped after the request was written means the outcome is unknown.
-    """
-    cause = exc.__cause__
-    if isinstance(cause, requests.ConnectTimeout):
-        return False
-    if isinstance(cause, requests.Timeout):
-        return True
-    if isinstance(cause, requests.ConnectionError):
-        text = repr(cause)
-        return not any(
-            marker in text
-            for marker in ("NewConnectionError", "ConnectionRefused", "Name or service")
-        )
-    return False
 
 
 class ServiceClient:
@@ -130,7 +110,7 @@ class ServiceClient:
         try:
             answer = self._call("POST", path, json=payload, kind="send")
         except ServiceError as exc:
-            if request_left(exc):
+            if exc.request_left:
                 raise SendOutcomeUnknown(
                     str(exc), platform=self.platform, url=self.base_url + path
                 ) from exc

@@ -22,7 +22,7 @@ from django.conf import settings
 
 from safari_auto.http import ServiceError, call
 
-from .base import ServiceClient, request_left, service_token, service_url
+from .base import ServiceClient, service_token, service_url
 from .results import SendOutcomeUnknown, SendResult, failed, send_result
 from .types import COMMENT_PLATFORMS, CommentPlatform, Health, SessionStatus
 
@@ -152,7 +152,7 @@ class CommentServiceClient(ServiceClient):
                 timeout=self.post_timeout,
             )
         except ServiceError as exc:
-            if request_left(exc):
+            if exc.request_left:
                 raise SendOutcomeUnknown(str(exc), platform=self.platform, url=url) from exc
             return failed(f"{self.platform} comments unreachable: {exc}", retryable=True)
         if answer.status == 504:

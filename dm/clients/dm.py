@@ -16,7 +16,7 @@ from django.conf import settings
 
 from safari_auto.http import ServiceError
 
-from .base import ServiceClient, request_left, service_url
+from .base import ServiceClient, service_url
 from .results import SendResult, parse_time
 from .types import Candidate, Conversation, Health, Message, SessionStatus
 
@@ -89,7 +89,7 @@ class DMClient(ServiceClient):
                 self._call("GET", self.status_path, kind="status")
                 return True
             except ServiceError as exc:
-                if not request_left(exc) or time.monotonic() + pause >= deadline:
+                if not exc.request_left or time.monotonic() + pause >= deadline:
                     return False
                 time.sleep(pause)
 

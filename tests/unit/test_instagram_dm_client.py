@@ -1,10 +1,11 @@
-"""The Instagram DM client against the Instagram simulator, over real HTTP."""
+"""The Instagram DM client against its simulator, over real HTTP: what only Instagram does
+(what every DM client does: tests/unit/test_dm_clients.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from dm.clients import InstagramDMClient, SendOutcomeUnknown, UnifiedDMClient
+from dm.clients import InstagramDMClient, UnifiedDMClient
 from dm.simulator import InstagramDMSim
 from tests.sim_fixtures import running, seen, sent, set_faults
 
@@ -20,47 +21,11 @@ def client(sim):
     return InstagramDMClient(sim.url, timeout=2)
 
 
-def test_a_send_uses_text_not_message(sim, client):
-    result = client.send("leo", "Hi Leo")
-
-    assert (result.outcome, result.verified) == ("sent", True)
-    call = seen(sim)[-1]
-    assert call["path"] == "/api/messages/send-to"
-    assert call["json"] == {"username": "leo", "text": "Hi Leo"}
-
-
 def test_no_conversation_is_a_final_failure(sim, client):
     result = client.send("nouser_1", "hi")
 
     assert (result.outcome, result.retryable) == ("failed", False)
     assert sent(sim) == []
-
-
-@pytest.mark.parametrize(
-    ("faults", "outcome"),
-    [
-        ({"status_429": 1}, "limited"),
-        ({"status_503": 1}, "needs_human"),
-        ({"logged_out": True}, "needs_human"),
-        ({"captcha": True}, "needs_human"),
-    ],
-)
-def test_faults_are_normalised(sim, client, faults, outcome):
-    set_faults(sim, **faults)
-
-    assert client.send("leo", "hi").outcome == outcome
-    assert sent(sim) == []
-
-
-def test_unverified_and_crash(sim, client):
-    set_faults(sim, unverified=1)
-    assert client.send("leo", "one").verified is False
-    set_faults(sim, crash_after_delivery=1)
-
-    with pytest.raises(SendOutcomeUnknown):
-        client.send("leo", "two")
-
-    assert [d["text"] for d in sent(sim)] == ["one", "two"]
 
 
 def test_a_reply_goes_into_a_known_thread(sim, client):
