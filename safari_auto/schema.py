@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular import openapi
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
@@ -55,3 +56,7 @@ class AutoSchema(openapi.AutoSchema):
         if self.method in WRITES:
             codes |= CONFLICT
         return codes
+
+
+# The body of an action that takes no input: any JSON object (usually `{}`), optional and ignored.
+NO_INPUT = OpenApiTypes.OBJECT

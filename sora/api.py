@@ -16,10 +16,14 @@ from scheduler import idempotency
 from scheduler.api.views import client_key, client_name
 from sora import importer, selectors, services, singles
 from sora.serializers import (
+    CreditsOutput,
     QueueTrilogyInput,
     QueueTrilogyOutput,
     QueueVideosInput,
     QueueVideosOutput,
+    TrilogiesOutput,
+    TrilogyImportInput,
+    TrilogyImportOutput,
     trilogy_data,
 )
 
@@ -29,7 +33,7 @@ class CreditsApi(APIView):
 
     permission_classes = [ViewerReadsOperatorWrites]
 
-    @extend_schema(responses={200: OpenApiResponse(description="credits and timeUntilRefresh")})
+    @extend_schema(responses={200: CreditsOutput})
     def get(self, request: Request) -> Response:
         return Response(selectors.credits_summary(now=timezone.now()))
 
@@ -105,15 +109,15 @@ class TrilogiesApi(APIView):
 
     permission_classes = [ViewerReadsOperatorWrites]
 
-    @extend_schema(responses={200: OpenApiResponse(description="{trilogies:[…]}")})
+    @extend_schema(responses={200: TrilogiesOutput})
     def get(self, request: Request) -> Response:
         return Response({"trilogies": [trilogy_data(t) for t in selectors.trilogy_list()]})
 
     @extend_schema(
-        request=None,
+        request=TrilogyImportInput,
         responses={
-            201: OpenApiResponse(description="import result: something was created"),
-            200: OpenApiResponse(description="import result: nothing new"),
+            201: OpenApiResponse(TrilogyImportOutput, description="something was created"),
+            200: OpenApiResponse(TrilogyImportOutput, description="nothing new"),
         },
     )
     def post(self, request: Request) -> Response:

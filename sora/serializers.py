@@ -64,3 +64,60 @@ def trilogy_data(trilogy: Trilogy) -> dict[str, Any]:
             for p in trilogy.parts.all()
         ],
     }
+
+
+class CreditsBody(serializers.Serializer[Any]):
+    """Unknown is null, never 0 (CONTRACTS.md)."""
+
+    freeCredits = serializers.IntegerField(allow_null=True)
+    paidCredits = serializers.IntegerField(allow_null=True)
+    totalCredits = serializers.IntegerField(allow_null=True)
+    lastChecked = serializers.DateTimeField(allow_null=True)
+    estimatedRefreshTime = serializers.DateTimeField(allow_null=True)
+    refreshIntervalHours = serializers.FloatField()
+    remainingCredits = serializers.IntegerField(allow_null=True)
+    reservedCredits = serializers.IntegerField()
+    availableCredits = serializers.IntegerField(allow_null=True)
+    known = serializers.BooleanField()
+    slotsInUse = serializers.IntegerField()
+    slotCapacity = serializers.IntegerField()
+
+
+class CreditsOutput(serializers.Serializer[Any]):
+    credits = CreditsBody()
+    timeUntilRefresh = serializers.CharField(allow_null=True, help_text='e.g. "4h 23m"')
+
+
+class TrilogyPartShape(serializers.Serializer[Any]):
+    part = serializers.IntegerField(min_value=1)
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    stage = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    prompt = serializers.CharField(max_length=5000)
+
+
+class TrilogyShape(serializers.Serializer[Any]):
+    id = serializers.CharField(max_length=100)
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    theme = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    character = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    videos = TrilogyPartShape(many=True)
+
+
+class TrilogiesOutput(serializers.Serializer[Any]):
+    trilogies = TrilogyShape(many=True)
+
+
+class TrilogyImportInput(serializers.Serializer[Any]):
+    """A batch file (CONTRACTS.md) or one trilogy: `sora.importer` parses it, all or nothing.
+    Documentation only: the importer is the one parser (it also reads batch files)."""
+
+    generatedAt = serializers.DateTimeField(required=False)
+    character = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    trilogies = TrilogyShape(many=True)
+
+
+class TrilogyImportOutput(serializers.Serializer[Any]):
+    success = serializers.BooleanField()
+    created = serializers.ListField(child=serializers.CharField())
+    updated = serializers.ListField(child=serializers.CharField())
+    message = serializers.CharField()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import FileResponse, Http404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
@@ -33,7 +34,9 @@ class VideoFileView(APIView):
     content_negotiation_class = AnyAccept
 
     @extend_schema(
-        responses={200: OpenApiResponse(description="the video (video/mp4)")},
+        responses={
+            (200, "video/mp4"): OpenApiResponse(OpenApiTypes.BINARY, description="the video")
+        },
         summary="A finished video's file (?download=1 for an attachment)",
     )
     def get(self, request: Request, video_id: int) -> FileResponse:

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from safari_auto.api import error
 from safari_auto.permissions import ViewerReadsOperatorWrites
+from safari_auto.schema import NO_INPUT
 from scheduler import idempotency, selectors, services, taskinput
 from scheduler.api import schema  # noqa: F401  (registers the task type's OpenAPI enum)
 from scheduler.api.serializers import (
@@ -225,7 +226,7 @@ class TaskRetryView(APIView):
     permission_classes = [ViewerReadsOperatorWrites]
 
     @extend_schema(
-        request=None,
+        request=NO_INPUT,
         responses=TaskEnvelopeSerializer,
         summary="Run a failed or cancelled task again",
     )
@@ -284,7 +285,7 @@ class ResumeView(APIView):
 class StartView(APIView):
     permission_classes = [ViewerReadsOperatorWrites]
 
-    @extend_schema(request=None, responses=SuccessSerializer, summary="Lift a stop and pause")
+    @extend_schema(request=NO_INPUT, responses=SuccessSerializer, summary="Lift a stop and pause")
     def post(self, request: Request) -> Response:
         services.scheduler_start()
         return Response({"success": True, "message": "started"})
@@ -294,7 +295,7 @@ class StopView(APIView):
     permission_classes = [ViewerReadsOperatorWrites]
 
     @extend_schema(
-        request=None,
+        request=NO_INPUT,
         responses=SuccessSerializer,
         summary="Pause and ask running tasks to stop (they go back to pending)",
     )
