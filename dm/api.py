@@ -12,13 +12,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dm import selectors, services
-from dm.accounts import check_platform
 from dm.handlers import dm_client
 from dm.models import PlatformAccount
 from dm.serializers import (
     AccountOutput,
     AccountPatchInput,
     ConversationsOutput,
+    ConversationsQuery,
     DmSendInput,
     DmSendOutput,
     PlatformsOutput,
@@ -79,7 +79,7 @@ class ConversationsApi(APIView):
     permission_classes = [ViewerReadsOperatorWrites]
 
     @extend_schema(
-        parameters=[OpenApiParameter("platform", str, required=True)],
+        parameters=[ConversationsQuery],
         responses={
             200: ConversationsOutput,
             502: OpenApiResponse(ErrorSerializer, description="the DM service failed"),
@@ -87,7 +87,7 @@ class ConversationsApi(APIView):
         summary="Conversations on a platform, read through its DM service",
     )
     def get(self, request: Request) -> Response:
-        platform = check_platform(request.query_params.get("platform") or "")
+        platform = ConversationsQuery.parse(request)["platform"]
         try:
             items = conversations_named(platform, dm_client().conversations(platform))
         except ServiceError as exc:

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from dm.accounts import DM_PLATFORMS
 from dm.models import MAX_DAILY_CAP, MAX_GAP_SECONDS, MAX_HOURLY_CAP
+from safari_auto.api import QuerySerializer
 from scheduler.api.serializers import TaskSerializer
 
 
@@ -45,6 +46,21 @@ class ConversationOutput(serializers.Serializer):  # type: ignore[type-arg]
     lastMessageAt = serializers.DateTimeField(source="last_message_at", allow_null=True)
     unread = serializers.IntegerField()
     threadId = serializers.CharField(source="thread_id", allow_null=True)
+
+
+_DM_LIST = ", ".join(DM_PLATFORMS)
+
+
+class ConversationsQuery(QuerySerializer):
+    """`?platform=` of the live conversation list."""
+
+    platform = serializers.ChoiceField(
+        choices=DM_PLATFORMS,
+        error_messages={
+            "required": f"platform is required: one of {_DM_LIST}",
+            "invalid_choice": f"unknown dm platform '{{input}}'; use one of {_DM_LIST}",
+        },
+    )
 
 
 class ConversationsOutput(serializers.Serializer):  # type: ignore[type-arg]

@@ -6,7 +6,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -57,3 +58,17 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 def error(message: str, code: int = status.HTTP_400_BAD_REQUEST) -> Response:
     return Response({"success": False, "error": message}, status=code)
+
+
+class QuerySerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """The query parameters of one route, declared once: it validates (a bad value answers 400
+    `{success:false, error, fields}` naming the parameter, like every other input) and documents
+    (`extend_schema(parameters=[TheQuery])`). Empty values count as absent, as the old clients
+    send them; a repeated parameter counts once, its last value."""
+
+    @classmethod
+    def parse(cls, request: Request) -> dict[str, Any]:
+        present = {k: v for k, v in request.query_params.items() if v != ""}
+        query = cls(data=present)
+        query.is_valid(raise_exception=True)
+        return dict(query.validated_data)

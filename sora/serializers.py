@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from safari_auto.api import QuerySerializer
 from scheduler.taskinput import MAX_SORA_CREDITS
 from sora.models import Trilogy
 
@@ -121,3 +122,9 @@ class TrilogyImportOutput(serializers.Serializer[Any]):
     created = serializers.ListField(child=serializers.CharField())
     updated = serializers.ListField(child=serializers.CharField())
     message = serializers.CharField()
+
+
+class VideoFileQuery(QuerySerializer):
+    download = serializers.BooleanField(
+        required=False, default=False, help_text="1: as an attachment; absent: inline"
+    )

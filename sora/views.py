@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from safari_auto.permissions import ViewerReadsOperatorWrites
 from sora import selectors
 from sora.files import video_file_path
+from sora.serializers import VideoFileQuery
 
 
 class AnyAccept(DefaultContentNegotiation):
@@ -37,9 +38,11 @@ class VideoFileView(APIView):
         responses={
             (200, "video/mp4"): OpenApiResponse(OpenApiTypes.BINARY, description="the video")
         },
+        parameters=[VideoFileQuery],
         summary="A finished video's file (?download=1 for an attachment)",
     )
     def get(self, request: Request, video_id: int) -> FileResponse:
+        download = VideoFileQuery.parse(request)["download"]
         video = selectors.video_with_file(video_id=video_id)
         if video is None or not video.video_path:
             raise Http404("no finished video with that id")
@@ -49,7 +52,7 @@ class VideoFileView(APIView):
         name = f"{video.part.trilogy.slug}-part{video.part.part}{path.suffix or '.mp4'}"
         return FileResponse(
             path.open("rb"),
-            as_attachment=bool(request.GET.get("download")),
+            as_attachment=download,
             filename=name,
             content_type="video/mp4",
         )

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from crm import selectors, services
 from crm.api import docs
 from crm.api.common import CrmView, bad, body, found, pk_or_404
-from crm.api.queries import ContactListQuery, LimitQuery, TagQuery, read_query
+from crm.api.queries import ContactListQuery, LimitQuery, TagQuery
 from crm.api.serializers import (
     ContactInputSerializer,
     ContactSerializer,
@@ -36,7 +36,7 @@ def _contact(pk: Any) -> Contact:
 class ContactsView(CrmView):
     @extend_schema(parameters=[ContactListQuery], responses=docs.ContactPage)
     def get(self, request: Request) -> Response:
-        query = read_query(request, ContactListQuery)
+        query = ContactListQuery.parse(request)
         page = selectors.contact_list(**query)
         contacts = ContactSerializer(page.items, many=True).data
         return Response(
@@ -91,7 +91,7 @@ class ContactByUsernameView(CrmView):
 
 def _tag(request: Request) -> str:
     tag = request.data.get("tag") if isinstance(request.data, dict) else None
-    tag = tag or read_query(request, TagQuery).get("tag")
+    tag = tag or TagQuery.parse(request).get("tag")
     if not isinstance(tag, str) or not tag.strip():
         raise bad("tag", "required, a non-empty string")
     return tag
@@ -111,7 +111,7 @@ class ContactTagsView(CrmView):
 class ContactInteractionsView(CrmView):
     @extend_schema(parameters=[LimitQuery], responses=docs.Interactions)
     def get(self, request: Request, pk: str) -> Response:
-        limit = read_query(request, LimitQuery)["limit"]
+        limit = LimitQuery.parse(request)["limit"]
         interactions = selectors.interaction_list(contact=_contact(pk), limit=limit)
         return Response({"interactions": InteractionSerializer(interactions, many=True).data})
 

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from crm import selectors
 from crm.api import docs
 from crm.api.common import CrmView, found, pk_or_404
-from crm.api.queries import ConversationListQuery, ConversationStateQuery, LimitQuery, read_query
+from crm.api.queries import ConversationListQuery, ConversationStateQuery, LimitQuery
 from crm.api.serializers import (
     ConversationSerializer,
     MessageLogInputSerializer,
@@ -24,7 +24,7 @@ from crm.sync_input import SyncInputError, parse_sync
 class ConversationsView(CrmView):
     @extend_schema(parameters=[ConversationListQuery], responses=docs.ConversationPage)
     def get(self, request: Request) -> Response:
-        query = read_query(request, ConversationListQuery)
+        query = ConversationListQuery.parse(request)
         page = selectors.conversation_list(
             platform=query.get("platform"),
             contact_id=query.get("contact_id"),
@@ -41,7 +41,7 @@ class ConversationStateView(CrmView):
 
     @extend_schema(parameters=[ConversationStateQuery], responses=docs.ConversationState)
     def get(self, request: Request) -> Response:
-        query = read_query(request, ConversationStateQuery)
+        query = ConversationStateQuery.parse(request)
         return Response(selectors.conversation_state(**query))
 
 
@@ -53,7 +53,7 @@ class ConversationMessagesView(CrmView):
             "conversation",
             pk,
         )
-        limit = read_query(request, LimitQuery)["limit"]
+        limit = LimitQuery.parse(request)["limit"]
         messages = selectors.message_list(conversation=conversation, limit=limit)
         return Response({"messages": MessageSerializer(messages, many=True).data})
 
@@ -78,7 +78,7 @@ class MessagesView(CrmView):
 class SyncDmView(CrmView):
     @extend_schema(parameters=[LimitQuery], responses=docs.SyncHistory)
     def get(self, request: Request) -> Response:
-        limit = read_query(request, LimitQuery)["limit"]
+        limit = LimitQuery.parse(request)["limit"]
         runs = selectors.sync_history(limit=limit)
         return Response({"sync_history": SyncRunSerializer(runs, many=True).data})
 

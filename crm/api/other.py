@@ -13,7 +13,7 @@ from crm import selectors, services
 from crm.api import docs
 from crm.api.common import CrmView, bad, body, found, pk_or_404
 from crm.api.contacts import _contact
-from crm.api.queries import CampaignListQuery, PlatformAccountQuery, TargetsQuery, read_query
+from crm.api.queries import CampaignListQuery, PlatformAccountQuery, TargetsQuery
 from crm.api.serializers import (
     CampaignSerializer,
     ContactSerializer,
@@ -42,7 +42,7 @@ class StatsView(CrmView):
 class PlatformAccountsView(CrmView):
     @extend_schema(parameters=[PlatformAccountQuery], responses=docs.Accounts)
     def get(self, request: Request) -> Response:
-        query = read_query(request, PlatformAccountQuery)
+        query = PlatformAccountQuery.parse(request)
         accounts = selectors.platform_account_list(
             platform=query.get("platform"), contact_id=query.get("contact_id")
         )
@@ -70,7 +70,7 @@ def _campaign(pk: Any) -> Campaign:
 class CampaignsView(CrmView):
     @extend_schema(parameters=[CampaignListQuery], responses=docs.Campaigns)
     def get(self, request: Request) -> Response:
-        query = read_query(request, CampaignListQuery)
+        query = CampaignListQuery.parse(request)
         campaigns = selectors.campaign_list(
             status=query.get("status"), platform=query.get("platform")
         )
@@ -108,7 +108,7 @@ class CampaignTargetsView(CrmView):
     @extend_schema(parameters=[TargetsQuery], responses=docs.Targets)
     def get(self, request: Request, pk: str) -> Response:
         campaign = _campaign(pk)
-        query = read_query(request, TargetsQuery)
+        query = TargetsQuery.parse(request)
         pairs = selectors.campaign_targets(
             campaign=campaign, platform=query["platform"], limit=query["limit"]
         )

@@ -7,6 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from safari_auto.api import QuerySerializer
 from scheduler import idempotency, registry, taskinput
 from scheduler.models import FINAL_STATUSES, Task
 from scheduler.selectors import display_state
@@ -194,11 +195,27 @@ class CompletedSerializer(serializers.Serializer):  # type: ignore[type-arg]
     completed = TaskSerializer(many=True)
 
 
-class FinishedQuerySerializer(serializers.Serializer):  # type: ignore[type-arg]
+MAX_OFFSET = 10**9
+
+
+class QueueQuerySerializer(QuerySerializer):
+    """`?limit=200&offset=0` of the queue."""
+
+    limit = serializers.IntegerField(min_value=0, max_value=MAX_PAGE, default=200)
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
+
+
+class FinishedQuerySerializer(QuerySerializer):
     """`?limit=20&status=failed,cancelled` of the finished-task list."""
 
     limit = serializers.IntegerField(min_value=0, max_value=MAX_PAGE, default=20)
-    status = serializers.CharField(required=False, default="", allow_blank=True, max_length=100)
+    status = serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        max_length=100,
+        help_text="Comma-separated: completed, failed, cancelled (default: all three)",
+    )
 
     def validate_status(self, value: str) -> tuple[str, ...]:
         wanted = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))

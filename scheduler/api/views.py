@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import status
@@ -19,11 +18,11 @@ from scheduler import idempotency, selectors, services, taskinput
 from scheduler.api import schema  # noqa: F401  (registers the task type's OpenAPI enum)
 from scheduler.api.serializers import (
     ERROR_SCHEMA,
-    MAX_PAGE,
     CompletedSerializer,
     DecideSerializer,
     FinishedQuerySerializer,
     PauseSerializer,
+    QueueQuerySerializer,
     QueueSerializer,
     RescheduleSerializer,
     StatusSerializer,
@@ -59,19 +58,6 @@ def client_key(request: Request, field: str | None) -> str | None:
     return idempotency.client_key(owner=client_name(request), key=raw)
 
 
-def _int_param(request: Request, name: str, default: int, maximum: int = MAX_PAGE) -> int:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError({name: f"{name} must be a whole number"}) from None
-    if not 0 <= value <= maximum:
-        raise ValidationError({name: f"{name} must be between 0 and {maximum}"})
-    return value
-
-
 class StatusView(APIView):
     permission_classes = [ViewerReadsOperatorWrites]
 
@@ -85,12 +71,12 @@ class QueueView(APIView):
 
     @extend_schema(
         responses=QueueSerializer,
-        parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
+        parameters=[QueueQuerySerializer],
         summary="Queued (pending, scheduled, blocked) and running tasks",
     )
     def get(self, request: Request) -> Response:
-        limit = _int_param(request, "limit", 200)
-        offset = _int_param(request, "offset", 0, maximum=10**9)
+        query = QueueQuerySerializer.parse(request)
+        limit, offset = query["limit"], query["offset"]
         queue = selectors.task_queue()
         page = _with_deps(queue)[offset : offset + limit]
         return Response(
@@ -119,22 +105,12 @@ class CompletedView(APIView):
 
     @extend_schema(
         responses=CompletedSerializer,
-        parameters=[
-            OpenApiParameter("limit", int),
-            OpenApiParameter(
-                "status",
-                str,
-                description="Comma-separated: completed, failed, cancelled (default: all three)",
-            ),
-        ],
+        parameters=[FinishedQuerySerializer],
         summary="Finished tasks (completed, failed, cancelled), newest first",
     )
     def get(self, request: Request) -> Response:
-        query = FinishedQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        finished = selectors.task_finished(
-            statuses=query.validated_data["status"], limit=query.validated_data["limit"]
-        )
+        query = FinishedQuerySerializer.parse(request)
+        finished = selectors.task_finished(statuses=query["status"], limit=query["limit"])
         rows = _with_deps(Task.objects.filter(pk__in=finished))
         ordered = sorted(rows, key=lambda t: (t.finished_at, t.pk), reverse=True)
         return Response({"completed": TaskSerializer(ordered, many=True).data})
