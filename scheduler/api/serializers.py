@@ -14,6 +14,7 @@ from scheduler.selectors import display_state
 
 MAX = taskinput.MAX_LENGTHS
 MAX_PAGE = 1000  # the most rows one list request answers
+MAX_OFFSET = 10**9
 
 
 @extend_schema_field({"type": "string", "pattern": "^[0-9]+$", "maxLength": 19})
@@ -173,36 +174,9 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 
 
-class TaskCreatedSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    success = serializers.BooleanField()
-    taskId = serializers.CharField()
-    task = TaskSerializer()
-    created = serializers.BooleanField()
-
-
 class TaskEnvelopeSerializer(serializers.Serializer):  # type: ignore[type-arg]
     success = serializers.BooleanField()
     task = TaskSerializer()
-
-
-class QueueSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    queue = TaskSerializer(many=True)
-    running = TaskSerializer(many=True)
-    total = serializers.IntegerField()
-
-
-class CompletedSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    completed = TaskSerializer(many=True)
-
-
-MAX_OFFSET = 10**9
-
-
-class QueueQuerySerializer(QuerySerializer):
-    """`?limit=200&offset=0` of the queue."""
-
-    limit = serializers.IntegerField(min_value=0, max_value=MAX_PAGE, default=200)
-    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
 
 
 class FinishedQuerySerializer(QuerySerializer):
@@ -227,27 +201,6 @@ class FinishedQuerySerializer(QuerySerializer):
         return wanted or tuple(FINAL_STATUSES)
 
 
-class StatusSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    isRunning = serializers.BooleanField()
-    isPaused = serializers.BooleanField()
-    pauseReason = serializers.CharField(allow_null=True)
-    isStopped = serializers.BooleanField()
-    leader = serializers.CharField(allow_null=True)
-    startedAt = serializers.DateTimeField(allow_null=True)
-    tasksInQueue = serializers.IntegerField()
-    tasksRunning = serializers.IntegerField()
-    tasksCompleted = serializers.IntegerField()
-    tasksFailed = serializers.IntegerField()
-    tasksBlocked = serializers.IntegerField()
-    soraCredits = serializers.JSONField(allow_null=True)
-    platforms = serializers.ListField(child=serializers.JSONField())
-    demo = serializers.BooleanField()
-
-
-class RescheduleSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    scheduledFor = serializers.DateTimeField()
-
-
 class PauseSerializer(serializers.Serializer):  # type: ignore[type-arg]
     platform = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=MAX["platform"]
@@ -256,11 +209,6 @@ class PauseSerializer(serializers.Serializer):  # type: ignore[type-arg]
         required=False, allow_blank=True, default="", max_length=MAX["account"]
     )
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
-
-
-class DecideSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    decision = serializers.CharField(max_length=32)
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
 
 
 class SuccessSerializer(serializers.Serializer):  # type: ignore[type-arg]
