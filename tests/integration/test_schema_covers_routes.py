@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 pytestmark = pytest.mark.django_db
 
@@ -80,3 +82,29 @@ def test_every_api_operation_documents_its_request_and_response_shapes(api):
             problems.append(f"{method.upper()} {path}: no request shape")
     assert api_operations(), "the resolver walk found no API view"
     assert not problems, "\n".join(problems)
+
+
+def test_every_api_class_follows_the_one_convention():
+    """safari_auto/api.py: one `<Thing>Api` class per route; query parameters only through a
+    QuerySerializer (no view reads `request.query_params` by hand)."""
+    classes = {
+        pattern.callback.cls
+        for route, pattern in _patterns(get_resolver().url_patterns)
+        if route.startswith("api/") and hasattr(pattern.callback, "cls")
+    }
+    classes -= {SpectacularAPIView, SpectacularSwaggerView}
+    assert classes
+    misnamed = sorted(c.__name__ for c in classes if not c.__name__.endswith("Api"))
+    assert not misnamed
+    by_hand = sorted(
+        c.__name__ for c in classes if "query_params" in inspect.getsource(inspect.getmodule(c))
+    )
+    assert not by_hand
+
+
+def _patterns(patterns, prefix=""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _patterns(pattern.url_patterns, prefix + str(pattern.pattern))
+        else:
+            yield prefix + str(pattern.pattern), pattern
