@@ -1,4 +1,4 @@
-"""The dm REST routes: thin views that parse, call one service or selector, and format."""
+"""The dm REST routes (the API convention: safari_auto/api.py)."""
 
 from __future__ import annotations
 
@@ -6,25 +6,18 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dm import selectors, services
-from dm.accounts import check_platform
+from dm.accounts import DM_PLATFORMS
 from dm.handlers import dm_client
-from dm.models import PlatformAccount
-from dm.serializers import (
-    AccountOutput,
-    AccountPatchInput,
-    ConversationsOutput,
-    DmSendInput,
-    DmSendOutput,
-    PlatformsOutput,
-    SendDecideInput,
-)
+from dm.models import MAX_DAILY_CAP, MAX_GAP_SECONDS, MAX_HOURLY_CAP, PlatformAccount
+from dm.serializers import ConversationOutput, PlatformOutput
 from dm.syncing import conversations_named
+from safari_auto import api
 from safari_auto.api import NotFoundError, error
 from safari_auto.bounds import MAX_ID
 from safari_auto.http import ServiceError
@@ -35,20 +28,55 @@ from scheduler.api.serializers import TaskEnvelopeSerializer, TaskSerializer
 from scheduler.api.views import client_name
 from scheduler.services import task_decide
 
+_DM_LIST = ", ".join(DM_PLATFORMS)
+
 
 class DmSendApi(APIView):
     """POST /api/dm/send: queue a DM (a repeated idempotency key answers 200 with the first)."""
 
     permission_classes = [ViewerReadsOperatorWrites]
 
+    class InputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        platform = serializers.ChoiceField(choices=DM_PLATFORMS)
+        username = serializers.CharField(
+            max_length=200, required=False, allow_blank=True, default=""
+        )
+        text = serializers.CharField(max_length=10_000)
+        threadId = serializers.CharField(
+            required=False, allow_blank=True, allow_null=True, max_length=200
+        )
+        account = serializers.CharField(
+            required=False, allow_blank=True, default="", max_length=100
+        )
+        scheduledFor = serializers.DateTimeField(required=False, allow_null=True)
+        priority = serializers.IntegerField(min_value=1, max_value=5, required=False, default=3)
+        idempotencyKey = serializers.CharField(
+            required=False, allow_blank=True, allow_null=True, max_length=150
+        )
+
+        def validate(self, attrs: dict) -> dict:  # type: ignore[type-arg]
+            if not attrs.get("username") and not attrs.get("threadId"):
+                raise serializers.ValidationError({"username": "name the recipient"})
+            if attrs.get("threadId") and attrs["platform"] != "instagram":
+                raise serializers.ValidationError(
+                    {"threadId": "only Instagram replies by thread id"}
+                )
+            return attrs
+
+    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        success = serializers.BooleanField()
+        taskId = serializers.CharField()
+        task = TaskSerializer()
+        created = serializers.BooleanField()
+
     @extend_schema(
-        request=DmSendInput,
-        responses={201: DmSendOutput, 200: DmSendOutput},
+        request=InputSerializer,
+        responses={201: OutputSerializer, 200: OutputSerializer},
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
         summary="Queue a DM on a platform (default account unless one is named)",
     )
     def post(self, request: Request) -> Response:
-        body = DmSendInput(data=request.data)
+        body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data: dict[str, Any] = body.validated_data
         key = data.get("idempotencyKey") or request.headers.get("Idempotency-Key") or None
@@ -78,22 +106,38 @@ class ConversationsApi(APIView):
 
     permission_classes = [ViewerReadsOperatorWrites]
 
+    class QuerySerializer(api.QuerySerializer):
+        """`?platform=` of the live conversation list."""
+
+        platform = serializers.ChoiceField(
+            choices=DM_PLATFORMS,
+            error_messages={
+                "required": f"platform is required: one of {_DM_LIST}",
+                "invalid_choice": f"unknown dm platform '{{input}}'; use one of {_DM_LIST}",
+            },
+        )
+
+    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        platform = serializers.CharField()
+        conversations = ConversationOutput(many=True)
+        count = serializers.IntegerField()
+
     @extend_schema(
-        parameters=[OpenApiParameter("platform", str, required=True)],
+        parameters=[QuerySerializer],
         responses={
-            200: ConversationsOutput,
+            200: OutputSerializer,
             502: OpenApiResponse(ErrorSerializer, description="the DM service failed"),
         },
         summary="Conversations on a platform, read through its DM service",
     )
     def get(self, request: Request) -> Response:
-        platform = check_platform(request.query_params.get("platform") or "")
+        platform = self.QuerySerializer.parse(request)["platform"]
         try:
             items = conversations_named(platform, dm_client().conversations(platform))
         except ServiceError as exc:
             return error(f"{platform} DM service: {exc}", status.HTTP_502_BAD_GATEWAY)
         return Response(
-            ConversationsOutput(
+            self.OutputSerializer(
                 {"platform": platform, "conversations": items, "count": len(items)}
             ).data
         )
@@ -104,7 +148,10 @@ class PlatformsApi(APIView):
 
     permission_classes = [ViewerReadsOperatorWrites]
 
-    @extend_schema(responses={200: PlatformsOutput}, summary="Platforms: readiness and counts")
+    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        platforms = PlatformOutput(many=True)
+
+    @extend_schema(responses={200: OutputSerializer}, summary="Platforms: readiness and counts")
     def get(self, request: Request) -> Response:
         return Response({"platforms": selectors.platforms_status()})
 
@@ -114,12 +161,36 @@ class AccountApi(APIView):
 
     permission_classes = [ViewerReadsOperatorWrites]
 
-    @extend_schema(request=AccountPatchInput, responses={200: AccountOutput})
+    class InputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        action = serializers.ChoiceField(choices=["dm", "comment"], required=False, default="dm")
+        hourlyCap = serializers.IntegerField(min_value=0, max_value=MAX_HOURLY_CAP, required=False)
+        dailyCap = serializers.IntegerField(min_value=0, max_value=MAX_DAILY_CAP, required=False)
+        minGapSeconds = serializers.IntegerField(
+            min_value=0, max_value=MAX_GAP_SECONDS, required=False
+        )
+        maxGapSeconds = serializers.IntegerField(
+            min_value=0, max_value=MAX_GAP_SECONDS, required=False
+        )
+        activeStart = serializers.TimeField(required=False)
+        activeEnd = serializers.TimeField(required=False)
+        timezone = serializers.CharField(required=False, max_length=64)
+        automation = serializers.BooleanField(required=False)
+        paused = serializers.BooleanField(required=False)
+        pauseReason = serializers.CharField(
+            required=False, allow_blank=True, default="", max_length=300
+        )
+        clearCooldown = serializers.BooleanField(required=False, default=False)
+
+    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        success = serializers.BooleanField()
+        account = PlatformOutput()
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
     def patch(self, request: Request, account_id: str) -> Response:
         account = PlatformAccount.objects.filter(pk=_int(account_id)).first()
         if account is None:
             raise NotFoundError(f"account {account_id} not found")
-        body = AccountPatchInput(data=request.data)
+        body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data: dict[str, Any] = body.validated_data
         services.account_update(
@@ -147,9 +218,13 @@ class SendDecideApi(APIView):
 
     permission_classes = [ViewerReadsOperatorWrites]
 
-    @extend_schema(request=SendDecideInput, responses={200: TaskEnvelopeSerializer})
+    class InputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        decision = serializers.ChoiceField(choices=["sent", "resend"])
+        note = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+
+    @extend_schema(request=InputSerializer, responses={200: TaskEnvelopeSerializer})
     def post(self, request: Request, task_id: str) -> Response:
-        body = SendDecideInput(data=request.data)
+        body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         task = task_decide(
             task_id=task_id,

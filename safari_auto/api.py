@@ -1,4 +1,32 @@
-"""API conventions shared by every app: JSON errors that say what was wrong."""
+"""The API convention every app follows, and what it shares: errors, query parsing.
+
+One API class per route (`<Thing><Action>Api`, an `APIView`); each HTTP method on it is one
+operation and reads the same way (HackSoft Django-Styleguide, "APIs & Serializers"):
+
+    class QueueVideosApi(APIView):
+        permission_classes = [ViewerReadsOperatorWrites]   # its role, always declared
+
+        class InputSerializer(serializers.Serializer): ...   # the body, if it takes one
+        class QuerySerializer(api.QuerySerializer): ...      # the query, if it reads one
+        class OutputSerializer(serializers.Serializer): ...  # the answer's shape
+
+        @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+        def post(self, request):
+            data = self.InputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            result = services.videos_queue(**data.validated_data)  # one service or selector
+            return Response(..., status=201)
+
+- The shapes are nested in the class that uses them; a route with several methods prefixes
+  them (`ListOutputSerializer`, `ImportInputSerializer`). Shapes several classes build on
+  (a task, a contact) live in the app's `serializers.py`. The schema names a nested shape
+  after its class (`QueueVideosApiInput`, safari_auto/schema.py).
+- Every operation carries `extend_schema` with its request and response shapes: the served
+  schema is the contract the fuzzer and tests/integration/test_schema_covers_routes.py check.
+- Query parameters go through a `QuerySerializer` (below), never `request.query_params` by hand.
+- Errors are raised (DRF/Django ValidationError, NotFoundError, ConflictError) and answered in
+  one shape by `exception_handler`: `{success:false, error, fields?}`, `error` naming the field.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +34,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -57,3 +86,17 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 def error(message: str, code: int = status.HTTP_400_BAD_REQUEST) -> Response:
     return Response({"success": False, "error": message}, status=code)
+
+
+class QuerySerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """The query parameters of one route, declared once: it validates (a bad value answers 400
+    `{success:false, error, fields}` naming the parameter, like every other input) and documents
+    (`extend_schema(parameters=[TheQuery])`). Empty values count as absent, as the old clients
+    send them; a repeated parameter counts once, its last value."""
+
+    @classmethod
+    def parse(cls, request: Request) -> dict[str, Any]:
+        present = {k: v for k, v in request.query_params.items() if v != ""}
+        query = cls(data=present)
+        query.is_valid(raise_exception=True)
+        return dict(query.validated_data)

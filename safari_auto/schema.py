@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular import openapi
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
@@ -48,6 +49,18 @@ class AutoSchema(openapi.AutoSchema):
                 responses[code] = self._get_response_for_code(answer, code, direction=direction)  # type: ignore[no-untyped-call]
         return responses
 
+    def _get_serializer_name(
+        self, serializer: Any, direction: Any, bypass_extensions: bool = False
+    ) -> str:
+        """A serializer nested in its API class (`DmSendApi.InputSerializer`) is named after
+        both (`DmSendApiInput`): every API class has its own `InputSerializer`."""
+        name: str = super()._get_serializer_name(serializer, direction, bypass_extensions)
+        owner, _, _ = type(serializer).__qualname__.rpartition(".")
+        meta = getattr(serializer, "Meta", None)
+        if owner and "<locals>" not in owner and getattr(meta, "ref_name", None) is None:
+            return owner.replace(".", "") + name
+        return name
+
     def error_codes(self) -> dict[str, str]:
         codes = dict(ALWAYS)
         if "{" in self.path:
@@ -55,3 +68,7 @@ class AutoSchema(openapi.AutoSchema):
         if self.method in WRITES:
             codes |= CONFLICT
         return codes
+
+
+# The body of an action that takes no input: any JSON object (usually `{}`), optional and ignored.
+NO_INPUT = OpenApiTypes.OBJECT

@@ -1,4 +1,4 @@
-"""Input and output shapes of the Sora API."""
+"""Shapes the Sora API classes build on (each class nests its own input and output)."""
 
 from __future__ import annotations
 
@@ -6,51 +6,12 @@ from typing import Any
 
 from rest_framework import serializers
 
-from scheduler.taskinput import MAX_SORA_CREDITS
 from sora.models import Trilogy
-
-
-class QueueTrilogyInput(serializers.Serializer[Any]):
-    trilogyId = serializers.CharField(max_length=100)
-    trilogyName = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    waitForCredits = serializers.IntegerField(
-        required=False, default=3, min_value=0, max_value=MAX_SORA_CREDITS
-    )
-    priority = serializers.IntegerField(required=False, default=2, min_value=1, max_value=5)
-    idempotencyKey = serializers.CharField(
-        max_length=150, required=False, allow_blank=True, allow_null=True
-    )
 
 
 class VideoItem(serializers.Serializer[Any]):
     prompt = serializers.CharField(max_length=5000)
     title = serializers.CharField(max_length=200, required=False, allow_blank=True)
-
-
-class QueueVideosInput(serializers.Serializer[Any]):
-    """POST /api/sora/videos: single videos that start by themselves, in order, as credits
-    allow (the PRD's queueVideosOnRefresh)."""
-
-    videos = serializers.ListField(child=VideoItem(), min_length=1, max_length=100)
-    priority = serializers.IntegerField(required=False, default=2, min_value=1, max_value=5)
-    idempotencyKey = serializers.CharField(
-        max_length=150, required=False, allow_blank=True, allow_null=True
-    )
-
-
-class QueueVideosOutput(serializers.Serializer[Any]):
-    success = serializers.BooleanField()
-    taskIds = serializers.ListField(child=serializers.CharField())
-    taskId = serializers.CharField()
-    message = serializers.CharField()
-
-
-class QueueTrilogyOutput(serializers.Serializer[Any]):
-    success = serializers.BooleanField()
-    taskIds = serializers.ListField(child=serializers.CharField())
-    taskId = serializers.CharField(allow_null=True)
-    runId = serializers.CharField()
-    message = serializers.CharField()
 
 
 def trilogy_data(trilogy: Trilogy) -> dict[str, Any]:
@@ -64,3 +25,35 @@ def trilogy_data(trilogy: Trilogy) -> dict[str, Any]:
             for p in trilogy.parts.all()
         ],
     }
+
+
+class CreditsBody(serializers.Serializer[Any]):
+    """Unknown is null, never 0 (CONTRACTS.md)."""
+
+    freeCredits = serializers.IntegerField(allow_null=True)
+    paidCredits = serializers.IntegerField(allow_null=True)
+    totalCredits = serializers.IntegerField(allow_null=True)
+    lastChecked = serializers.DateTimeField(allow_null=True)
+    estimatedRefreshTime = serializers.DateTimeField(allow_null=True)
+    refreshIntervalHours = serializers.FloatField()
+    remainingCredits = serializers.IntegerField(allow_null=True)
+    reservedCredits = serializers.IntegerField()
+    availableCredits = serializers.IntegerField(allow_null=True)
+    known = serializers.BooleanField()
+    slotsInUse = serializers.IntegerField()
+    slotCapacity = serializers.IntegerField()
+
+
+class TrilogyPartShape(serializers.Serializer[Any]):
+    part = serializers.IntegerField(min_value=1)
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    stage = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    prompt = serializers.CharField(max_length=5000)
+
+
+class TrilogyShape(serializers.Serializer[Any]):
+    id = serializers.CharField(max_length=100)
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    theme = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    character = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    videos = TrilogyPartShape(many=True)

@@ -11,11 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import FileResponse, Http404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from safari_auto import api
 from safari_auto.permissions import ViewerReadsOperatorWrites
 from sora import selectors
 from sora.files import video_file_path
@@ -32,11 +35,20 @@ class VideoFileView(APIView):
     permission_classes = [ViewerReadsOperatorWrites]
     content_negotiation_class = AnyAccept
 
+    class QuerySerializer(api.QuerySerializer):
+        download = serializers.BooleanField(
+            required=False, default=False, help_text="1: as an attachment; absent: inline"
+        )
+
     @extend_schema(
-        responses={200: OpenApiResponse(description="the video (video/mp4)")},
+        responses={
+            (200, "video/mp4"): OpenApiResponse(OpenApiTypes.BINARY, description="the video")
+        },
+        parameters=[QuerySerializer],
         summary="A finished video's file (?download=1 for an attachment)",
     )
     def get(self, request: Request, video_id: int) -> FileResponse:
+        download = self.QuerySerializer.parse(request)["download"]
         video = selectors.video_with_file(video_id=video_id)
         if video is None or not video.video_path:
             raise Http404("no finished video with that id")
@@ -46,7 +58,7 @@ class VideoFileView(APIView):
         name = f"{video.part.trilogy.slug}-part{video.part.part}{path.suffix or '.mp4'}"
         return FileResponse(
             path.open("rb"),
-            as_attachment=bool(request.GET.get("download")),
+            as_attachment=download,
             filename=name,
             content_type="video/mp4",
         )

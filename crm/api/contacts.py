@@ -1,4 +1,5 @@
-"""Contact routes: list/create, detail, by handle, tags, interactions, upsert, do-not-contact."""
+"""Contact routes: list/create, detail, by handle, tags, interactions, upsert, do-not-contact
+(the API convention: safari_auto/api.py)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
+from rest_framework import serializers as S
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crm import selectors, services
 from crm.api import docs
 from crm.api.common import CrmView, bad, body, found, pk_or_404
-from crm.api.queries import ContactListQuery, LimitQuery, TagQuery, read_query
+from crm.api.queries import ContactListQuery, LimitQuery, TagQuery
 from crm.api.serializers import (
     ContactInputSerializer,
     ContactSerializer,
@@ -33,10 +35,26 @@ def _contact(pk: Any) -> Contact:
     return found(selectors.contact_get(contact_id=contact_id), "contact", pk)  # type: ignore[no-any-return]
 
 
-class ContactsView(CrmView):
-    @extend_schema(parameters=[ContactListQuery], responses=docs.ContactPage)
+class _Tags(S.Serializer[Any]):
+    tags = S.ListField(child=S.CharField())
+
+
+class ContactsApi(CrmView):
+    """GET a page of contacts; POST one new contact."""
+
+    ListQuerySerializer = ContactListQuery
+    CreateInputSerializer = ContactInputSerializer
+    OutputSerializer = ContactSerializer
+
+    class ListOutputSerializer(S.Serializer[Any]):
+        contacts = ContactSerializer(many=True)
+        total = S.IntegerField()
+        limit = S.IntegerField()
+        offset = S.IntegerField()
+
+    @extend_schema(parameters=[ListQuerySerializer], responses=ListOutputSerializer)
     def get(self, request: Request) -> Response:
-        query = read_query(request, ContactListQuery)
+        query = self.ListQuerySerializer.parse(request)
         page = selectors.contact_list(**query)
         contacts = ContactSerializer(page.items, many=True).data
         return Response(
@@ -48,9 +66,9 @@ class ContactsView(CrmView):
             }
         )
 
-    @extend_schema(request=ContactInputSerializer, responses={201: ContactSerializer})
+    @extend_schema(request=CreateInputSerializer, responses={201: OutputSerializer})
     def post(self, request: Request) -> Response:
-        serializer = ContactInputSerializer(data=request.data)
+        serializer = self.CreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         accounts = data.pop("platform_accounts", [])
@@ -60,80 +78,114 @@ class ContactsView(CrmView):
         return Response(contact_json(contact), status=status.HTTP_201_CREATED)
 
 
-class ContactDetailView(CrmView):
-    @extend_schema(responses=ContactSerializer)
-    def get(self, request: Request, pk: str) -> Response:
-        return Response(ContactSerializer(_contact(pk)).data)
+class ContactDetailApi(CrmView):
+    """GET, PATCH or DELETE one contact."""
 
-    @extend_schema(request=ContactInputSerializer, responses=ContactSerializer)
+    InputSerializer = ContactInputSerializer
+    OutputSerializer = ContactSerializer
+
+    class DeleteOutputSerializer(S.Serializer[Any]):
+        deleted = S.BooleanField()
+        id = S.CharField()
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request, pk: str) -> Response:
+        return Response(self.OutputSerializer(_contact(pk)).data)
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def patch(self, request: Request, pk: str) -> Response:
         contact = _contact(pk)
-        serializer = ContactInputSerializer(data=request.data, partial=True)
+        serializer = self.InputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         data.pop("platform_accounts", None)
         services.contact_update(contact=contact, data=data)
         return Response(contact_json(contact))
 
-    @extend_schema(responses=docs.ContactDeleted)
+    @extend_schema(responses=DeleteOutputSerializer)
     def delete(self, request: Request, pk: str) -> Response:
         services.contact_delete(contact=_contact(pk))
         return Response({"deleted": True, "id": str(pk)})
 
 
-class ContactByUsernameView(CrmView):
-    @extend_schema(responses=ContactSerializer)
+class ContactByUsernameApi(CrmView):
+    OutputSerializer = ContactSerializer
+
+    @extend_schema(responses=OutputSerializer)
     def get(self, request: Request, platform: str, username: str) -> Response:
         contact = selectors.contact_by_handle(platform=platform, username=username)
         found(contact, f"contact with {platform} handle", f"@{username}")
-        return Response(ContactSerializer(contact).data)
+        return Response(self.OutputSerializer(contact).data)
 
 
-def _tag(request: Request) -> str:
-    tag = request.data.get("tag") if isinstance(request.data, dict) else None
-    tag = tag or read_query(request, TagQuery).get("tag")
-    if not isinstance(tag, str) or not tag.strip():
-        raise bad("tag", "required, a non-empty string")
-    return tag
+class ContactTagsApi(CrmView):
+    """POST or DELETE one tag; the tag comes in the body (or, on DELETE, the query)."""
 
+    QuerySerializer = TagQuery
+    OutputSerializer = _Tags
 
-class ContactTagsView(CrmView):
-    @extend_schema(request=docs.TagInput, responses=docs.Tags)
+    class InputSerializer(S.Serializer[Any]):
+        tag = S.CharField(max_length=64)
+
+    def _tag(self, request: Request) -> str:
+        tag = request.data.get("tag") if isinstance(request.data, dict) else None
+        tag = tag or self.QuerySerializer.parse(request).get("tag")
+        if not isinstance(tag, str) or not tag.strip():
+            raise bad("tag", "required, a non-empty string")
+        return tag
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request: Request, pk: str) -> Response:
-        return Response({"tags": services.contact_tag_add(contact=_contact(pk), tag=_tag(request))})
+        tags = services.contact_tag_add(contact=_contact(pk), tag=self._tag(request))
+        return Response({"tags": tags})
 
-    @extend_schema(parameters=[TagQuery], request=docs.TagInput, responses=docs.Tags)
+    @extend_schema(
+        parameters=[QuerySerializer], request=InputSerializer, responses=OutputSerializer
+    )
     def delete(self, request: Request, pk: str) -> Response:
-        tags = services.contact_tag_remove(contact=_contact(pk), tag=_tag(request))
+        tags = services.contact_tag_remove(contact=_contact(pk), tag=self._tag(request))
         return Response({"tags": tags})
 
 
-class ContactInteractionsView(CrmView):
-    @extend_schema(parameters=[LimitQuery], responses=docs.Interactions)
+class ContactInteractionsApi(CrmView):
+    """GET a contact's interactions; POST one."""
+
+    ListQuerySerializer = LimitQuery
+    InputSerializer = InteractionSerializer
+    OutputSerializer = InteractionSerializer
+
+    class ListOutputSerializer(S.Serializer[Any]):
+        interactions = InteractionSerializer(many=True)
+
+    @extend_schema(parameters=[ListQuerySerializer], responses=ListOutputSerializer)
     def get(self, request: Request, pk: str) -> Response:
-        limit = read_query(request, LimitQuery)["limit"]
+        limit = self.ListQuerySerializer.parse(request)["limit"]
         interactions = selectors.interaction_list(contact=_contact(pk), limit=limit)
         return Response({"interactions": InteractionSerializer(interactions, many=True).data})
 
-    @extend_schema(request=InteractionSerializer, responses={201: InteractionSerializer})
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
     def post(self, request: Request, pk: str) -> Response:
         contact = _contact(pk)
-        serializer = InteractionSerializer(data=request.data)
+        serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         interaction = services.interaction_create(
             contact=contact, data=dict(serializer.validated_data)
         )
-        return Response(InteractionSerializer(interaction).data, status=status.HTTP_201_CREATED)
+        return Response(self.OutputSerializer(interaction).data, status=status.HTTP_201_CREATED)
 
 
-class ContactUpsertView(CrmView):
-    """POST /api/contacts/upsert {platform, username, display_name?, fields?} (crm.client)."""
+class ContactUpsertApi(CrmView):
+    """POST /api/contacts/upsert {platform, username, display_name?, fields?} (crm.client).
+    `fields` is checked by ContactInputSerializer (partial); `docs.ContactUpsertDoc` shows both."""
+
+    InputSerializer = ContactUpsertInput
+    OutputSerializer = ContactSerializer
 
     @extend_schema(
-        request=docs.ContactUpsertDoc, responses={201: ContactSerializer, 200: ContactSerializer}
+        request=docs.ContactUpsertDoc, responses={201: OutputSerializer, 200: OutputSerializer}
     )
     def post(self, request: Request) -> Response:
-        given = ContactUpsertInput(data=body(request))
+        given = self.InputSerializer(data=body(request))
         given.is_valid(raise_exception=True)
         fields = ContactInputSerializer(data=given.validated_data.get("fields") or {}, partial=True)
         if not fields.is_valid():
@@ -150,12 +202,18 @@ class ContactUpsertView(CrmView):
         return Response(contact_json(contact), status=code)
 
 
-class ContactDoNotContactView(CrmView):
+class ContactDoNotContactApi(CrmView):
     """POST /api/contacts/do-not-contact {platform, username, value=true} (crm.client)."""
 
-    @extend_schema(request=DoNotContactInput, responses=docs.DoNotContactOutput)
+    InputSerializer = DoNotContactInput
+
+    class OutputSerializer(S.Serializer[Any]):
+        contact_id = S.CharField()
+        do_not_contact = S.BooleanField()
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request: Request) -> Response:
-        given = DoNotContactInput(data=body(request))
+        given = self.InputSerializer(data=body(request))
         given.is_valid(raise_exception=True)
         value = given.validated_data["value"]
         contact = services.contact_set_do_not_contact(

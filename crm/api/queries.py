@@ -1,29 +1,19 @@
-"""Query parameters of the CRM routes, as serializers: one declaration both validates (400
-naming the parameter) and documents (`extend_schema(parameters=[...])`). Empty values count as
-absent, as the old client sends them."""
+"""Query parameters of the CRM routes, as `QuerySerializer`s (safari_auto.api): one
+declaration both validates (400 naming the parameter) and documents."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from rest_framework import serializers as S
-from rest_framework.request import Request
 
 from crm.models import Campaign, Platform, Stage
 from crm.selectors import CONTACT_SORTS
 from crm.text import search_tokens
+from safari_auto.api import QuerySerializer
 from safari_auto.bounds import MAX_ID
 
 MAX_LIMIT = 500
 MAX_OFFSET = 2**31 - 1
 MAX_SEARCH_WORDS = 32
-
-
-def read_query(request: Request, serializer: type[S.Serializer]) -> dict[str, Any]:  # type: ignore[type-arg]
-    present = {k: v for k, v in request.query_params.items() if v != ""}
-    parsed = serializer(data=present)
-    parsed.is_valid(raise_exception=True)
-    return dict(parsed.validated_data)
 
 
 def _limit(default: int) -> S.IntegerField:
@@ -38,7 +28,7 @@ def _id() -> S.IntegerField:
     return S.IntegerField(required=False, min_value=1, max_value=MAX_ID)
 
 
-class LimitQuery(S.Serializer):  # type: ignore[type-arg]
+class LimitQuery(QuerySerializer):
     limit = _limit(50)
 
 
@@ -69,25 +59,25 @@ class ConversationListQuery(PagedQuery):
     active = S.BooleanField(required=False, allow_null=True, default=None)
 
 
-class ConversationStateQuery(S.Serializer):  # type: ignore[type-arg]
+class ConversationStateQuery(QuerySerializer):
     platform = _platform(required=True)
     username = S.CharField(max_length=150)
 
 
-class PlatformAccountQuery(S.Serializer):  # type: ignore[type-arg]
+class PlatformAccountQuery(QuerySerializer):
     platform = _platform()
     contact_id = _id()
 
 
-class CampaignListQuery(S.Serializer):  # type: ignore[type-arg]
+class CampaignListQuery(QuerySerializer):
     status = S.ChoiceField(choices=Campaign.Status.choices, required=False)
     platform = _platform()
 
 
-class TargetsQuery(S.Serializer):  # type: ignore[type-arg]
+class TargetsQuery(QuerySerializer):
     platform = _platform(required=True)
     limit = _limit(10)
 
 
-class TagQuery(S.Serializer):  # type: ignore[type-arg]
+class TagQuery(QuerySerializer):
     tag = S.CharField(required=False, max_length=64)

@@ -7,12 +7,14 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from safari_auto.api import QuerySerializer
 from scheduler import idempotency, registry, taskinput
 from scheduler.models import FINAL_STATUSES, Task
 from scheduler.selectors import display_state
 
 MAX = taskinput.MAX_LENGTHS
 MAX_PAGE = 1000  # the most rows one list request answers
+MAX_OFFSET = 10**9
 
 
 @extend_schema_field({"type": "string", "pattern": "^[0-9]+$", "maxLength": 19})
@@ -172,33 +174,22 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 
 
-class TaskCreatedSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    success = serializers.BooleanField()
-    taskId = serializers.CharField()
-    task = TaskSerializer()
-    created = serializers.BooleanField()
-
-
 class TaskEnvelopeSerializer(serializers.Serializer):  # type: ignore[type-arg]
     success = serializers.BooleanField()
     task = TaskSerializer()
 
 
-class QueueSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    queue = TaskSerializer(many=True)
-    running = TaskSerializer(many=True)
-    total = serializers.IntegerField()
-
-
-class CompletedSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    completed = TaskSerializer(many=True)
-
-
-class FinishedQuerySerializer(serializers.Serializer):  # type: ignore[type-arg]
+class FinishedQuerySerializer(QuerySerializer):
     """`?limit=20&status=failed,cancelled` of the finished-task list."""
 
     limit = serializers.IntegerField(min_value=0, max_value=MAX_PAGE, default=20)
-    status = serializers.CharField(required=False, default="", allow_blank=True, max_length=100)
+    status = serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        max_length=100,
+        help_text="Comma-separated: completed, failed, cancelled (default: all three)",
+    )
 
     def validate_status(self, value: str) -> tuple[str, ...]:
         wanted = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
@@ -210,27 +201,6 @@ class FinishedQuerySerializer(serializers.Serializer):  # type: ignore[type-arg]
         return wanted or tuple(FINAL_STATUSES)
 
 
-class StatusSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    isRunning = serializers.BooleanField()
-    isPaused = serializers.BooleanField()
-    pauseReason = serializers.CharField(allow_null=True)
-    isStopped = serializers.BooleanField()
-    leader = serializers.CharField(allow_null=True)
-    startedAt = serializers.DateTimeField(allow_null=True)
-    tasksInQueue = serializers.IntegerField()
-    tasksRunning = serializers.IntegerField()
-    tasksCompleted = serializers.IntegerField()
-    tasksFailed = serializers.IntegerField()
-    tasksBlocked = serializers.IntegerField()
-    soraCredits = serializers.JSONField(allow_null=True)
-    platforms = serializers.ListField(child=serializers.JSONField())
-    demo = serializers.BooleanField()
-
-
-class RescheduleSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    scheduledFor = serializers.DateTimeField()
-
-
 class PauseSerializer(serializers.Serializer):  # type: ignore[type-arg]
     platform = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=MAX["platform"]
@@ -239,11 +209,6 @@ class PauseSerializer(serializers.Serializer):  # type: ignore[type-arg]
         required=False, allow_blank=True, default="", max_length=MAX["account"]
     )
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
-
-
-class DecideSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    decision = serializers.CharField(max_length=32)
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
 
 
 class SuccessSerializer(serializers.Serializer):  # type: ignore[type-arg]

@@ -1,33 +1,29 @@
-"""The scheduler's REST API at the PRD's paths. Views parse, call one service, format."""
+"""The scheduler's REST API at the PRD's paths (the API convention: safari_auto/api.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from safari_auto import api
 from safari_auto.api import error
 from safari_auto.permissions import ViewerReadsOperatorWrites
+from safari_auto.schema import NO_INPUT
 from scheduler import idempotency, selectors, services, taskinput
 from scheduler.api import schema  # noqa: F401  (registers the task type's OpenAPI enum)
 from scheduler.api.serializers import (
     ERROR_SCHEMA,
+    MAX_OFFSET,
     MAX_PAGE,
-    CompletedSerializer,
-    DecideSerializer,
     FinishedQuerySerializer,
     PauseSerializer,
-    QueueSerializer,
-    RescheduleSerializer,
-    StatusSerializer,
     SuccessSerializer,
-    TaskCreatedSerializer,
     TaskCreateSerializer,
     TaskEnvelopeSerializer,
     TaskSerializer,
@@ -58,38 +54,52 @@ def client_key(request: Request, field: str | None) -> str | None:
     return idempotency.client_key(owner=client_name(request), key=raw)
 
 
-def _int_param(request: Request, name: str, default: int, maximum: int = MAX_PAGE) -> int:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError({name: f"{name} must be a whole number"}) from None
-    if not 0 <= value <= maximum:
-        raise ValidationError({name: f"{name} must be between 0 and {maximum}"})
-    return value
-
-
-class StatusView(APIView):
+class StatusApi(APIView):
     permission_classes = [ViewerReadsOperatorWrites]
 
-    @extend_schema(responses=StatusSerializer, summary="Scheduler state and counts")
+    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        isRunning = serializers.BooleanField()
+        isPaused = serializers.BooleanField()
+        pauseReason = serializers.CharField(allow_null=True)
+        isStopped = serializers.BooleanField()
+        leader = serializers.CharField(allow_null=True)
+        startedAt = serializers.DateTimeField(allow_null=True)
+        tasksInQueue = serializers.IntegerField()
+        tasksRunning = serializers.IntegerField()
+        tasksCompleted = serializers.IntegerField()
+        tasksFailed = serializers.IntegerField()
+        tasksBlocked = serializers.IntegerField()
+        soraCredits = serializers.JSONField(allow_null=True)
+        platforms = serializers.ListField(child=serializers.JSONField())
+        demo = serializers.BooleanField()
+
+    @extend_schema(responses=OutputSerializer, summary="Scheduler state and counts")
     def get(self, request: Request) -> Response:
-        return Response(StatusSerializer(selectors.scheduler_state()).data)
+        return Response(self.OutputSerializer(selectors.scheduler_state()).data)
 
 
-class QueueView(APIView):
+class QueueApi(APIView):
     permission_classes = [ViewerReadsOperatorWrites]
+
+    class QuerySerializer(api.QuerySerializer):
+        """`?limit=200&offset=0` of the queue."""
+
+        limit = serializers.IntegerField(min_value=0, max_value=MAX_PAGE, default=200)
+        offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
+
+    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        queue = TaskSerializer(many=True)
+        running = TaskSerializer(many=True)
+        total = serializers.IntegerField()
 
     @extend_schema(
-        responses=QueueSerializer,
-        parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
+        responses=OutputSerializer,
+        parameters=[QuerySerializer],
         summary="Queued (pending, scheduled, blocked) and running tasks",
     )
     def get(self, request: Request) -> Response:
-        limit = _int_param(request, "limit", 200)
-        offset = _int_param(request, "offset", 0, maximum=10**9)
+        query = self.QuerySerializer.parse(request)
+        limit, offset = query["limit"], query["offset"]
         queue = selectors.task_queue()
         page = _with_deps(queue)[offset : offset + limit]
         return Response(
@@ -101,11 +111,14 @@ class QueueView(APIView):
         )
 
 
-class RunningView(APIView):
+class RunningApi(APIView):
     permission_classes = [ViewerReadsOperatorWrites]
 
+    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        running = TaskSerializer(many=True)
+
     @extend_schema(
-        responses=inline_serializer("Running", {"running": TaskSerializer(many=True)}),
+        responses=OutputSerializer,
         summary="Running tasks",
     )
     def get(self, request: Request) -> Response:
@@ -113,40 +126,43 @@ class RunningView(APIView):
         return Response({"running": TaskSerializer(rows, many=True).data})
 
 
-class CompletedView(APIView):
+class CompletedApi(APIView):
     permission_classes = [ViewerReadsOperatorWrites]
 
+    QuerySerializer = FinishedQuerySerializer
+
+    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        completed = TaskSerializer(many=True)
+
     @extend_schema(
-        responses=CompletedSerializer,
-        parameters=[
-            OpenApiParameter("limit", int),
-            OpenApiParameter(
-                "status",
-                str,
-                description="Comma-separated: completed, failed, cancelled (default: all three)",
-            ),
-        ],
+        responses=OutputSerializer,
+        parameters=[QuerySerializer],
         summary="Finished tasks (completed, failed, cancelled), newest first",
     )
     def get(self, request: Request) -> Response:
-        query = FinishedQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        finished = selectors.task_finished(
-            statuses=query.validated_data["status"], limit=query.validated_data["limit"]
-        )
+        query = self.QuerySerializer.parse(request)
+        finished = selectors.task_finished(statuses=query["status"], limit=query["limit"])
         rows = _with_deps(Task.objects.filter(pk__in=finished))
         ordered = sorted(rows, key=lambda t: (t.finished_at, t.pk), reverse=True)
         return Response({"completed": TaskSerializer(ordered, many=True).data})
 
 
-class TaskCreateView(APIView):
+class TaskCreateApi(APIView):
     permission_classes = [ViewerReadsOperatorWrites]
 
+    InputSerializer = TaskCreateSerializer
+
+    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        success = serializers.BooleanField()
+        taskId = serializers.CharField()
+        task = TaskSerializer()
+        created = serializers.BooleanField()
+
     @extend_schema(
-        request=TaskCreateSerializer,
+        request=InputSerializer,
         responses={
-            201: TaskCreatedSerializer,
-            200: TaskCreatedSerializer,
+            201: OutputSerializer,
+            200: OutputSerializer,
             400: ERROR_SCHEMA,
             409: ERROR_SCHEMA,
         },
@@ -162,7 +178,7 @@ class TaskCreateView(APIView):
         ),
     )
     def post(self, request: Request) -> Response:
-        body = TaskCreateSerializer(data=request.data)
+        body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         key = data.get("idempotencyKey") or request.headers.get("Idempotency-Key") or None
@@ -193,56 +209,69 @@ class TaskCreateView(APIView):
         )
 
 
-class TaskDetailView(APIView):
+class TaskDetailApi(APIView):
     permission_classes = [ViewerReadsOperatorWrites]
 
-    @extend_schema(responses=TaskEnvelopeSerializer, summary="One task")
+    OutputSerializer = TaskEnvelopeSerializer
+
+    class RescheduleInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        scheduledFor = serializers.DateTimeField()
+
+    @extend_schema(responses=OutputSerializer, summary="One task")
     def get(self, request: Request, task_id: str) -> Response:
         task = selectors.task_get(task_id=task_id)
         if task is None:
             return error(f"task {task_id} not found", status.HTTP_404_NOT_FOUND)
         return _task_answer(task)
 
-    @extend_schema(responses=TaskEnvelopeSerializer, summary="Cancel a task")
+    @extend_schema(responses=OutputSerializer, summary="Cancel a task")
     def delete(self, request: Request, task_id: str) -> Response:
         return _task_answer(services.task_cancel(task_id=task_id, reason="cancelled via API"))
 
     @extend_schema(
-        request=RescheduleSerializer,
-        responses=TaskEnvelopeSerializer,
+        request=RescheduleInputSerializer,
+        responses=OutputSerializer,
         summary="Reschedule a queued task",
     )
     def patch(self, request: Request, task_id: str) -> Response:
         if selectors.task_get(task_id=task_id) is None:
             return error(f"task {task_id} not found", status.HTTP_404_NOT_FOUND)
-        body = RescheduleSerializer(data=request.data)
+        body = self.RescheduleInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         when = body.validated_data["scheduledFor"]
         return _task_answer(services.task_reschedule(task_id=task_id, when=when))
 
 
-class TaskRetryView(APIView):
+class TaskRetryApi(APIView):
     permission_classes = [ViewerReadsOperatorWrites]
 
+    OutputSerializer = TaskEnvelopeSerializer
+
     @extend_schema(
-        request=None,
-        responses=TaskEnvelopeSerializer,
+        request=NO_INPUT,
+        responses=OutputSerializer,
         summary="Run a failed or cancelled task again",
     )
     def post(self, request: Request, task_id: str) -> Response:
         return _task_answer(services.task_retry(task_id=task_id))
 
 
-class TaskDecideView(APIView):
+class TaskDecideApi(APIView):
     permission_classes = [ViewerReadsOperatorWrites]
 
+    OutputSerializer = TaskEnvelopeSerializer
+
+    class InputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        decision = serializers.CharField(max_length=32)
+        note = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+
     @extend_schema(
-        request=DecideSerializer,
-        responses=TaskEnvelopeSerializer,
+        request=InputSerializer,
+        responses=OutputSerializer,
         summary="Decide a blocked task (e.g. a send: 'sent' or 'resend')",
     )
     def post(self, request: Request, task_id: str) -> Response:
-        body = DecideSerializer(data=request.data)
+        body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         task = services.task_decide(
             task_id=task_id,
@@ -252,50 +281,58 @@ class TaskDecideView(APIView):
         return _task_answer(task)
 
 
-class PauseView(APIView):
+class PauseApi(APIView):
     permission_classes = [ViewerReadsOperatorWrites]
 
+    InputSerializer = PauseSerializer
+    OutputSerializer = SuccessSerializer
+
     @extend_schema(
-        request=PauseSerializer,
-        responses=SuccessSerializer,
+        request=InputSerializer,
+        responses=OutputSerializer,
         summary="Pause the scheduler, a platform or an account (persisted)",
     )
     def post(self, request: Request) -> Response:
-        body = PauseSerializer(data=request.data or {})
+        body = self.InputSerializer(data=request.data or {})
         body.is_valid(raise_exception=True)
         pause = services.scheduler_pause(**body.validated_data)
         return Response({"success": True, "message": str(pause)})
 
 
-class ResumeView(APIView):
+class ResumeApi(APIView):
     permission_classes = [ViewerReadsOperatorWrites]
 
-    @extend_schema(
-        request=PauseSerializer, responses=SuccessSerializer, summary="Lift a user pause"
-    )
+    InputSerializer = PauseSerializer
+    OutputSerializer = SuccessSerializer
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer, summary="Lift a user pause")
     def post(self, request: Request) -> Response:
-        body = PauseSerializer(data=request.data or {})
+        body = self.InputSerializer(data=request.data or {})
         body.is_valid(raise_exception=True)
         data = body.validated_data
         lifted = services.scheduler_resume(platform=data["platform"], account=data["account"])
         return Response({"success": True, "message": f"lifted {lifted} pause(s)"})
 
 
-class StartView(APIView):
+class StartApi(APIView):
     permission_classes = [ViewerReadsOperatorWrites]
 
-    @extend_schema(request=None, responses=SuccessSerializer, summary="Lift a stop and pause")
+    OutputSerializer = SuccessSerializer
+
+    @extend_schema(request=NO_INPUT, responses=OutputSerializer, summary="Lift a stop and pause")
     def post(self, request: Request) -> Response:
         services.scheduler_start()
         return Response({"success": True, "message": "started"})
 
 
-class StopView(APIView):
+class StopApi(APIView):
     permission_classes = [ViewerReadsOperatorWrites]
 
+    OutputSerializer = SuccessSerializer
+
     @extend_schema(
-        request=None,
-        responses=SuccessSerializer,
+        request=NO_INPUT,
+        responses=OutputSerializer,
         summary="Pause and ask running tasks to stop (they go back to pending)",
     )
     def post(self, request: Request) -> Response:
