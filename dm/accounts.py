@@ -15,11 +15,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from dm.limits import LimitConfig
-from dm.models import AccountLimit, Action, Platform, PlatformAccount
+from dm.models import AccountLimit, Action, PlatformAccount
+from dm.platforms import COMMENT_PLATFORMS, DM_PLATFORMS, PLATFORMS
 from scheduler.timeparse import parse_clock
 
-DM_PLATFORMS = ("instagram", "tiktok", "twitter")
-COMMENT_PLATFORMS = ("threads", "instagram", "tiktok", "twitter")
 DEFAULT_HANDLE = "default"
 
 
@@ -81,7 +80,7 @@ def account_get_or_create(
     *, platform: str, handle: str = "", host: str | None = None, today: date | None = None
 ) -> PlatformAccount:
     """The named account on `host`, or the host's default one; the default is made lazily."""
-    if platform not in Platform.values:
+    if platform not in PLATFORMS:
         raise ValidationError({"platform": f"unknown platform {platform!r}"})
     host = host or settings.SAFARI_HOST
     if handle:

@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from crm.client import CrmError, get_client
 from dm import automation, selectors, services
-from dm.accounts import DM_PLATFORMS, account_get_or_create
+from dm.accounts import account_get_or_create
+from dm.platforms import DM_PLATFORMS
 from scheduler import idempotency
 from scheduler.timeparse import parse_clock
 

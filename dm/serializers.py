@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from dm.accounts import DM_PLATFORMS
 from dm.models import MAX_DAILY_CAP, MAX_GAP_SECONDS, MAX_HOURLY_CAP
+from dm.platforms import DM_PLATFORMS
 from scheduler.api.serializers import TaskSerializer
 
 
