@@ -49,7 +49,8 @@ class HttpCrmClient:
 
     def contact_by_handle(self, *, platform: str, username: str) -> dict[str, Any] | None:
         path = f"/api/contacts/by-username/{quote(platform, safe='')}/{quote(username, safe='')}"
-        return self._call("GET", path, allow_404=True)  # type: ignore[no-any-return]
+        found = self._call("GET", path, allow_404=True)
+        return None if found is None else _object(found, path)
 
     def contact_upsert(
         self,
@@ -60,7 +61,8 @@ class HttpCrmClient:
         fields: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         body = {"platform": platform, "username": username, "display_name": display_name}
-        return self._call("POST", "/api/contacts/upsert", json={**body, "fields": fields or {}})  # type: ignore[no-any-return]
+        path = "/api/contacts/upsert"
+        return _object(self._call("POST", path, json={**body, "fields": fields or {}}), path)
 
     def message_log(
         self,
@@ -82,15 +84,16 @@ class HttpCrmClient:
             "by_automation": by_automation,
             "service_id": service_id,
         }
-        return self._call("POST", "/api/messages", json=body)  # type: ignore[no-any-return]
+        return _object(self._call("POST", "/api/messages", json=body), "/api/messages")
 
     def sync_dm(self, *, platform: str, conversations: list[dict[str, Any]]) -> dict[str, Any]:
         body = {"platform": platform, "conversations": conversations}
-        return self._call("POST", "/api/sync/dm", json=_jsonable(body))  # type: ignore[no-any-return]
+        return _object(self._call("POST", "/api/sync/dm", json=_jsonable(body)), "/api/sync/dm")
 
     def conversation_state(self, *, platform: str, username: str) -> dict[str, Any]:
         params = {"platform": platform, "username": username}
-        return self._call("GET", "/api/conversations/state", params=params)  # type: ignore[no-any-return]
+        path = "/api/conversations/state"
+        return _object(self._call("GET", path, params=params), path)
 
     def set_do_not_contact(self, *, platform: str, username: str, value: bool = True) -> None:
         body = {"platform": platform, "username": username, "value": value}
@@ -98,18 +101,33 @@ class HttpCrmClient:
 
     def campaigns_active(self, *, platform: str) -> list[dict[str, Any]]:
         params = {"status": "active", "platform": platform}
-        return self._call("GET", "/api/campaigns", params=params)["campaigns"]  # type: ignore[no-any-return]
+        return _objects(self._call("GET", "/api/campaigns", params=params), "campaigns")
 
     def campaign_targets(
         self, *, campaign_id: str, platform: str, limit: int
     ) -> list[dict[str, Any]]:
         path = f"/api/campaigns/{quote(str(campaign_id), safe='')}/targets"
         params = {"platform": platform, "limit": limit}
-        return self._call("GET", path, params=params)["targets"]  # type: ignore[no-any-return]
+        return _objects(self._call("GET", path, params=params), "targets")
 
     def campaign_record_sent(self, *, campaign_id: str, contact_id: str) -> None:
         path = f"/api/campaigns/{quote(str(campaign_id), safe='')}/sent"
         self._call("POST", path, json={"contact_id": contact_id})
+
+
+def _object(body: Any, path: str) -> dict[str, Any]:
+    """The answer's JSON object; anything else is a CRM that is not ours (or not well)."""
+    if not isinstance(body, dict):
+        raise CrmError(f"{path}: the CRM answered {type(body).__name__}, not an object")
+    return body
+
+
+def _objects(body: Any, key: str) -> list[dict[str, Any]]:
+    """The list of objects under `key` in the answer."""
+    items = _object(body, key).get(key)
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise CrmError(f"the CRM's answer has no list of objects under {key!r}")
+    return items
 
 
 def _jsonable(value: Any) -> Any:

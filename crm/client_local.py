@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -17,14 +18,15 @@ from crm.sync import dm_sync, message_log
 from crm.sync_input import SyncInputError, parse_sync
 
 
-def _plain(data: Any) -> Any:
+def _plain(data: Mapping[str, Any]) -> dict[str, Any]:
     """Exactly what the HTTP API would answer after a JSON round trip."""
-    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    plain: dict[str, Any] = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    return plain
 
 
 def _contact(contact: Any) -> dict[str, Any]:
     fresh = selectors.contact_get(contact_id=contact.pk)
-    return _plain(ContactSerializer(fresh).data)  # type: ignore[no-any-return]
+    return _plain(ContactSerializer(fresh).data)
 
 
 def _error(exc: ValidationError) -> CrmError:
@@ -78,7 +80,7 @@ class LocalCrmClient:
             )
         except ValidationError as exc:
             raise _error(exc) from None
-        return _plain({**MessageSerializer(message).data, "created": created})  # type: ignore[no-any-return]
+        return _plain({**MessageSerializer(message).data, "created": created})
 
     def sync_dm(self, *, platform: str, conversations: list[dict[str, Any]]) -> dict[str, Any]:
         try:
@@ -103,7 +105,7 @@ class LocalCrmClient:
         from crm.api.serializers import CampaignSerializer
 
         campaigns = selectors.campaign_list(status="active", platform=platform)
-        return _plain(CampaignSerializer(campaigns, many=True).data)  # type: ignore[no-any-return]
+        return [_plain(item) for item in CampaignSerializer(campaigns, many=True).data]
 
     def campaign_targets(
         self, *, campaign_id: str, platform: str, limit: int

@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from django.utils.dateparse import parse_datetime
-
 from crm.models import Direction, Message, Platform, PlatformAccount, handle_key
 from crm.text import text_key
 from safari_auto.bounds import time_problem
+from safari_auto.times import parse_iso
 
 MAX_CONVERSATIONS = 500
 MAX_USERNAME = PlatformAccount._meta.get_field("username").max_length or 150
@@ -67,7 +66,7 @@ def _read_time(value: Any) -> datetime | None:
         if isinstance(value, datetime):
             return value
         if isinstance(value, str):
-            return parse_datetime(value.strip().replace("Z", "+00:00"))
+            return parse_iso(value, assume=UTC)
         if isinstance(value, int | float) and not isinstance(value, bool):
             seconds = value / 1000 if value > 10**11 else value  # milliseconds or seconds
             return datetime.fromtimestamp(seconds, tz=UTC)

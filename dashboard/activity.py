@@ -10,18 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-PLATFORMS = {
-    "tiktok": "TikTok",
-    "instagram": "Instagram",
-    "twitter": "X",
-    "threads": "Threads",
-    "sora": "Sora",
-}
+from dm.platforms import PLATFORM_LABELS
+
+LABELS = {**PLATFORM_LABELS, "sora": "Sora"}
 
 
 def platform_label(name: Any) -> str:
     text = str(name or "")
-    return PLATFORMS.get(text, text.title())
+    return LABELS.get(text, text.title())
 
 
 def _handle(value: Any) -> str:

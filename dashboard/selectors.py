@@ -13,9 +13,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Count, Max, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from dashboard import activity
+from safari_auto.times import duration_text, parse_iso
 from scheduler import registry, selectors
 from scheduler.dispatcher import HEAD_FIELDS, candidate_from_row, load_pauses
 from scheduler.models import QUEUE_STATUSES, Event, Pause, PauseScope, Task, TaskStatus
@@ -245,9 +245,7 @@ def dashboard_state(*, now: datetime | None = None) -> dict[str, Any]:
 def _when(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value
-    if isinstance(value, str) and value:
-        return parse_datetime(value)
-    return None
+    return parse_iso(value)
 
 
 def platform_rows(platforms: list[dict[str, Any]], *, now: datetime) -> list[dict[str, Any]]:
@@ -319,7 +317,7 @@ def sora_view(credits: Any, *, now: datetime) -> dict[str, Any] | None:
         "available": inner.get("availableCredits"),
         "lastChecked": _when(inner.get("lastChecked")),
         "refreshAt": refresh,
-        "refreshIn": selectors.humanize_delta(refresh - now) if refresh else None,
+        "refreshIn": duration_text(refresh - now) if refresh else None,
         "videos": [v for v in credits.get("videos") or [] if isinstance(v, dict)],
     }
 

@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dashboard import activity, selectors
+from safari_auto.times import duration_text
 from scheduler import cli
 from scheduler import selectors as scheduler_selectors
 
@@ -70,7 +71,7 @@ def platform_table(rows: list[dict[str, Any]], *, now: datetime) -> Table:
         detail = str(row.get("detail") or "")
         if resumes is not None and resumes > now:
             detail = (detail + "; " if detail else "") + (
-                f"resumes in {scheduler_selectors.humanize_delta(resumes - now)}"
+                f"resumes in {duration_text(resumes - now)}"
             )
         today = row.get("today")
         table.add_row(

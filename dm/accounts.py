@@ -7,7 +7,7 @@ task naming no account uses it. `DM_ACCOUNTS` adds more.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
@@ -15,10 +15,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from dm.limits import LimitConfig
-from dm.models import AccountLimit, Action, Platform, PlatformAccount
+from dm.models import AccountLimit, Action, PlatformAccount
+from dm.platforms import COMMENT_PLATFORMS, DM_PLATFORMS, PLATFORMS
+from scheduler.timeparse import parse_clock
 
-DM_PLATFORMS = ("instagram", "tiktok", "twitter")
-COMMENT_PLATFORMS = ("threads", "instagram", "tiktok", "twitter")
 DEFAULT_HANDLE = "default"
 
 
@@ -67,11 +67,6 @@ def limit_defaults(platform: str, action: str) -> Defaults:
     return found
 
 
-def _clock(text: str) -> time:
-    hours, _, minutes = text.partition(":")
-    return time(int(hours), int(minutes or 0))
-
-
 def check_platform(platform: str, action: str = Action.DM) -> str:
     known = DM_PLATFORMS if action == Action.DM else COMMENT_PLATFORMS
     if platform not in known:
@@ -85,7 +80,7 @@ def account_get_or_create(
     *, platform: str, handle: str = "", host: str | None = None, today: date | None = None
 ) -> PlatformAccount:
     """The named account on `host`, or the host's default one; the default is made lazily."""
-    if platform not in Platform.values:
+    if platform not in PLATFORMS:
         raise ValidationError({"platform": f"unknown platform {platform!r}"})
     host = host or settings.SAFARI_HOST
     if handle:
@@ -113,8 +108,8 @@ def account_get_or_create(
                 defaults={
                     "is_default": handle == DEFAULT_HANDLE,
                     "timezone": settings.DM_ACCOUNT_TIME_ZONE,
-                    "active_start": _clock(settings.DM_ACTIVE_START),
-                    "active_end": _clock(settings.DM_ACTIVE_END),
+                    "active_start": parse_clock(settings.DM_ACTIVE_START),
+                    "active_end": parse_clock(settings.DM_ACTIVE_END),
                     "warmup_started_on": (today or timezone.localdate()) if warm else None,
                     "warmup_start_percent": settings.DM_WARMUP_START_PERCENT,
                     "warmup_daily_percent": settings.DM_WARMUP_DAILY_PERCENT,

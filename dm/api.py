@@ -12,9 +12,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dm import selectors, services
-from dm.accounts import DM_PLATFORMS
 from dm.handlers import dm_client
 from dm.models import MAX_DAILY_CAP, MAX_GAP_SECONDS, MAX_HOURLY_CAP, PlatformAccount
+from dm.platforms import DM_PLATFORMS
 from dm.serializers import ConversationOutput, PlatformOutput
 from dm.syncing import conversations_named
 from safari_auto import api

@@ -19,8 +19,8 @@ from dm import selectors, services
 from dm.accounts import account_get_or_create, check_platform, limit_get_or_create
 from dm.models import PlatformAccount
 from scheduler.models import ACTIVE_STATUSES, QUEUE_STATUSES, Task
-from scheduler.packages import cluster_for
 from scheduler.planning import active_window
+from scheduler.recurring import schedule_upsert
 
 SCHEDULES = (
     ("sync", "dm.automation.sync_tick", "DM_SYNC_CRON"),
@@ -49,21 +49,11 @@ def automation_set(
 
 def schedules_ensure(*, platform: str, host: str) -> list[str]:
     """The recurring schedules of one platform on one host (idempotent)."""
-    from django_q.models import Schedule
-
     names = []
     for kind, func, setting in SCHEDULES:
         name = f"dm-{kind}:{platform}:{host}"
-        Schedule.objects.update_or_create(
-            name=name,
-            defaults={
-                "func": func,
-                "args": repr((platform, host)),
-                "schedule_type": Schedule.CRON,
-                "cron": getattr(settings, setting),
-                "repeats": -1,
-                "cluster": cluster_for(host),
-            },
+        schedule_upsert(
+            name=name, func=func, cron=getattr(settings, setting), host=host, args=(platform, host)
         )
         names.append(name)
     return names

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from datetime import time
 from typing import Any, Protocol
 
@@ -17,8 +16,10 @@ from django.utils import timezone
 
 from crm.client import CrmError, get_client
 from dm import automation, selectors, services
-from dm.accounts import DM_PLATFORMS, account_get_or_create
+from dm.accounts import account_get_or_create
+from dm.platforms import DM_PLATFORMS
 from scheduler import idempotency
+from scheduler.timeparse import parse_clock
 
 DM_HELP = "DM automation: set a platform's window and switch it on (or off), or send a DM."
 PLATFORM_HELP = "Show, pause, resume, probe a platform account or change its limits."
@@ -30,10 +31,10 @@ class Writer(Protocol):
 
 def clock(text: str) -> time:
     """`9:00`, `09:00` or `17` as a time of day."""
-    match = re.fullmatch(r"(\d{1,2})(?::(\d{2}))?", text.strip())
-    if not match or int(match.group(1)) > 23 or int(match.group(2) or 0) > 59:
-        raise CommandError(f"{text!r} is not a time of day (use HH:MM)")
-    return time(int(match.group(1)), int(match.group(2) or 0))
+    try:
+        return parse_clock(text)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
 
 
 def dm_arguments(parser: argparse.ArgumentParser) -> None:

@@ -21,16 +21,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from dm.platforms import PLATFORM_LABELS
 from scheduler.planning import Gate, active_window
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(hours=24)
-PLATFORM_LABELS = {
-    "twitter": "X",
-    "tiktok": "TikTok",
-    "instagram": "Instagram",
-    "threads": "Threads",
-}
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone as tz
 
-
-class Platform(models.TextChoices):
-    INSTAGRAM = "instagram"
-    TIKTOK = "tiktok"
-    TWITTER = "twitter"
-    THREADS = "threads"
+from dm.platforms import PLATFORM_CHOICES
 
 
 class Action(models.TextChoices):
@@ -25,7 +20,7 @@ class Action(models.TextChoices):
 class PlatformAccount(models.Model):
     """One account on one platform, logged in in one Safari host's browser."""
 
-    platform = models.CharField(max_length=32, choices=Platform.choices)
+    platform = models.CharField(max_length=32, choices=PLATFORM_CHOICES)
     handle = models.CharField(
         max_length=100, help_text="Our name for the account; tasks name it in `account`."
     )

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from django.conf import settings
 
 from dm import cli, handlers, payloads, selectors, services
-from dm.accounts import COMMENT_PLATFORMS, DM_PLATFORMS
 from dm.models import Action
+from dm.platforms import COMMENT_PLATFORMS, DM_PLATFORMS
 from scheduler.models import Task
 from scheduler.registry import (
     CliCommand,

@@ -11,8 +11,9 @@ from django.db.models import Max
 from django.utils import timezone
 
 from dm import limits
-from dm.accounts import DM_PLATFORMS, account_get_or_create, limit_config, limit_get_or_create
+from dm.accounts import account_get_or_create, limit_config, limit_get_or_create
 from dm.models import COUNTED_STATES, AccountLimit, PlatformAccount, SendLedger
+from dm.platforms import DM_PLATFORMS
 from scheduler.models import Pause
 from scheduler.planning import Gate
 

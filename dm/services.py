@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from dm import limits, selectors
 from dm.accounts import (
-    DM_PLATFORMS,
     account_get_or_create,
     check_platform,
     limit_config,
@@ -29,6 +28,7 @@ from dm.models import (
     PlatformAccount,
     SendLedger,
 )
+from dm.platforms import DM_PLATFORMS
 from scheduler import events
 from scheduler.models import PauseKind, Task
 from scheduler.services import (

@@ -28,8 +28,8 @@ from crm import selectors as crm_selectors
 from crm import services as crm_services
 from crm.campaign_templates import template_body
 from crm.models import Campaign, Contact
-from dm.accounts import DM_PLATFORMS
 from dm.automation import automation_set, outreach_tick, sync_tick
+from dm.platforms import DM_PLATFORMS
 from sora import importer
 from sora import selectors as sora_selectors
 from sora import services as sora_services

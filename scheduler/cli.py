@@ -16,9 +16,10 @@ from django.utils import timezone
 from rich.console import Console, RenderableType
 from rich.table import Table
 
+from safari_auto.times import duration_text
 from scheduler.api.serializers import TaskSerializer
 from scheduler.models import Event, Task
-from scheduler.selectors import display_state, humanize_delta
+from scheduler.selectors import display_state
 
 WIDTH = 140
 
@@ -215,7 +216,7 @@ def _platform_reason(item: Mapping[str, Any], now: datetime) -> str:
         return str(item["healthReason"])
     cooldown = item.get("cooldownUntil")
     if isinstance(cooldown, datetime) and cooldown > now:
-        return f"rate-limited, resumes in {humanize_delta(cooldown - now)}"
+        return f"rate-limited, resumes in {duration_text(cooldown - now)}"
     if item.get("isLoggedIn") is False:
         return "logged out"
     if not item.get("lastProbeAt"):

@@ -6,6 +6,7 @@ The dispatcher then runs those tasks like any other. A missed run is not caught 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -26,25 +27,46 @@ def create_task(task_type: str, name: str = "", **fields: Any) -> int:
     return task.pk
 
 
-def ensure_schedules(**kwargs: Any) -> int:
-    """Create or update every registered recurring schedule (run after migrate)."""
+def schedule_upsert(
+    *,
+    name: str,
+    func: str,
+    cron: str,
+    host: str,
+    args: tuple[Any, ...] | None = None,
+    kwargs: Mapping[str, Any] | None = None,
+) -> bool:
+    """Create or update the cron Schedule `name`, repeating forever on `host`'s cluster, so
+    its function runs with these arguments; True when it was created."""
     from django_q.models import Schedule
 
     from scheduler.packages import cluster_for
 
+    _, created = Schedule.objects.update_or_create(
+        name=name,
+        defaults={
+            "func": func,
+            # django-q2 evaluates both as Python literals (`args` as a tuple, `kwargs` in dict()).
+            "args": None if args is None else repr(args),
+            "kwargs": None if kwargs is None else repr(dict(kwargs)),
+            "schedule_type": Schedule.CRON,
+            "cron": cron,
+            "cluster": cluster_for(host),
+            "repeats": -1,
+        },
+    )
+    return bool(created)
+
+
+def ensure_schedules(**kwargs: Any) -> int:
+    """Create or update every registered recurring schedule (run after migrate)."""
     made = 0
     for item in registry.recurring().values():
-        _, created = Schedule.objects.update_or_create(
+        made += schedule_upsert(
             name=item.name,
-            defaults={
-                "func": item.func,
-                "args": None,
-                "kwargs": item.kwargs,
-                "schedule_type": Schedule.CRON,
-                "cron": item.cron,
-                "cluster": cluster_for(item.host or settings.SAFARI_HOST),
-                "repeats": -1,
-            },
+            func=item.func,
+            cron=item.cron,
+            host=item.host or settings.SAFARI_HOST,
+            kwargs=item.kwargs,
         )
-        made += int(created)
     return made

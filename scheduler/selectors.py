@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -11,6 +11,7 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from safari_auto.demo import real_services
+from safari_auto.times import duration_text
 from scheduler import registry
 from scheduler.lifecycle import S
 from scheduler.models import FINAL_STATUSES, QUEUE_STATUSES, Pause, PauseScope, SchedulerState, Task
@@ -85,25 +86,10 @@ def display_state(task: Task, *, now: datetime | None = None) -> tuple[str, str]
     now = now or timezone.now()
     if task.status == S.PENDING:
         if task.scheduled_for > now:
-            return "SCHEDULED", f"in {humanize_delta(task.scheduled_for - now)}"
+            return "SCHEDULED", f"in {duration_text(task.scheduled_for - now)}"
         return "WAITING", task.wait_reason or "waiting for its turn"
     if task.status == S.SCHEDULED:
         return "STARTING", ""
     if task.status == S.BLOCKED:
         return "NEEDS YOU", task.wait_reason
     return task.status.upper(), task.error
-
-
-def humanize_delta(delta: timedelta) -> str:
-    """'4h 23m', '5m', '40s' — the old API's timeUntilRefresh style."""
-    seconds = max(int(delta.total_seconds()), 0)
-    days, rest = divmod(seconds, 86_400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    if minutes:
-        return f"{minutes}m"
-    return f"{secs}s"

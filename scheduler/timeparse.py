@@ -6,7 +6,10 @@ import re
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from safari_auto.times import parse_iso
+
 _RELATIVE = re.compile(r"^\+?(\d+)\s*(s|m|h|d)$")
+_CLOCK = re.compile(r"(\d{1,2})(?::(\d{2}))?")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 # A relative time reaches at most this far ahead (ten years), whatever its unit.
 MAX_AHEAD = timedelta(days=3653)
@@ -31,29 +34,32 @@ def parse_when(text: str, *, now: datetime, tz: str) -> datetime:
         if len(amount) > 15 or ahead > MAX_AHEAD:
             raise ValueError(f"{_shown(text)} is too far ahead: at most ten years")
         return now + ahead
-    if re.fullmatch(r"\d{1,2}:\d{2}", value):
-        hours, minutes = (int(part) for part in value.split(":"))
-        if hours > 23 or minutes > 59:
-            raise ValueError(f"{_shown(text)} is not a time of day")
+    if ":" in value and _CLOCK.fullmatch(value):
+        at = parse_clock(value)
         local_now = now.astimezone(zone)
-        candidate = _at(local_now, time(hours, minutes), zone)
+        candidate = _at(local_now, at, zone)
         if candidate <= now:
-            candidate = _at(local_now + timedelta(days=1), time(hours, minutes), zone)
+            candidate = _at(local_now + timedelta(days=1), at, zone)
         return candidate
-    try:
-        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
+    parsed = parse_iso(text, assume=zone)
+    if parsed is None:
         raise ValueError(
             f"cannot read {_shown(text)} as a time: use ISO 8601 (2026-11-26T14:30), HH:MM, "
             "now or +10m"
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=zone)
+        )
     try:
         parsed.astimezone(ZoneInfo("UTC"))  # the stored form must exist (years 1 and 9999)
     except OverflowError:
         raise ValueError(f"{_shown(text)} is out of range") from None
     return parsed
+
+
+def parse_clock(text: str) -> time:
+    """`9:00`, `09:00` or `17` as a time of day; ValueError for anything else."""
+    match = _CLOCK.fullmatch(text.strip())
+    if match is None or int(match.group(1)) > 23 or int(match.group(2) or 0) > 59:
+        raise ValueError(f"{_shown(text)} is not a time of day (use HH:MM)")
+    return time(int(match.group(1)), int(match.group(2) or 0))
 
 
 def _shown(text: str) -> str:

@@ -23,8 +23,8 @@ class Writer(Protocol):
     def write(self, msg: str, /) -> Any: ...
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--trilogy", help="Queue this trilogy id (e.g. first_contact).")
+def queue_arguments(parser: argparse.ArgumentParser) -> None:
+    """How a trilogy is queued: `scheduler sora --trilogy` and `sora queue` share these."""
     parser.add_argument(
         "--when-credits",
         type=int,
@@ -33,13 +33,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="Wait until this many credits are free (at least its parts).",
     )
     parser.add_argument("--priority", type=int, default=2, help="1 (highest) to 5; default 2.")
-    parser.add_argument("--name", default="", help="A label for this run.")
     parser.add_argument(
         "--idempotency-key",
         default=None,
         dest="idempotency_key",
         help="Repeat-safe key: the same key queues once.",
     )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--trilogy", help="Queue this trilogy id (e.g. first_contact).")
+    queue_arguments(parser)
+    parser.add_argument("--name", default="", help="A label for this run.")
     parser.add_argument(
         "--prompt",
         action="append",

@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 
 from safari_auto.http import Answer, ServiceError, call
+from safari_auto.times import parse_iso
 from sora.estimation import Reading, parse_usage
 
 
@@ -46,16 +47,6 @@ def _error_text(answer: Answer) -> str:
     return str(answer.get("error") or answer.get("reason") or f"HTTP {answer.status}")
 
 
-def _moment(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
-
-
 def _command(body: Any) -> Command:
     if not isinstance(body, dict):
         raise ServiceError("Sora answered a command without a body", permanent=False, body=body)
@@ -66,7 +57,7 @@ def _command(body: Any) -> Command:
         id=str(body.get("id") or body.get("command_id") or ""),
         status=str(body.get("status") or "").upper(),
         prompt=str(payload.get("prompt") or "") if isinstance(payload, dict) else "",
-        created_at=_moment(body.get("createdAt") or body.get("created_at")),
+        created_at=parse_iso(body.get("createdAt") or body.get("created_at")),
         video_path=str(result.get("video_path") or "") if isinstance(result, dict) else "",
         file_size=int(size) if isinstance(size, int | float) else None,
         error=str(body.get("error") or ""),

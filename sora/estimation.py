@@ -15,6 +15,8 @@ from itertools import pairwise
 from statistics import median
 from typing import Any
 
+from safari_auto.times import duration_text, parse_iso
+
 DEFAULT_INTERVAL = timedelta(hours=24)
 # Gaps shorter than this between two observed refreshes are noise (a purchase, a retry).
 MIN_INTERVAL = timedelta(hours=1)
@@ -50,16 +52,6 @@ def _count(value: Any) -> int | None:
     return None if value < 0 else int(value)
 
 
-def _moment(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
-
-
 def parse_usage(body: Mapping[str, Any]) -> Reading:
     """Read /v1/sora/usage. -1, absent or malformed values are unknown (None)."""
     free = _count(body.get("free"))
@@ -71,7 +63,7 @@ def parse_usage(body: Mapping[str, Any]) -> Reading:
         remaining=remaining,
         free=free,
         paid=paid,
-        refreshes_at=_moment(body.get("refreshes_at")),
+        refreshes_at=parse_iso(body.get("refreshes_at")),
         videos_generated_today=_count(body.get("videos_generated_today")),
         daily_limit=_count(body.get("daily_limit")),
         plan=str(body.get("plan") or ""),
@@ -151,17 +143,8 @@ def available(remaining: int | None, reserved: int) -> int | None:
 
 
 def time_until(now: datetime, when: datetime | None) -> str | None:
-    """A human string like "4h 23m" (null when unknown; "0m" once due)."""
-    if when is None:
-        return None
-    minutes = max(int((when - now).total_seconds() // 60), 0)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h {mins}m"
-    if hours:
-        return f"{hours}h {mins}m"
-    return f"{mins}m"
+    """A human string like "4h 23m" (null when unknown; "0s" once due)."""
+    return None if when is None else duration_text(when - now)
 
 
 def credits_reason(

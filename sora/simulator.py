@@ -1,8 +1,8 @@
 """A stateful simulator of the Sora service (CONTRACTS.md "Sora service").
 
-Stdlib only: a ThreadingHTTPServer in a thread. Times (generation, refresh interval) are real
-durations divided by `time_scale` (SIM_TIME_SCALE, a speed-up like the DM simulators': 10 runs
-ten times faster), so tests and demos run fast.
+Served by the simulators' shared HTTP server (`safari_auto.simserver`). Times (generation,
+refresh interval) are real durations divided by `time_scale` (SIM_TIME_SCALE, a speed-up like
+the DM simulators': 10 runs ten times faster), so tests and demos run fast.
 
 Profiles. `real` (the default) behaves as the real service was measured to (CONTRACTS.md "How
 the real services behave", Sora): the payload's `character` is ignored; `duration` must be a
@@ -22,21 +22,19 @@ GET /_sim/state, POST /_sim/reset.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import json
 import re
-import socket
 import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+
+from safari_auto.simserver import DROP, JsonServer, Reply, Request
 
 SORA_PORT = 7070
 DAY_SECONDS = 24 * 3600.0
@@ -263,114 +261,76 @@ _DURATION = re.compile(r"^\d+s$")
 _COMMAND = re.compile(r"^/v1/commands/([\w-]+)$")
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def _send(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _body(self) -> dict[str, Any]:
-        length = int(self.headers.get("Content-Length") or 0)
-        if not length:
-            return {}
-        try:
-            body = json.loads(self.rfile.read(length))
-        except ValueError:
-            return {}
-        return body if isinstance(body, dict) else {}
-
-    def _drop(self) -> None:
-        """Crash after the command exists: close the socket without any answer."""
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
-
-    def do_GET(self) -> None:
-        state = self.server.state
-        path = self.path.split("?", 1)[0]
-        with state.lock:
-            now = state.tick()
-            if path == "/ready":
-                if state.no_tab:
-                    return self._send(503, {"ready": False, "reason": "no Sora tab open"})
-                if state.real and not state.commands:
-                    return self._send(503, {"ready": False, "reason": "no command has run yet"})
-                return self._send(200, {"ready": True})
-            if path == "/v1/sora/usage":
-                return self._send(200, state.usage())
-            if path == "/v1/commands":
-                newest = sorted(state.commands.values(), key=lambda c: c.created_at, reverse=True)[
-                    :50
-                ]
-                return self._send(200, {"commands": [state.describe(c, now) for c in newest]})
-            if path == "/_sim/state":
-                return self._send(200, state.snapshot(now))
-            match = _COMMAND.match(path)
-            if match and match.group(1) in state.commands:
-                return self._send(200, state.describe(state.commands[match.group(1)], now))
-        self._send(404, {"error": f"not found: {path}"})
-
-    def do_POST(self) -> None:
-        state = self.server.state
-        body = self._body()
-        with state.lock:
-            now = state.tick()
-            if self.path == "/v1/commands":
-                if body.get("type") != "sora.generate":
-                    return self._send(400, {"error": "type must be sora.generate"})
-                status, answer = state.create(body.get("payload") or {}, now)
-                if status == 202 and state.crash_after_202 > 0:
-                    state.crash_after_202 -= 1
-                    return self._drop()
-                return self._send(status, answer)
-            if self.path == "/_sim/faults":
-                state.apply_faults(body)
-                return self._send(200, state.snapshot(now))
-            if self.path == "/_sim/reset":
-                self.server.reset(**body)
-                return self._send(200, {"reset": True})
-        self._send(404, {"error": f"not found: {self.path}"})
-
-    def do_DELETE(self) -> None:
-        state = self.server.state
-        with state.lock:
-            now = state.tick()
-            match = _COMMAND.match(self.path)
-            cmd = state.commands.get(match.group(1)) if match else None
-            if cmd is None:
-                return self._send(404, {"error": "unknown command"})
-            if state.real:
-                return self._send(200, {"cancelled": False})  # it started at once
-            if cmd.status(now) != "PENDING":
-                return self._send(409, {"cancelled": False, "error": "only PENDING cancels"})
-            cmd.cancelled = True
-            state.free += 1
-            state.generated_today = max(state.generated_today - 1, 0)
-            self._send(200, {"cancelled": True})
+def _send(status: int, body: Any) -> Reply:
+    return Reply(status, body)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+def _answer(server: SoraSimulator, request: Request) -> Reply:
+    """One request, under the state's lock (a reset swaps the state for the next one)."""
+    state = server.state
+    with state.lock:
+        now = state.tick()
+        if request.method == "GET":
+            return _get(state, request.path, now)
+        if request.method == "POST":
+            body = request.body if isinstance(request.body, dict) else {}
+            return _post(server, state, request.path, body, now)
+        return _delete(state, request.path, now)
 
-    def __init__(self, address: tuple[str, int], state: SoraState) -> None:
-        # Bound in `start`, so a port in use is an OSError there (where callers expect it).
-        super().__init__(address, _Handler, bind_and_activate=False)
-        self.state = state
-        self.defaults: dict[str, Any] = {}
 
-    def reset(self, **overrides: Any) -> None:
-        options = {**self.defaults, **{k: v for k, v in overrides.items() if k in _OPTIONS}}
-        self.state = SoraState(**options)
+def _get(state: SoraState, path: str, now: datetime) -> Reply:
+    if path == "/ready":
+        if state.no_tab:
+            return _send(503, {"ready": False, "reason": "no Sora tab open"})
+        if state.real and not state.commands:
+            return _send(503, {"ready": False, "reason": "no command has run yet"})
+        return _send(200, {"ready": True})
+    if path == "/v1/sora/usage":
+        return _send(200, state.usage())
+    if path == "/v1/commands":
+        newest = sorted(state.commands.values(), key=lambda c: c.created_at, reverse=True)[:50]
+        return _send(200, {"commands": [state.describe(c, now) for c in newest]})
+    if path == "/_sim/state":
+        return _send(200, state.snapshot(now))
+    match = _COMMAND.match(path)
+    if match and match.group(1) in state.commands:
+        return _send(200, state.describe(state.commands[match.group(1)], now))
+    return _send(404, {"error": f"not found: {path}"})
+
+
+def _post(
+    server: SoraSimulator, state: SoraState, path: str, body: dict[str, Any], now: datetime
+) -> Reply:
+    if path == "/v1/commands":
+        if body.get("type") != "sora.generate":
+            return _send(400, {"error": "type must be sora.generate"})
+        status, answer = state.create(body.get("payload") or {}, now)
+        if status == 202 and state.crash_after_202 > 0:
+            state.crash_after_202 -= 1
+            return DROP  # crash after the command exists: the socket closes without an answer
+        return _send(status, answer)
+    if path == "/_sim/faults":
+        state.apply_faults(body)
+        return _send(200, state.snapshot(now))
+    if path == "/_sim/reset":
+        server.reset(**body)
+        return _send(200, {"reset": True})
+    return _send(404, {"error": f"not found: {path}"})
+
+
+def _delete(state: SoraState, path: str, now: datetime) -> Reply:
+    match = _COMMAND.match(path)
+    cmd = state.commands.get(match.group(1)) if match else None
+    if cmd is None:
+        return _send(404, {"error": "unknown command"})
+    if state.real:
+        return _send(200, {"cancelled": False})  # it started at once
+    if cmd.status(now) != "PENDING":
+        return _send(409, {"cancelled": False, "error": "only PENDING cancels"})
+    cmd.cancelled = True
+    state.free += 1
+    state.generated_today = max(state.generated_today - 1, 0)
+    return _send(200, {"cancelled": True})
 
 
 _OPTIONS = {
@@ -385,50 +345,25 @@ _OPTIONS = {
 }
 
 
-class SoraSimulator:
+class SoraSimulator(JsonServer):
     """The Sora service on `host:port` (0 picks a free port). `.start()`, `.stop()`."""
-
-    name = "sora"
 
     def __init__(
         self, host: str = "127.0.0.1", port: int = SORA_PORT + 1000, **options: Any
     ) -> None:
-        self._server = _Server((host, port), SoraState(**options))
-        self._server.defaults = dict(options)
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        host = self._server.server_address[0]
-        return f"http://{host!s}:{self.port}"
-
-    @property
-    def state(self) -> SoraState:
-        return self._server.state
-
-    def start(self) -> SoraSimulator:
-        try:
-            self._server.server_bind()
-            self._server.server_activate()
-        except OSError:
-            self._server.server_close()
-            raise
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), daemon=True, name="sora-sim"
+        super().__init__(
+            lambda request: _answer(self, request),
+            name="sora",
+            host=host,
+            port=port,
+            keep_alive=True,
         )
-        self._thread.start()
-        return self
+        self.state = SoraState(**options)
+        self.defaults: dict[str, Any] = dict(options)
 
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+    def reset(self, **overrides: Any) -> None:
+        options = {**self.defaults, **{k: v for k, v in overrides.items() if k in _OPTIONS}}
+        self.state = SoraState(**options)
 
 
 def build_servers(

@@ -20,11 +20,12 @@ from typing import Any
 
 from django.conf import settings
 
+from dm.platforms import COMMENT_PLATFORMS, CommentPlatform
 from safari_auto.http import ServiceError, call
 
 from .base import ServiceClient, service_token, service_url
 from .results import SendOutcomeUnknown, SendResult, failed, send_result
-from .types import COMMENT_PLATFORMS, CommentPlatform, Health, SessionStatus
+from .types import Health, SessionStatus
 
 X_MAX_CHARS = 280
 # X's comment service rewrites these as `[FILTERED:word]` before checking its 280 characters.

@@ -17,6 +17,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 from safari_auto.http import Answer
+from safari_auto.times import parse_iso
 
 Outcome = Literal["sent", "limited", "needs_human", "failed"]
 
@@ -174,7 +175,7 @@ def retry_after_from(answer: Answer, *, now: datetime) -> datetime | None:
     """When a 429 says it can be retried: body first, then the Retry-After header, else None."""
     body = answer.body if isinstance(answer.body, dict) else {}
     for key in ("retryAt", "resetAt", "nextAllowedAt"):
-        parsed = _parse_iso(body.get(key))
+        parsed = parse_time(body.get(key))
         if parsed:
             return parsed
     for key in ("retryAfter", "retryAfterSeconds"):
@@ -210,15 +211,6 @@ def _as_seconds(value: Any) -> float | None:
     return None
 
 
-def _parse_iso(value: Any) -> datetime | None:
-    """Parse an ISO time from a service; a naive one is taken as UTC (the services speak UTC)."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-parse_time = _parse_iso
+def parse_time(value: Any) -> datetime | None:
+    """An ISO time from a service; a naive one is taken as UTC (the services speak UTC)."""
+    return parse_iso(value, assume=UTC)

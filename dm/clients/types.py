@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, TypedDict
-
-DMPlatform = Literal["instagram", "tiktok", "twitter"]
-CommentPlatform = Literal["threads", "instagram", "tiktok", "twitter"]
-DM_PLATFORMS: tuple[DMPlatform, ...] = ("instagram", "tiktok", "twitter")
-COMMENT_PLATFORMS: tuple[CommentPlatform, ...] = ("threads", "instagram", "tiktok", "twitter")
+from typing import Any, TypedDict
 
 
 class Health(TypedDict):

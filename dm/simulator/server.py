@@ -1,4 +1,4 @@
-"""A simulated service as a real HTTP server: stdlib `ThreadingHTTPServer` in a thread.
+"""A simulated service as a real HTTP server (the shared `safari_auto.simserver` base).
 
 The server only parses requests and writes replies; what to answer is the service's job
 (`SimService.handle`). A reply of `DROP` closes the socket without answering, which is how a
@@ -7,142 +7,25 @@ service that crashed after delivering looks from the client's side.
 
 from __future__ import annotations
 
-import json
-import threading
-import time
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from typing import TYPE_CHECKING, Self
+
+from safari_auto.simserver import DROP, JsonServer, Reply, Request
 
 if TYPE_CHECKING:
     from .service import SimService
 
-
-@dataclass(frozen=True)
-class Request:
-    method: str
-    path: str
-    query: dict[str, str]
-    body: Any
-    headers: dict[str, str]
+__all__ = ["DROP", "Reply", "Request", "SimServer"]
 
 
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-DROP = Reply(status=0, body=None)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """HTTP/1.0: one request per connection, so a dropped answer never poisons a pool."""
-
-    server: _Server
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the simulators run inside tests and the demo."""
-
-    def _serve(self) -> None:
-        reply = self.server.service.handle(self._request())
-        if reply is DROP:
-            self.close_connection = True
-            return
-        payload = json.dumps(reply.body).encode()
-        self.send_response(reply.status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def _request(self) -> Request:
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-        headers = {key.lower(): value for key, value in self.headers.items()}
-        return Request(self.command, parts.path, query, body, headers)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    service: SimService
-
-
-class SimServer:
+class SimServer(JsonServer):
     """One simulated service listening on host:port (port 0 picks a free one at start)."""
 
     def __init__(self, service: SimService, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(service.handle, name=service.key, host=host, port=port)
         self.service = service
-        self.host = host
-        self.port = port
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._retired = False
 
-    @property
-    def name(self) -> str:
-        return self.service.key
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> SimServer:
-        httpd = _Server((self.host, self.port), _Handler)
-        httpd.service = self.service
-        self.port = httpd.server_address[1]
-        self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"sim-{self.name}",
-            daemon=True,
-        )
-        self._thread.start()
+    def start(self) -> Self:
+        super().start()
         if hasattr(self.service, "outage"):
             self.service.outage = self.outage  # a service that can crash takes itself down
         return self
-
-    def outage(self, seconds: float) -> None:
-        """Stop listening for `seconds` (connections are refused), then listen again."""
-
-        def down_then_up() -> None:
-            self._halt()
-            time.sleep(seconds)
-            if not self._retired:
-                self.start()
-
-        threading.Thread(target=down_then_up, name=f"sim-{self.name}-down", daemon=True).start()
-
-    def stop(self) -> None:
-        self._retired = True
-        self._halt()
-
-    def _halt(self) -> None:
-        if self._httpd is None:
-            return
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._httpd = None
-        self._thread = None

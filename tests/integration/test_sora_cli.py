@@ -135,3 +135,26 @@ def test_scheduler_sora_and_resources_use_the_sora_hooks() -> None:
     table = io.StringIO()
     call_command("scheduler", "resources", stdout=table)
     assert "split into free and paid unknown" in table.getvalue()
+
+
+def test_both_sora_commands_queue_a_trilogy_with_the_same_options_and_words() -> None:
+    _run("import")
+    options = ["--when-credits", "2", "--priority", "4"]
+    via_sora = _run("queue", "first_contact", *options, "--idempotency-key", "a")
+    out = io.StringIO()
+    call_command(
+        "scheduler",
+        "sora",
+        "--trilogy",
+        "first_contact",
+        *options,
+        "--idempotency-key",
+        "b",
+        stdout=out,
+    )
+    assert via_sora.split(" (tasks")[0] == out.getvalue().split(" (tasks")[0]
+    assert via_sora.startswith("queued first_contact: 3 parts; part 1 waits for 3 credits")
+    queued = Task.objects.filter(type="sora").order_by("id")
+    shape = [(t.priority, t.req_sora_credits, t.idempotency_key[-7:]) for t in queued]
+    assert shape[:3] == [(4, 3, "a:part1"), (4, 0, "a:part2"), (4, 0, "a:part3")]
+    assert shape[3:] == [(4, 3, "b:part1"), (4, 0, "b:part2"), (4, 0, "b:part3")]

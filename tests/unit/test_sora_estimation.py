@@ -91,9 +91,9 @@ def test_next_check_is_at_the_estimate_hourly_otherwise_and_soon_when_unknown() 
 
 def test_time_until_reads_like_a_human() -> None:
     assert est.time_until(T0, T0 + timedelta(hours=4, minutes=23, seconds=40)) == "4h 23m"
-    assert est.time_until(T0, T0 + timedelta(minutes=7)) == "7m"
-    assert est.time_until(T0, T0 + timedelta(days=1, hours=2)) == "1d 2h 0m"
-    assert est.time_until(T0, T0 - timedelta(minutes=7)) == "0m"
+    assert est.time_until(T0, T0 + timedelta(minutes=7)) == "7m 0s"
+    assert est.time_until(T0, T0 + timedelta(days=1, hours=2)) == "1d 2h"
+    assert est.time_until(T0, T0 - timedelta(minutes=7)) == "0s"
     assert est.time_until(T0, None) is None
 
 

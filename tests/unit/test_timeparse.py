@@ -1,8 +1,8 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from scheduler.timeparse import parse_when
+from scheduler.timeparse import parse_clock, parse_when
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -57,3 +57,16 @@ def test_times_beyond_what_a_date_can_hold_are_a_clear_error(text, message):
 
 def test_ten_years_ahead_is_still_a_time():
     assert parse_when("+3650d", now=NOW, tz="UTC") == NOW + timedelta(days=3650)
+
+
+@pytest.mark.parametrize(
+    ("text", "at"), [("9:00", time(9, 0)), ("09:30", time(9, 30)), ("17", time(17, 0))]
+)
+def test_a_clock_time_is_hours_with_optional_minutes(text, at):
+    assert parse_clock(text) == at
+
+
+@pytest.mark.parametrize("text", ["24:00", "12:60", "9:5", "noon", "", "9:00pm"])
+def test_a_clock_time_out_of_the_day_is_refused(text):
+    with pytest.raises(ValueError, match="not a time of day"):
+        parse_clock(text)

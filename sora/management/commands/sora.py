@@ -1,4 +1,5 @@
-"""`python manage.py sora import FILE | queue TRILOGY | credits | check | list`."""
+"""`python manage.py sora import FILE | queue TRILOGY | credits | check | list`: the same
+handler and options as `scheduler sora` (sora/cli.py), as sub-commands."""
 
 from __future__ import annotations
 
@@ -23,33 +24,22 @@ class Command(BaseCommand):
         )
         queue = sub.add_parser("queue", help="Queue a trilogy, gated on its credits.")
         queue.add_argument("trilogy", help="The trilogy id, e.g. first_contact.")
-        queue.add_argument(
-            "--when-credits",
-            type=int,
-            default=3,
-            dest="when_credits",
-            help="Wait until this many credits are free.",
-        )
-        queue.add_argument("--priority", type=int, default=2, help="1 (highest) to 5.")
-        queue.add_argument(
-            "--idempotency-key", default=None, dest="idempotency_key", help="Repeat-safe key."
-        )
+        cli.queue_arguments(queue)
         sub.add_parser("credits", help="Show credits, reservations and the refresh estimate.")
         sub.add_parser("check", help="Queue a credit check now.")
         sub.add_parser("list", help="List the known trilogies.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Each sub-command is one of `scheduler sora`'s flags; cli.handle runs both.
         action = options["action"]
-        choices: dict[str, dict[str, Any]] = {
+        flags: dict[str, dict[str, Any]] = {
             "import": {"import_file": options.get("file")},
             "queue": {
-                "trilogy": options.get("trilogy"),
-                "when_credits": options.get("when_credits"),
-                "priority": options.get("priority"),
-                "idempotency_key": options.get("idempotency_key"),
+                key: options.get(key)
+                for key in ("trilogy", "when_credits", "priority", "idempotency_key")
             },
             "credits": {"credits": True},
             "check": {"check": True},
             "list": {"list": True},
         }
-        cli.handle(choices[action], self.stdout)
+        cli.handle(flags[action], self.stdout)
