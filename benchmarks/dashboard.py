@@ -23,20 +23,10 @@ from typing import Any
 from django.conf import settings
 
 from benchmarks.figures import pct
-from harness import System
+from harness import CHROMIUM, CHROMIUM_ARGS, System
 
 __all__ = ["pct", "run"]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+
 USER = "bench-dashboard"
 
 

@@ -2,6 +2,7 @@
 (daphne, qcluster, the dispatcher, the simulators) on free ports, on SQLite or on Postgres +
 Redis. It may import the apps; no app imports it (an import-linter contract)."""
 
+from harness.browser import CHROMIUM, CHROMIUM_ARGS
 from harness.ports import free_offset, free_port, reachable, simulator_port, simulator_url
 from harness.system import (
     ADMIN_PASSWORD,
@@ -14,6 +15,8 @@ from harness.system import (
 
 __all__ = [
     "ADMIN_PASSWORD",
+    "CHROMIUM",
+    "CHROMIUM_ARGS",
     "FAST",
     "ROOT",
     "ScaleUnavailable",

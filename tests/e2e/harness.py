@@ -12,6 +12,8 @@ from typing import NoReturn
 import pytest
 
 from harness import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
     FAST,
     ROOT,
     free_offset,
@@ -23,6 +25,8 @@ from harness import (
 from harness import System as _System
 
 __all__ = [
+    "CHROMIUM",
+    "CHROMIUM_ARGS",
     "FAST",
     "ROOT",
     "System",
