@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 from django.conf import settings
+from django.core.management import call_command
 from django.test.utils import override_settings
 
 from dm.accounts import DEFAULT_LIMITS
@@ -45,6 +46,7 @@ START = datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
 
 
 def run(*, stdout: Any, options: dict[str, Any]) -> dict[str, Any]:
+    call_command("migrate", verbosity=0)  # a fresh bench database needs the tables
     quick = bool(options.get("quick"))
     dms = int(options.get("tasks") or (60 if quick else 500))
     figures = {"simulated_clock": simulated_clock(dms=dms, stdout=stdout)}
