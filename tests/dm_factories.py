@@ -5,7 +5,6 @@ ledger, and the system as processes for e2e. The behaviour they assert is in the
 
 from __future__ import annotations
 
-import sys
 from contextlib import contextmanager
 
 import factory
@@ -117,12 +116,11 @@ def start_crm_deployment(tmp_path):
 
 def start_dm_system(tmp_path, platform: str, *, crm=None, crm_key: str = "", **env):
     """daphne + qcluster + dispatcher + `manage.py simulate --only <platform>` on free ports."""
-    from dm.bench import _free_offset, _up
-    from tests.e2e.harness import System
+    from tests.e2e.harness import System, free_offset, simulator_url
 
-    offset = _free_offset()
-    port = {"instagram": 3001, "tiktok": 3002, "twitter": 3003}[platform] + offset
-    url = f"http://127.0.0.1:{port}"
+    key = f"{platform}_dm"
+    offset = free_offset([key])
+    url = simulator_url(key, offset)
     extra = {
         f"{platform.upper()}_DM_URL": url,
         "DM_ACTIVE_START": "00:00",
@@ -134,19 +132,7 @@ def start_dm_system(tmp_path, platform: str, *, crm=None, crm_key: str = "", **e
         extra.update({"CRM_API_URL": crm.base, "CRM_API_KEY": crm_key})
     system = System(tmp_path, **extra)
     system.start_all()
-    system.spawn(
-        "simulate",
-        sys.executable,
-        "manage.py",
-        "simulate",
-        "--port-offset",
-        str(offset),
-        "--only",
-        platform,
-        "--reply-probability",
-        "0",
-    )
-    system.wait_for(lambda: _up(url), 20, "the simulator")
+    system.start_simulators([key], offset, "--reply-probability", "0")
     requests.post(f"{url}/_sim/reset", timeout=5)
     return system, url
 

@@ -1,16 +1,10 @@
 """Exit 0 when Postgres and Redis answer on this machine (for the scale-profile run)."""
 
-import socket
 import sys
 
+from harness import reachable, scale_available
 
-def reachable(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
-
+__all__ = ["reachable", "scale_available"]
 
 if __name__ == "__main__":
-    sys.exit(0 if reachable(5432) and reachable(6379) else 1)
+    sys.exit(0 if scale_available() else 1)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
 import sys
 import time
 from collections import Counter
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.harness import System
+from tests.e2e.harness import System, free_offset
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -25,20 +24,6 @@ PLATFORMS = {"threads": 3004, "instagram": 3005}
 SCALE = 4  # a post takes 1.25-3 s, the 504 comes at 7.5 s and that post lands at 9 s
 TASKS = 8
 KILLS = 3
-
-
-def _free_offset() -> int:
-    rng = random.Random()
-    for _ in range(50):
-        offset = rng.randrange(20_000, 40_000)
-        try:
-            for port in (3004, 3005, 3006, 3007):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port + offset))
-        except OSError:
-            continue
-        return offset
-    raise RuntimeError("no free port range for the simulators")
 
 
 def _up(url: str) -> bool:
@@ -90,7 +75,7 @@ def _settled(system: System, ids: list[str], ends: set[str]) -> None:
 
 
 def test_killing_the_worker_mid_post_never_duplicates_or_loses_a_comment(tmp_path):
-    offset = _free_offset()
+    offset = free_offset(["threads_comments", "instagram_comments"])
     sims = {p: f"http://127.0.0.1:{port + offset}" for p, port in PLATFORMS.items()}
     system = System(
         tmp_path,

@@ -14,7 +14,7 @@ def test_the_benchmark_measures_latency_and_page_load():
         if os.environ.get("CI") == "true":
             pytest.fail("/usr/bin/chromium is missing")
         pytest.skip("/usr/bin/chromium is missing: install Debian's chromium package")
-    from dashboard import bench
+    from benchmarks import dashboard as bench
 
     out = io.StringIO()
     figures = bench.run(stdout=out, options={"events": 10, "tasks": 300})

@@ -9,38 +9,20 @@ sent by the workers to the simulators, the contacts' replies synced into the inb
 
 from __future__ import annotations
 
-import random
 import re
-import socket
 import sys
 import time
 
 import pytest
 
 from dm.simulator.state import FRIENDLY_REPLIES
-from tests.e2e.harness import System
+from tests.e2e.harness import System, free_offset
 from tests.e2e.test_dashboard_browser import chromium, open_dashboard, shot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 __all__ = ["chromium"]  # the fixture, imported for this module's tests
 
 DEMO_BUDGET_SECONDS = 60
-SIM_PORTS = (3001, 3002, 3003, 3004, 3005, 3006, 3007, 7070)
-
-
-def free_offset() -> int:
-    """An offset that puts every simulator (real port + offset) on a free port."""
-    rng = random.Random()
-    for _ in range(50):
-        offset = rng.randrange(20_000, 40_000)
-        try:
-            for port in SIM_PORTS:
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port + offset))
-        except OSError:
-            continue
-        return offset
-    raise RuntimeError("no free port range for the simulators")
 
 
 @pytest.fixture

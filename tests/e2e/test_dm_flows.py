@@ -17,7 +17,7 @@ def test_a_dm_goes_out_once_and_lands_in_the_separate_crm(tmp_path, platform):
 def test_killing_the_worker_mid_send_never_duplicates_or_loses_a_dm(tmp_path, platform):
     """SIGKILL mid-send on the real profile: every interrupted send is verified by a
     trustworthy read or blocked for a human (then decided), never sent twice, never lost."""
-    from dm.bench import sigkill
+    from benchmarks.dm import sigkill
 
     figures = sigkill(kills=3, tasks=6, tmp=tmp_path, platforms=(platform,))
     print(f"sigkill {figures}")

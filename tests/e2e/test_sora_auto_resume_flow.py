@@ -9,7 +9,6 @@ ahead of every DM still waiting, with DMs running on Safari while the parts gene
 from __future__ import annotations
 
 import json
-import socket
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.harness import System
+from tests.e2e.harness import System, free_offset
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -55,21 +54,6 @@ print(json.dumps({"tasks": tasks, "videos": videos, "submitEvents": submits}))
 """
 
 
-def _free_offset() -> int:
-    """An offset whose X DM port (3003 + offset) and Sora port (7070 + offset) are both free."""
-    from dm.bench import _free_offset as dm_offset
-
-    for _ in range(20):
-        offset = dm_offset()
-        try:
-            with socket.socket() as sock:
-                sock.bind(("127.0.0.1", 7070 + offset))
-        except OSError:
-            continue
-        return offset
-    raise RuntimeError("no free port range for the simulators")
-
-
 def _up(url: str) -> bool:
     try:
         return requests.get(url, timeout=1).ok
@@ -87,7 +71,7 @@ def _at(value: str | None) -> datetime | None:
 
 
 def test_a_trilogy_waits_for_credits_then_runs_in_order_between_dms(tmp_path):
-    offset = _free_offset()
+    offset = free_offset(["twitter_dm", "sora"])
     dm_url = f"http://127.0.0.1:{3003 + offset}"
     sora_url = f"http://127.0.0.1:{7070 + offset}"
     system = System(

@@ -7,7 +7,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from crm import bench
+from benchmarks import crm as bench
 from crm.models import ApiKey
 from crm.services import apikey_authenticate
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from dm.bench import limit_violations, simulated_clock
+from benchmarks.dm import limit_violations, simulated_clock
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scheduler.bench import targets
+from benchmarks.scheduler import targets
 
 
 def figures(database: str, *, queued: float, created: float) -> dict[str, Any]:

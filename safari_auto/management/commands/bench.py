@@ -1,7 +1,8 @@
-"""`manage.py bench NAME`: run an app's benchmark, print its figures and write them as JSON.
+"""`manage.py bench NAME`: run a benchmark, print its figures and write them as JSON.
 
-Each benchmark lives in `<app>.bench` with `run(*, stdout, options) -> dict` and measures a
-ratio against a baseline in the same run, on the same database and broker.
+Each benchmark lives in the top-level `benchmarks` package (`benchmarks.<name>`, beside the
+apps, never inside one) with `run(*, stdout, options) -> dict` and measures a ratio against a
+baseline in the same run, on the same database and broker.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 BENCHES = {
-    "scheduler": "scheduler.bench",
-    "crm": "crm.bench",
-    "dm": "dm.bench",
-    "dashboard": "dashboard.bench",
+    "scheduler": "benchmarks.scheduler",
+    "crm": "benchmarks.crm",
+    "dm": "benchmarks.dm",
+    "dashboard": "benchmarks.dashboard",
 }
 
 

@@ -7,11 +7,8 @@ and workers, and one planning cycle with 1,000 and 100,000 pending tasks.
 
 from __future__ import annotations
 
-import os
-import signal
 import statistics
-import subprocess
-import sys
+import tempfile
 import time
 import uuid
 from datetime import timedelta
@@ -23,65 +20,17 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
+from benchmarks.figures import pct
+from harness import System
 from scheduler import services
 from scheduler.dispatcher import Dispatcher
 from scheduler.models import Event, Lane, Pause, SchedulerState, Task
 from scheduler.packages import cluster_for
-from scheduler.planning import Candidate, ResourceState, plan
-
-ROOT = Path(__file__).resolve().parent.parent
+from scheduler.planning import ResourceState, plan
 
 
 def noop() -> None:
     """The baseline's task: does nothing, like the `check` tasks we time."""
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(round(q / 100 * (len(ordered) - 1)), len(ordered) - 1)
-    return ordered[index]
-
-
-class Processes:
-    """The workers and the dispatcher as real processes, in their own process groups."""
-
-    def __init__(self) -> None:
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-
-    def start(self, name: str, *args: str) -> None:
-        self.procs[name] = subprocess.Popen(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=os.environ.copy(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU of every process in our process groups."""
-        groups = {proc.pid for proc in self.procs.values()}
-        ticks = 0
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) in groups:  # field 5 of stat: the process group
-                ticks += int(fields[11]) + int(fields[12])
-        return ticks / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
 
 
 def reset() -> None:
@@ -136,7 +85,9 @@ def throughput_baseline(n: int) -> float:
     group = f"bench-{uuid.uuid4().hex[:8]}"
     start = time.monotonic()
     for _ in range(n):
-        async_task("scheduler.bench.noop", group=group, cluster=cluster_for(settings.SAFARI_HOST))
+        async_task(
+            "benchmarks.scheduler.noop", group=group, cluster=cluster_for(settings.SAFARI_HOST)
+        )
     wait_until(lambda: Success.objects.filter(group=group).count() >= n, 600, "raw django-q2")
     return n / (time.monotonic() - start)
 
@@ -298,10 +249,6 @@ def planning_cycle(sizes: tuple[int, ...], lanes: int = 20) -> dict[str, Any]:
     return figures
 
 
-def _planning_only(candidates: list[Candidate]) -> None:  # pragma: no cover - debugging aid
-    plan(timezone.now(), candidates, ResourceState())
-
-
 def run(*, stdout: Any, options: dict[str, Any]) -> dict[str, Any]:
     quick = bool(options.get("quick"))
     n = options.get("tasks") or (300 if quick else 1500)
@@ -311,49 +258,23 @@ def run(*, stdout: Any, options: dict[str, Any]) -> dict[str, Any]:
     stdout.write(f"bench scheduler on {engine} with the {broker} broker, {n} tasks")
     call_command("migrate", verbosity=0)
     reset()
-    # Keep every result of the baseline's packages so their count tells when it is done.
-    os.environ["Q_SAVE_LIMIT"] = "0"
-    procs = Processes()
-    procs.start("workers", "qcluster")
-    procs.start("dispatcher", "scheduler", "start", "--name", "bench-dispatcher")
     figures: dict[str, Any] = {
         "database": engine,
         "broker": broker,
         "tasks": n,
         "q_cluster": {k: v for k, v in settings.Q_CLUSTER.items() if k not in ("redis", "orm")},
     }
-    try:
-        wait_until(
-            lambda: SchedulerState.objects.exclude(leader="").exists(), 60, "the dispatcher to lead"
-        )
-        time.sleep(2)  # let the cluster's workers come up
-        stdout.write("warming up…")
-        throughput_baseline(50)
-        throughput_ours(50)
-        figures["throughput"] = throughput(n, rounds, stdout)
-        stdout.write("Safari refill gap…")
-        gaps = refill_gaps(30 if quick else 100)
-        figures["safari_refill_gap_ms"] = {
-            "p50": round(pct(gaps, 50), 1),
-            "p99": round(pct(gaps, 99), 1),
-            "n": len(gaps),
-        }
-        stdout.write("lateness on an idle lane…")
-        late = lateness(20 if quick else 60)
-        figures["lateness_ms"] = {
-            "p50": round(pct(late, 50), 1),
-            "p99": round(pct(late, 99), 1),
-            "n": len(late),
-        }
-        seconds = 5 if quick else 15
-        stdout.write(f"idle CPU over {seconds}s…")
-        time.sleep(1)
-        before = procs.cpu_seconds()
-        time.sleep(seconds)
-        used = procs.cpu_seconds() - before
-        figures["idle_cpu_percent_of_one_core"] = round(100 * used / seconds, 2)
-    finally:
-        procs.stop()
+    with tempfile.TemporaryDirectory(prefix="scheduler-bench-") as workdir:
+        # On this process's own database and broker, as deployed (no test timings, no logs).
+        # Q_SAVE_LIMIT=0 keeps every result of the baseline's packages, so that their count
+        # tells when it is done.
+        system = System(Path(workdir), "inherit", fast=False, keep_logs=False, Q_SAVE_LIMIT="0")
+        system.start_workers()
+        system.start_dispatcher("bench-dispatcher")
+        try:
+            figures.update(_with_processes(system, n, rounds, quick, stdout))
+        finally:
+            system.stop(timeout=20)
     sizes = (1_000, 20_000) if quick else (1_000, 100_000)
     stdout.write(f"planning cycle with {sizes[0]:,} and {sizes[1]:,} pending tasks…")
     cycles = planning_cycle(sizes)
@@ -367,6 +288,43 @@ def run(*, stdout: Any, options: dict[str, Any]) -> dict[str, Any]:
     for name, check in figures["targets"].items():
         verdict = "met" if check["met"] else "NOT met"
         stdout.write(f"  {name}: {check['value']} (target {check['target']}) {verdict}")
+    return figures
+
+
+def _with_processes(
+    system: System, n: int, rounds: int, quick: bool, stdout: Any
+) -> dict[str, Any]:
+    """The figures that need the workers and the dispatcher running."""
+    figures: dict[str, Any] = {}
+    wait_until(
+        lambda: SchedulerState.objects.exclude(leader="").exists(), 60, "the dispatcher to lead"
+    )
+    time.sleep(2)  # let the cluster's workers come up
+    stdout.write("warming up…")
+    throughput_baseline(50)
+    throughput_ours(50)
+    figures["throughput"] = throughput(n, rounds, stdout)
+    stdout.write("Safari refill gap…")
+    gaps = refill_gaps(30 if quick else 100)
+    figures["safari_refill_gap_ms"] = {
+        "p50": round(pct(gaps, 50), 1),
+        "p99": round(pct(gaps, 99), 1),
+        "n": len(gaps),
+    }
+    stdout.write("lateness on an idle lane…")
+    late = lateness(20 if quick else 60)
+    figures["lateness_ms"] = {
+        "p50": round(pct(late, 50), 1),
+        "p99": round(pct(late, 99), 1),
+        "n": len(late),
+    }
+    seconds = 5 if quick else 15
+    stdout.write(f"idle CPU over {seconds}s…")
+    time.sleep(1)
+    before = system.cpu_seconds()
+    time.sleep(seconds)
+    used = system.cpu_seconds() - before
+    figures["idle_cpu_percent_of_one_core"] = round(100 * used / seconds, 2)
     return figures
 
 

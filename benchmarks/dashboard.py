@@ -12,43 +12,22 @@ Targets (issue 6): latency p95 ≤ 300 ms on SQLite; page load with 10,000 queue
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-import requests
 from django.conf import settings
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from benchmarks.figures import pct
+from harness import CHROMIUM, CHROMIUM_ARGS, System
+
+__all__ = ["pct", "run"]
+
 USER = "bench-dashboard"
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    return ordered[min(round(q / 100 * (len(ordered) - 1)), len(ordered) - 1)]
 
 
 # --- run inside the system's processes through `manage.py shell -c` ------------------------
@@ -105,85 +84,10 @@ def make_user(password: str) -> None:
     user.groups.add(Group.objects.get(name="viewer"))  # the dashboard only reads
 
 
-# --- the system as processes --------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class BenchSystem:
-    def __init__(self, env: dict[str, str], workdir: Path) -> None:
-        self.env = env
-        self.workdir = workdir
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.procs: list[subprocess.Popen[bytes]] = []
-
-    def manage(self, *args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"manage.py {args[0]} failed: {done.stderr[-2000:]}")
-        return done.stdout
-
-    def shell(self, code: str) -> None:
-        self.manage("shell", "-c", code)
-
-    def spawn(self, name: str, *args: str) -> None:
-        log = (self.workdir / f"{name}.log").open("wb")
-        self.procs.append(
-            subprocess.Popen(
-                list(args),
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        )
-
-    def start(self) -> None:
-        self.manage("migrate", "--noinput")
-        self.manage("collectstatic", "--noinput", "-v", "0")  # DEBUG is off, as deployed
-        exe = sys.executable
-        self.spawn(
-            "web", exe, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
-            "safari_auto.asgi:application",
-        )  # fmt: skip
-        self.spawn("workers", exe, "manage.py", "qcluster")
-        self.spawn("dispatcher", exe, "manage.py", "scheduler", "start", "--name", "bench")
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(f"{self.base}/health", timeout=1).ok:
-                    return
-            time.sleep(0.2)
-        raise RuntimeError("daphne did not answer /health within 30 s")
-
-    def stop(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-
-
 # --- measurements in the browser -----------------------------------------------------------
 
 
-def _login(browser: Any, system: BenchSystem, password: str) -> Any:
+def _login(browser: Any, system: System, password: str) -> Any:
     page = browser.new_page()
     page.goto(f"{system.base}/admin/login/?next=/")
     page.fill("#id_username", USER)
@@ -194,9 +98,9 @@ def _login(browser: Any, system: BenchSystem, password: str) -> Any:
     return page
 
 
-def _latency(page: Any, system: BenchSystem, count: int, gap: float) -> dict[str, Any]:
+def _latency(page: Any, system: System, count: int, gap: float) -> dict[str, Any]:
     page.evaluate("window.dashboardStats.received = []")
-    system.shell(f"from dashboard.bench import emit; emit({count}, {gap})")
+    system.shell(f"from benchmarks.dashboard import emit; emit({count}, {gap})")
     deadline = time.monotonic() + 30
     received: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
@@ -226,8 +130,8 @@ NAV_TIMING = """() => {
 }"""
 
 
-def _page_load(page: Any, system: BenchSystem, tasks: int, loads: int) -> dict[str, Any]:
-    system.shell(f"from dashboard.bench import queue_tasks; queue_tasks({tasks})")
+def _page_load(page: Any, system: System, tasks: int, loads: int) -> dict[str, Any]:
+    system.shell(f"from benchmarks.dashboard import queue_tasks; queue_tasks({tasks})")
     timings = []
     for _ in range(loads):
         page.goto(f"{system.base}/")
@@ -256,16 +160,16 @@ def _page_load(page: Any, system: BenchSystem, tasks: int, loads: int) -> dict[s
     }
 
 
-def _measure(
-    env: dict[str, str], workdir: Path, *, events: int, gap: float, tasks: int, stdout: Any
-) -> dict[str, Any]:
+def _measure(system: System, *, events: int, gap: float, tasks: int, stdout: Any) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
-    system = BenchSystem(env, workdir)
     password = secrets.token_urlsafe(16)
     try:
-        system.start()
-        system.shell(f"from dashboard.bench import make_user; make_user({password!r})")
+        system.manage("migrate", "--noinput", timeout=600)
+        system.start_workers()
+        system.start_dispatcher("bench")
+        system.start_web(timeout=30)
+        system.shell(f"from benchmarks.dashboard import make_user; make_user({password!r})")
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
@@ -285,17 +189,20 @@ def _measure(
     return {"event_to_browser_latency": latency, "page_load": load}
 
 
-def _base_env(workdir: Path) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "safari_auto.settings",
-        "DATA_DIR": str(workdir),
-        "SAFARI_ENV": "development",
-        "LOG_LEVEL": "WARNING",
-    }
-    env.pop("DATABASE_URL", None)
-    env.pop("REDIS_URL", None)
-    return env
+def _system(workdir: Path, profile: str) -> System:
+    """The system as deployed (no test timings), on SQLite or on a Postgres database of its
+    own with Redis (`BENCH_POSTGRES_URL`, `BENCH_REDIS_URL` say where)."""
+    return System(
+        workdir,
+        profile,
+        fast=False,
+        postgres_admin_url=os.environ.get(
+            "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"
+        ),
+        redis_url=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        LOG_LEVEL="WARNING",
+        SQLITE_PATH=str(workdir / "dashboard-bench.sqlite3"),
+    )
 
 
 def run(*, stdout: Any, options: dict[str, Any]) -> dict[str, Any]:
@@ -308,32 +215,13 @@ def run(*, stdout: Any, options: dict[str, Any]) -> dict[str, Any]:
     figures: dict[str, Any] = {"chromium": CHROMIUM, "poll_ms": 100}
     with tempfile.TemporaryDirectory(prefix="dashboard-bench-") as tmp:
         workdir = Path(tmp)
-        env = _base_env(workdir)
-        env["SQLITE_PATH"] = str(workdir / "dashboard-bench.sqlite3")
         stdout.write("bench dashboard on SQLite + the in-memory channel layer")
         figures["sqlite"] = _measure(
-            env, workdir, events=events, gap=gap, tasks=tasks, stdout=stdout
+            _system(workdir, "sqlite"), events=events, gap=gap, tasks=tasks, stdout=stdout
         )
         if options.get("scale"):
-            figures["postgres_redis"] = _scale(workdir, events, gap, tasks, stdout)
+            stdout.write("bench dashboard on Postgres + Redis (channels-redis)")
+            figures["postgres_redis"] = _measure(
+                _system(workdir, "scale"), events=events, gap=gap, tasks=tasks, stdout=stdout
+            )
     return figures
-
-
-def _scale(workdir: Path, events: int, gap: float, tasks: int, stdout: Any) -> dict[str, Any]:
-    import psycopg
-
-    admin = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
-    redis = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-    name = f"bench_dashboard_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    env = _base_env(workdir)
-    env["DATABASE_URL"] = admin.rsplit("/", 1)[0] + f"/{name}"
-    env["REDIS_URL"] = redis
-    env["Q_CLUSTER_PREFIX"] = name
-    stdout.write("bench dashboard on Postgres + Redis (channels-redis)")
-    try:
-        return _measure(env, workdir, events=events, gap=gap, tasks=tasks, stdout=stdout)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -33,9 +33,11 @@ from zoneinfo import ZoneInfo
 
 import requests
 from django.conf import settings
+from django.core.management import call_command
 from django.test.utils import override_settings
 
 from dm.accounts import DEFAULT_LIMITS
+from harness import System, free_offset, simulator_url
 
 PLATFORMS = ("twitter", "tiktok", "instagram")
 DURATION_SCALE = 1000.0  # the simulated sends' real durations, this much faster in wall time
@@ -44,6 +46,7 @@ START = datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
 
 
 def run(*, stdout: Any, options: dict[str, Any]) -> dict[str, Any]:
+    call_command("migrate", verbosity=0)  # a fresh bench database needs the tables
     quick = bool(options.get("quick"))
     dms = int(options.get("tasks") or (60 if quick else 500))
     figures = {"simulated_clock": simulated_clock(dms=dms, stdout=stdout)}
@@ -254,22 +257,16 @@ def sigkill(
     stdout: Any = None,
     tasks: int | None = None,
     tmp: Path | None = None,
-    crm_separate: bool = False,
     platforms: tuple[str, ...] = PLATFORMS,
 ) -> dict[str, Any]:
     """Kill the worker mid-send `kills` times; count duplicates, lost and blocked tasks, and
     check that every interrupted send was verified by a trustworthy read or blocked."""
-    import importlib
-
-    # The e2e harness (a dev tool) starts the processes; imported by name, not type-checked.
-    System: Any = importlib.import_module("tests.e2e.harness").System
-
     tmp = tmp or Path(tempfile.mkdtemp(prefix="dm-bench-"))
-    offset = _free_offset()
+    keys = [f"{p}_dm" for p in PLATFORMS]  # all three served, as the probes reach each
+    offset = free_offset(keys)
+    sims = {p: simulator_url(f"{p}_dm", offset) for p in platforms}
     env = {
-        "INSTAGRAM_DM_URL": f"http://127.0.0.1:{3001 + offset}",
-        "TIKTOK_DM_URL": f"http://127.0.0.1:{3002 + offset}",
-        "TWITTER_DM_URL": f"http://127.0.0.1:{3003 + offset}",
+        **{f"{p.upper()}_DM_URL": simulator_url(f"{p}_dm", offset) for p in PLATFORMS},
         "DM_ACTIVE_START": "00:00",
         "DM_ACTIVE_END": "00:00",
         "DM_LIMITS": "twitter:dm=100000/100000/0-1,tiktok:dm=100000/100000/0-1,"
@@ -278,23 +275,10 @@ def sigkill(
         "Q_WORKERS": "1",
         "SIM_PROFILE": "real",
     }
-    system = System(tmp, **env)
+    system = System(tmp, environ=env)
     try:
         system.start_all()
-        system.spawn(
-            "simulate",
-            *_python(),
-            "manage.py",
-            "simulate",
-            "--port-offset",
-            str(offset),
-            "--only",
-            "dm",
-            "--reply-probability",
-            "0",
-        )
-        sims = {p: env[f"{p.upper()}_DM_URL"] for p in platforms}
-        system.wait_for(lambda: all(_up(url) for url in sims.values()), 20, "the simulators")
+        system.start_simulators(keys, offset, "--reply-probability", "0")
         for url in sims.values():
             requests.post(f"{url}/_sim/reset", timeout=5)
             # The real profile's send durations, 20x faster: TikTok 1.75 s, Instagram 0.95 s,
@@ -330,36 +314,7 @@ def sigkill(
     return figures
 
 
-def _python() -> list[str]:
-    import sys
-
-    return [sys.executable]
-
-
-def _up(url: str) -> bool:
-    try:
-        return requests.get(f"{url}/health", timeout=1).ok
-    except requests.RequestException:
-        return False
-
-
-def _free_offset() -> int:
-    import socket
-
-    rng = random.Random()
-    for _ in range(50):
-        offset = rng.randrange(20_000, 40_000)
-        try:
-            for port in (3001, 3002, 3003):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port + offset))
-        except OSError:
-            continue
-        return offset
-    raise RuntimeError("no free port range for the simulators")
-
-
-def _kill_loop(system: Any, ids: list[str], kills: int) -> int:
+def _kill_loop(system: System, ids: list[str], kills: int) -> int:
     """SIGKILL the worker running a send, `kills` times, at a random moment of the send."""
     rng = random.Random(11)
     done, deadline = 0, time.monotonic() + 60 + kills * 15
@@ -387,12 +342,12 @@ def _kill_loop(system: Any, ids: list[str], kills: int) -> int:
     return done
 
 
-def _all_final(system: Any, ids: list[str]) -> bool:
+def _all_final(system: System, ids: list[str]) -> bool:
     state = system.api("GET", "/api/scheduler/status").json()
     return bool(state["tasksInQueue"] == state["tasksBlocked"] and not state["tasksRunning"])
 
 
-def _wait_quiet(system: Any, ids: list[str], *, allow_blocked: bool = True) -> int:
+def _wait_quiet(system: System, ids: list[str], *, allow_blocked: bool = True) -> int:
     """Wait until every task is final (or blocked); returns how many are blocked."""
     ends = {"completed", "failed", "cancelled"} | ({"blocked"} if allow_blocked else set())
     system.wait_for(
@@ -422,14 +377,14 @@ print(json.dumps({"unknown": len(keys), **ends}))
 """
 
 
-def _interrupted(system: Any) -> dict[str, int]:
+def _interrupted(system: System) -> dict[str, int]:
     import json
 
     out = system.manage("shell", "-c", _INTERRUPTED)
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
-def _resolve_over_http(system: Any, ids: list[str], sims: dict[str, str]) -> dict[str, int]:
+def _resolve_over_http(system: System, ids: list[str], sims: dict[str, str]) -> dict[str, int]:
     delivered = {p: [d["username"] for d in _sent(url)] for p, url in sims.items()}
     resolved = {"sent": 0, "resend": 0}
     for task_id in ids:
@@ -440,7 +395,8 @@ def _resolve_over_http(system: Any, ids: list[str], sims: dict[str, str]) -> dic
             "sent" if task["payload"]["username"] in delivered[task["platform"]] else "resend"
         )
         answer = system.api("POST", f"/api/dm/sends/{task_id}/decide", json={"decision": decision})
-        assert answer.status_code == 200, answer.text  # noqa: S101
+        if answer.status_code != 200:
+            raise RuntimeError(f"deciding task {task_id}: {answer.status_code} {answer.text}")
         resolved[decision] += 1
     return resolved
 
@@ -450,7 +406,7 @@ def _sent(url: str) -> list[dict[str, Any]]:
 
 
 def _count(
-    system: Any,
+    system: System,
     ids: list[str],
     sims: dict[str, str],
     kills: int,

@@ -1,0 +1,94 @@
+"""The one process harness: the environment each profile gives the processes, free ports for
+the simulators, and what a missing Postgres or Redis means to the tests."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+import harness
+import harness.system
+from harness import ScaleUnavailable, System, free_offset, simulator_port
+from tests.e2e import harness as e2e_harness
+
+
+@pytest.fixture
+def caller_env(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/1")
+    monkeypatch.setenv("SQLITE_PATH", "bench-results/bench.sqlite3")
+
+
+def test_the_sqlite_profile_runs_on_a_file_of_its_own_whatever_the_caller_points_at(
+    tmp_path, caller_env
+):
+    system = System(tmp_path, Q_WORKERS="1")
+    assert system.env["SQLITE_PATH"] == str(tmp_path / "db.sqlite3")
+    assert "DATABASE_URL" not in system.env
+    assert "REDIS_URL" not in system.env
+    assert system.env["DATA_DIR"] == str(tmp_path)
+    assert system.env["Q_WORKERS"] == "1"  # the caller's own settings win over the fast ones
+    assert system.env["SCHEDULER_LEADER_LEASE_SECONDS"] == "2"
+
+
+def test_the_inherit_profile_keeps_the_callers_database_and_broker_and_timings(
+    tmp_path, caller_env
+):
+    system = System(tmp_path, "inherit", fast=False, environ={"Q_SAVE_LIMIT": "0"})
+    assert system.env["DATABASE_URL"] == "postgres://postgres@127.0.0.1:5432/bench"
+    assert system.env["REDIS_URL"] == "redis://127.0.0.1:6379/1"
+    assert system.env["SQLITE_PATH"] == "bench-results/bench.sqlite3"
+    assert system.env["Q_SAVE_LIMIT"] == "0"
+    assert "SCHEDULER_LEADER_LEASE_SECONDS" not in system.env
+
+
+def test_an_unknown_profile_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="profile"):
+        System(tmp_path, "mysql")
+
+
+def test_without_postgres_or_redis_the_scale_profile_raises_for_a_benchmark(tmp_path, monkeypatch):
+    monkeypatch.setattr(harness.system, "scale_available", lambda: False)
+    with pytest.raises(ScaleUnavailable):
+        System(tmp_path, "scale")
+
+
+def test_without_postgres_or_redis_the_scale_profile_skips_a_test_and_fails_it_in_ci(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(harness.system, "scale_available", lambda: False)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        e2e_harness.System(tmp_path, "scale")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception):
+        e2e_harness.System(tmp_path, "scale")
+
+
+def test_the_simulators_offset_leaves_every_asked_port_free():
+    keys = ["twitter_dm", "sora"]
+    offset = free_offset(keys)
+    for key in keys:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", simulator_port(key, offset)))
+    assert simulator_port("sora", offset) == 7070 + offset
+
+
+def test_the_offset_search_skips_a_port_in_use(monkeypatch):
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    try:
+        busy = taken.getsockname()[1]
+        first = busy - 3003  # the X DM simulator's port with this offset is the busy one
+        offsets = iter([first, first + 1])
+        monkeypatch.setattr(harness.ports.random.Random, "randrange", lambda *a: next(offsets))
+        assert free_offset(["twitter_dm"]) == first + 1
+    finally:
+        taken.close()
+
+
+def test_the_e2e_tests_import_the_same_harness():
+    assert issubclass(e2e_harness.System, harness.System)
+    assert e2e_harness.free_offset is harness.free_offset
+    assert e2e_harness.ROOT == harness.ROOT
