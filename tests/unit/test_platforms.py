@@ -1,9 +1,9 @@
 from dashboard.activity import platform_label
+from dm.api import DmSendApi
 from dm.clients import CommentsClient, UnifiedDMClient
 from dm.limits import label
 from dm.models import PlatformAccount
 from dm.platforms import COMMENT_PLATFORMS, DM_PLATFORMS, PLATFORMS
-from dm.serializers import DmSendInput
 
 
 def test_the_dm_and_comment_platforms_are_the_ones_the_services_run():
@@ -16,7 +16,7 @@ def test_the_model_the_api_and_the_clients_read_the_one_list():
     assert [value for value, _ in PlatformAccount._meta.get_field("platform").choices] == list(
         PLATFORMS
     )
-    assert list(DmSendInput().fields["platform"].choices) == list(DM_PLATFORMS)
+    assert list(DmSendApi.InputSerializer().fields["platform"].choices) == list(DM_PLATFORMS)
     assert list(CommentsClient()._clients) == list(COMMENT_PLATFORMS)
     assert UnifiedDMClient().platforms == list(DM_PLATFORMS)
 
