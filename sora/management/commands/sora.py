@@ -41,7 +41,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
         choices: dict[str, dict[str, Any]] = {
-            "import": {"import_file": options.get("file")},
+            "import": {"import_file": options.get("file"), "verbosity": options["verbosity"]},
             "queue": {
                 "trilogy": options.get("trilogy"),
                 "when_credits": options.get("when_credits"),
