@@ -10,6 +10,7 @@ from io import StringIO
 import pytest
 from django.utils import timezone
 
+from dashboard.selectors import platform_rows
 from dm import services as dm_services
 from dm.accounts import account_get_or_create
 from dm.simulator import InstagramCommentSim, InstagramDMSim, TikTokDMSim
@@ -50,6 +51,8 @@ def test_a_comment_service_down_holds_only_that_platforms_comments(api, settings
     assert held["actionHolds"]["comment"].startswith("Instagram comments:")
     assert held["healthPause"] is None
     assert not Pause.objects.filter(platform="instagram").exists()
+    row = next(r for r in platform_rows([held], now=timezone.now()))  # the dashboard's card
+    assert "held: Instagram comments: service down since" in row["detail"]
 
     with s.platform_sim(settings, InstagramDMSim, "instagram") as dm_server:
         comment, _ = dm_services.comment_post(platform="instagram", post_url=POST, text="Nice!")
