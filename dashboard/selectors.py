@@ -284,6 +284,9 @@ def platform_rows(platforms: list[dict[str, Any]], *, now: datetime) -> list[dic
             status, detail = "waiting", str(item.get("waitReason") or "")
         else:
             status, detail = "ready", ""
+        holds = item.get("actionHolds")
+        if isinstance(holds, dict) and holds:  # e.g. its comment service is down
+            detail = "; ".join(filter(None, [detail, *(f"held: {h}" for h in holds.values())]))
         rows.append(
             {
                 "platform": name,

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from dm import limits
 from dm.accounts import account_get_or_create, limit_config, limit_get_or_create
-from dm.models import COUNTED_STATES, AccountLimit, PlatformAccount, SendLedger
+from dm.models import COUNTED_STATES, AccountLimit, Action, PlatformAccount, SendLedger
 from dm.platforms import DM_PLATFORMS
 from scheduler.models import Pause
 from scheduler.planning import Gate
@@ -67,8 +67,26 @@ def probe(keys: Iterable[str], now: datetime) -> Mapping[str, Gate]:
             gates[key] = Gate(available=0, reason=f"unknown account: {exc}")
             continue
         limit = limit_get_or_create(account=account, action=action)
-        gates[key] = limit_verdict(limit, now=now).gate()
+        held = action_hold(limit)
+        gates[key] = (
+            Gate(available=0, reason=held) if held else limit_verdict(limit, now=now).gate()
+        )
     return gates
+
+
+def action_hold(limit: AccountLimit) -> str | None:
+    """Why a failed probe holds this action (not DMs: their health pause holds the platform's
+    account), or None. Only this action of this account waits; the next good probe frees it."""
+    if limit.action == Action.DM or limit.healthy is not False:
+        return None
+    what = f"{limits.label(limit.account.platform)} {limit.action}s"
+    return f"{what}: {limit.health_reason or 'unhealthy'}"
+
+
+def action_holds(account: PlatformAccount) -> dict[str, str]:
+    """The account's other actions that a failed probe holds, with their reasons."""
+    rows = AccountLimit.objects.filter(account=account, healthy=False).exclude(action=Action.DM)
+    return {row.action: held for row in rows if (held := action_hold(row))}
 
 
 def today_count(limit: AccountLimit, *, now: datetime) -> int:
@@ -159,6 +177,7 @@ def account_status(
         "paused": user_pause,
         "healthPause": health_pause,
         "waitReason": wait or (None if checked else NOT_CHECKED),
+        "actionHolds": action_holds(account) if action == Action.DM else {},
         "betweenSends": between_sends,
         "lastActivity": last,
     }

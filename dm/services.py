@@ -4,6 +4,7 @@ queueing sends. Every state change of a send is an event row in the same transac
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -28,7 +29,7 @@ from dm.models import (
     PlatformAccount,
     SendLedger,
 )
-from dm.platforms import DM_PLATFORMS
+from dm.platforms import COMMENT_PLATFORMS, DM_PLATFORMS
 from scheduler import events
 from scheduler.models import PauseKind, Task
 from scheduler.services import (
@@ -260,11 +261,17 @@ def health_store(
     service_limits: dict[str, Any] | None,
     now: datetime,
 ) -> AccountLimit:
-    """Store a probe's result; a bad one sets a health pause, a good one lifts it."""
+    """Store a probe's result. For DMs a bad one sets the platform's health pause and a good one
+    lifts it; any other action (comments) is held on its own: its `platform:<action>` gate
+    stays shut while the row is unhealthy (dm/selectors.py), and the platform's DMs go on."""
     with transaction.atomic():
         limit = AccountLimit.objects.select_for_update().get(
             pk=limit_get_or_create(account=account, action=action).pk
         )
+        if not healthy:
+            reason = down_since(
+                reason, previous=limit.health_reason if limit.healthy is False else "", now=now
+            )
         limit.healthy = healthy
         limit.logged_in = logged_in
         limit.health_reason = reason[:300]
@@ -280,18 +287,36 @@ def health_store(
             message=reason or "healthy",
             data={"healthy": healthy, "loggedIn": logged_in, "action": action},
         )
-        if healthy:
-            scheduler_resume(
-                platform=account.platform, account=account.handle, kind=PauseKind.HEALTH
-            )
-        else:
-            scheduler_pause(
-                platform=account.platform,
-                account=account.handle,
-                reason=f"{limits.label(account.platform)}: {reason}",
-                kind=PauseKind.HEALTH,
-            )
+        if action == Action.DM:
+            _health_pause(account, healthy=healthy, reason=reason)
     return limit
+
+
+_DOWN = re.compile(r"^service down(?: since (\d\d:\d\d))?:? ?")
+
+
+def down_since(reason: str, *, previous: str, now: datetime) -> str:
+    """ "service down: …" reads "service down since HH:MM: …", HH:MM the first failure of this
+    outage (kept from the previous reason while the service stays down). Other reasons pass."""
+    match = _DOWN.match(reason)
+    if match is None:
+        return reason
+    before = _DOWN.match(previous)
+    since = (before and before.group(1)) or f"{timezone.localtime(now):%H:%M}"
+    return f"service down since {since}: {reason[match.end() :]}"
+
+
+def _health_pause(account: PlatformAccount, *, healthy: bool, reason: str) -> None:
+    """The DM service's health holds (or frees) the platform's account through a pause."""
+    if healthy:
+        scheduler_resume(platform=account.platform, account=account.handle, kind=PauseKind.HEALTH)
+    else:
+        scheduler_pause(
+            platform=account.platform,
+            account=account.handle,
+            reason=f"{limits.label(account.platform)}: {reason}",
+            kind=PauseKind.HEALTH,
+        )
 
 
 def health_unknown(
@@ -405,17 +430,27 @@ def reply_check_schedule(*, account: PlatformAccount, now: datetime) -> Task | N
 
 
 def probes_on_lead(now: datetime) -> list[Task]:
-    """A dispatcher took the lead: probe every DM account's service now (platforms are
-    probed, not assumed), moving a chained probe that was due later to now."""
+    """A dispatcher took the lead: probe every DM account's service and every configured
+    comment service now (platforms are probed, not assumed), moving a chained probe that was
+    due later to now."""
     probes: list[Task] = []
     for platform in DM_PLATFORMS:
         account_get_or_create(platform=platform)
     for account in PlatformAccount.objects.filter(platform__in=DM_PLATFORMS):
-        task = probe_schedule(account=account, action=Action.DM, at=now)
-        if task.status == "pending" and task.scheduled_for > now:
-            task = task_reschedule(task_id=task.pk, when=now)
-        probes.append(task)
+        probes.append(_probe_now(account, Action.DM, now))
+    comments = [p for p in COMMENT_PLATFORMS if settings.SERVICE_URLS.get(f"{p}_comments")]
+    for commented in comments:
+        account_get_or_create(platform=commented)
+    for account in PlatformAccount.objects.filter(platform__in=comments):
+        probes.append(_probe_now(account, Action.COMMENT, now))
     return probes
+
+
+def _probe_now(account: PlatformAccount, action: str, now: datetime) -> Task:
+    task = probe_schedule(account=account, action=action, at=now)
+    if task.status == "pending" and task.scheduled_for > now:
+        task = task_reschedule(task_id=task.pk, when=now)
+    return task
 
 
 # --- sends ------------------------------------------------------------------------------------

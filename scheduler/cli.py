@@ -200,7 +200,7 @@ def platform_table(platforms: Sequence[Mapping[str, Any]]) -> Table:
             str(item.get("account") or "-"),
             str(item.get("safariHost") or "-"),
             "ready" if item.get("isReady") else "waiting",
-            _platform_reason(item, now),
+            "; ".join(filter(None, [_platform_reason(item, now), *_action_holds(item)])),
             f"{item.get('messagesToday', 0)}/{limits.get('daily', '?')}",
             f"{item.get('messagesThisHour', 0)}/{limits.get('hourly', '?')}",
         )
@@ -222,6 +222,12 @@ def _platform_reason(item: Mapping[str, Any], now: datetime) -> str:
     if not item.get("lastProbeAt"):
         return "not checked yet"
     return ""
+
+
+def _action_holds(item: Mapping[str, Any]) -> list[str]:
+    """Another action of the account held on its own (its comment service is down)."""
+    holds = item.get("actionHolds")
+    return [f"held: {reason}" for reason in holds.values()] if isinstance(holds, dict) else []
 
 
 def _or_unknown(value: Any) -> str:

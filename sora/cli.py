@@ -15,6 +15,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from safari_auto.inputs import load_json
+from safari_auto.progress import Progress
 from scheduler import idempotency, taskinput
 from sora import importer, selectors, services, singles
 
@@ -127,7 +128,11 @@ def handle(options: dict[str, Any], stdout: Writer) -> None:
     did = False
     try:
         if options.get("import_file"):
-            result = importer.batch_import_file(path=options["import_file"])
+            verbosity = int(options.get("verbosity", 1))
+            with Progress(stdout, what="trilogies imported", verbosity=verbosity) as shown:
+                result = importer.batch_import_file(
+                    path=options["import_file"], on_progress=shown.step
+                )
             stdout.write(result.message + "\n")
             did = True
         if options.get("trilogy"):

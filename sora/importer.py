@@ -7,7 +7,7 @@ stage, prompt}]}]}`; a single trilogy object (with `videos` or `parts`) is accep
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,8 +97,11 @@ def trilogy_upsert(
     return trilogy, created
 
 
-def batch_import(*, data: Any, source: str = "") -> ImportResult:
-    """Import a batch (or one trilogy), all or nothing."""
+def batch_import(
+    *, data: Any, source: str = "", on_progress: Callable[[int, int], None] | None = None
+) -> ImportResult:
+    """Import a batch (or one trilogy), all or nothing; `on_progress(done, total)` after each
+    trilogy."""
     if not isinstance(data, Mapping):
         raise ValidationError("a batch must be a JSON object")
     items = data.get("trilogies") if "trilogies" in data else [data]
@@ -112,10 +115,14 @@ def batch_import(*, data: Any, source: str = "") -> ImportResult:
                 raise ValidationError(f"trilogy {index} must be an object")
             trilogy, created = trilogy_upsert(data=item, character=character, source=source)
             (result.created if created else result.updated).append(trilogy.slug)
+            if on_progress is not None:
+                on_progress(index, len(items))
     return result
 
 
-def batch_import_file(*, path: str | Path) -> ImportResult:
+def batch_import_file(
+    *, path: str | Path, on_progress: Callable[[int, int], None] | None = None
+) -> ImportResult:
     file = Path(path)
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
@@ -123,7 +130,7 @@ def batch_import_file(*, path: str | Path) -> ImportResult:
         raise ValidationError(f"no such file: {file}") from exc
     except ValueError as exc:
         raise ValidationError(f"{file.name} is not valid JSON: {exc}") from exc
-    return batch_import(data=data, source=file.name)
+    return batch_import(data=data, source=file.name, on_progress=on_progress)
 
 
 SAMPLE_FILE = Path(__file__).resolve().parent / "fixtures" / "trilogies.json"

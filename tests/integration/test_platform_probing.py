@@ -42,7 +42,7 @@ def test_a_platform_no_probe_has_seen_is_not_ready_and_says_so(api):
     assert (x["isReady"], x["checked"], x["waitReason"]) == (True, True, None)
 
 
-def test_taking_the_lead_probes_every_dm_service_now_and_checks_sora_credits():
+def test_taking_the_lead_probes_every_dm_and_comment_service_now_and_checks_sora_credits():
     later = timezone.now() + timedelta(minutes=30)
     tiktok = account_get_or_create(platform="tiktok")
     chained = dm_services.probe_schedule(account=tiktok, at=later)  # the chain's next probe
@@ -50,13 +50,21 @@ def test_taking_the_lead_probes_every_dm_service_now_and_checks_sora_credits():
     now = timezone.now()
     assert dispatcher.take_lease(now)
     probes = Task.objects.filter(type="probe", status="pending")
-    assert sorted(p.payload["platform"] for p in probes) == ["instagram", "tiktok", "twitter"]
+    assert sorted((p.payload["action"], p.payload["platform"]) for p in probes) == [
+        ("comment", "instagram"),
+        ("comment", "threads"),
+        ("comment", "tiktok"),
+        ("comment", "twitter"),
+        ("dm", "instagram"),
+        ("dm", "tiktok"),
+        ("dm", "twitter"),
+    ]
     assert all(p.scheduled_for <= now for p in probes)
     assert Task.objects.get(pk=chained.pk).scheduled_for <= now  # moved up, not doubled
     assert Task.objects.filter(type="sora_check", status="pending").count() == 1
     # A renewal of the lease is not a new lead: nothing more is queued.
     assert dispatcher.take_lease(now + timedelta(seconds=5))
-    assert Task.objects.filter(type="probe").count() == 3
+    assert Task.objects.filter(type="probe").count() == 7
     assert not AccountLimit.objects.filter(last_probe_at__isnull=False).exists()
 
 

@@ -17,6 +17,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from safari_auto.progress import heartbeat
+
 BENCHES = {
     "scheduler": "benchmarks.scheduler",
     "crm": "benchmarks.crm",
@@ -57,7 +59,12 @@ class Command(BaseCommand):
             module = importlib.import_module(BENCHES[options["name"]])
         except ModuleNotFoundError as exc:
             raise CommandError(f"no benchmark module {BENCHES[options['name']]}: {exc}") from None
-        figures = module.run(stdout=self.stdout, options=options)
+        # A bench runs for minutes: a line every 30 s says it is alive (its own stages print
+        # what they measure; their sizes are not known here).
+        with heartbeat(
+            self.stdout, what=f"bench {options['name']}", verbosity=options["verbosity"]
+        ):
+            figures = module.run(stdout=self.stdout, options=options)
         out = Path(options["out"])
         out.mkdir(parents=True, exist_ok=True)
         path = out / f"{options['name']}-{db['ENGINE'].rsplit('.', 1)[-1]}.json"

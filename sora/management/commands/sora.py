@@ -33,7 +33,7 @@ class Command(BaseCommand):
         # Each sub-command is one of `scheduler sora`'s flags; cli.handle runs both.
         action = options["action"]
         flags: dict[str, dict[str, Any]] = {
-            "import": {"import_file": options.get("file")},
+            "import": {"import_file": options.get("file"), "verbosity": options["verbosity"]},
             "queue": {
                 key: options.get(key)
                 for key in ("trilogy", "when_credits", "priority", "idempotency_key")
