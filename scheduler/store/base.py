@@ -67,7 +67,7 @@ class TaskStore:
         with transaction.atomic():
             sql.execute(*sql.lane_insert(task.lane, task.created_at))
             pk = int(sql.execute(*insert)[1][0][0])
-            saved = _saved_task(pk, values)
+            saved = saved_task(pk, values)
             if dependencies:
                 saved.dependencies.set(dependencies)
             self.record({**created, "task_id": pk, "subject_id": str(pk)}, saved)
@@ -249,6 +249,6 @@ def package_delete(package: int) -> sql.Prepared:
     return f"DELETE FROM {sql.table(OrmQ)} WHERE id = %s", [package]  # noqa: S608
 
 
-def _saved_task(pk: int, values: Mapping[str, Any]) -> Task:
+def saved_task(pk: int, values: Mapping[str, Any]) -> Task:
     names = ["id", *values]
     return Task.from_db(DEFAULT_DB_ALIAS, names, [pk, *values.values()])

@@ -25,10 +25,10 @@ from scheduler.store.base import (
     Claim,
     S,
     TaskStore,
-    _saved_task,
     claimed_event,
     in_order,
     package_delete,
+    saved_task,
 )
 from scheduler.store.rows import EventRow
 
@@ -54,7 +54,7 @@ class PostgresStore(TaskStore):
         )
         params = [*lane[1], *sql.insert_params(Task, values), *event[1]]
         task_id, event_id = sql.execute(statement, params)[1][0]
-        saved = _saved_task(int(task_id), values)
+        saved = saved_task(int(task_id), values)
         row = {**created, "task_id": saved.pk, "subject_id": str(saved.pk)}
         announce.on_commit([rows.saved(row, int(event_id))], saved)
         return saved

@@ -138,14 +138,9 @@ def start_update(task_id: int, *, attempt: int, now: Any) -> Prepared:
     )
 
 
-# The claim's parameters: the status, the claimer, the claim time, then the task ids.
-CLAIMED_AT = 2
-
-
 def claim_update(task_ids: list[int], *, by: str, now: Any) -> Prepared:
     """pending → scheduled for the ready ones among `task_ids`: next attempt, Safari held if
-    the task needs it. RETURNING id, attempt, type, safari_host. `CLAIMED_AT` indexes the
-    claim time among the parameters (the claimed events reuse it)."""
+    the task needs it. RETURNING id, attempt, type, safari_host."""
     marks = ", ".join(["%s"] * len(task_ids))
     sql = (
         f"UPDATE {table(Task)} SET status = %s, claimed_by = %s, claimed_at = %s, "  # noqa: S608
