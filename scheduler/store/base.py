@@ -217,6 +217,16 @@ class TaskStore:
         for reason, ids in task_ids_by_reason.items():
             Task.objects.filter(pk__in=ids, status=S.PENDING).update(wait_reason=reason)
 
+    def prune(self, before: datetime, *, keep: int) -> tuple[int, int]:
+        """Delete finished tasks (but `keep`) and events older than `before`: (events, tasks).
+        Events of unfinished tasks are their history and audit trail: they stay."""
+        unfinished = Task.objects.exclude(status__in=FINAL_STATUSES).values("pk")
+        old = Event.objects.filter(created_at__lt=before).exclude(task_id__in=unfinished)
+        events, _ = old.delete()
+        finished = Task.objects.filter(status__in=FINAL_STATUSES, finished_at__lt=before)
+        tasks, _ = finished.exclude(pk=keep).delete()
+        return events, tasks
+
 
 class SqliteStore(TaskStore):
     """SQLite runs in-process: a statement costs no round trip, so the portable
