@@ -5,10 +5,13 @@ poll; on SQLite that costs more than the poll itself. This one first asks one in
 `LIMIT 1` on the open connection, so a short `poll` (fast Safari refills) stays cheap when
 idle, then locks a batch in one statement and acknowledges with one DELETE.
 
-A runner's package is acknowledged earlier, in the transaction that starts its task
-(`Delivery`): from then on the task row, its heartbeat and the reaper own its recovery, and
-the monitor has nothing left to acknowledge, so each task costs one write fewer on the
-shared database.
+A runner's package is acknowledged earlier, on every database: the store deletes its row in
+the same transaction (on Postgres, the same statement) that starts its task (`Delivery`,
+`TaskStore.start`). From then on the task row, its heartbeat and the reaper own its
+recovery, and the monitor has nothing left to acknowledge: one write fewer per task on the
+shared database. A package whose task does not start (delivered again, or not this
+attempt's) keeps its `ack_id` and the monitor acknowledges it after the run, as django-q2
+does. The Redis broker has no row to delete: its packages are not acknowledged early.
 """
 
 from __future__ import annotations
@@ -22,8 +25,6 @@ from django.utils import timezone
 from django_q.brokers.orm import ORM
 from django_q.conf import Conf
 from django_q.models import OrmQ
-
-from scheduler import rawsql
 
 
 class PollingORM(ORM):  # type: ignore[misc]
@@ -79,12 +80,8 @@ class PollingORM(ORM):  # type: ignore[misc]
 
 
 def delete_package(package_id: Any) -> None:
-    alias = Conf.ORM or DEFAULT_DB_ALIAS
-    conn = connections[alias]
+    conn = connections[Conf.ORM or DEFAULT_DB_ALIAS]
     sql = f"DELETE FROM {conn.ops.quote_name(OrmQ._meta.db_table)} WHERE id = %s"  # noqa: S608
-    if alias == DEFAULT_DB_ALIAS:  # the hot path's plain cursor (and the writer lock)
-        rawsql.execute((sql, [package_id]))
-        return
     with conn.cursor() as cursor:
         cursor.execute(sql, [package_id])
 
@@ -114,10 +111,7 @@ class Delivery:
             return None
         return current
 
-    def acknowledge(self) -> None:
-        """Delete the package row, inside the caller's transaction."""
-        delete_package(self.package["ack_id"])
-
     def acknowledged(self) -> None:
-        """After commit: tell the monitor the package needs no acknowledgement of its own."""
+        """The store deleted the package row with the start: tell the monitor it needs no
+        acknowledgement of its own."""
         self.package.pop("ack_id", None)

@@ -18,16 +18,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from scheduler import events, lifecycle, rawsql, registry
+from scheduler import events, lifecycle, registry
 from scheduler.lifecycle import S
-from scheduler.models import Event, Lane, Pause, PauseScope, SchedulerState, Task
+from scheduler.models import Event, Lane, Pause, PauseScope, SchedulerState, Task, TaskStatus
 from scheduler.packages import PackageBatch, broker_for, cluster_for, enqueue
 from scheduler.planning import Candidate, Pauses, Plan, ResourceState, plan
+from scheduler.store import Claim, get_store
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +48,14 @@ HEAD_FIELDS = (
 )
 # SQLite allows 500 terms in one compound SELECT; stay well under it.
 LANES_PER_QUERY = 200
+# `store_reasons` remembers the reason last written for each waiting task, to skip rewriting
+# an unchanged one every cycle. A claim forgets its task, but a task that leaves the queue
+# otherwise (cancelled, rescheduled by a person, deleted) stays: past this many entries
+# (about 5 MB) the memory is dropped, which costs one rewrite of each waiting task's reason.
+REASONS_KEPT = 50_000
 # The partial indexes' condition, as literals: SQLite uses a partial index only for a query
 # whose WHERE spells out its condition (a bound parameter proves nothing).
-READY = "status = 'pending' AND pending_deps = 0"
+READY = f"status = '{TaskStatus.PENDING.value}' AND pending_deps = 0"
 
 
 def _aware(value: object) -> datetime:
@@ -299,73 +305,22 @@ class Dispatcher:
             if self._reasons.get(task_id) != reason:
                 by_reason.setdefault(reason[:300], []).append(task_id)
                 self._reasons[task_id] = reason
-        for reason, ids in by_reason.items():
-            Task.objects.filter(pk__in=ids, status=S.PENDING).update(wait_reason=reason)
-        if len(self._reasons) > 50_000:
+        get_store().note_waits(by_reason)
+        if len(self._reasons) > REASONS_KEPT:
             self._reasons.clear()
 
     def claim(
         self, task_ids: tuple[int, ...], now: datetime, candidates: dict[int, Candidate]
     ) -> list[int]:
-        """Claim the plan's tasks in one transaction: one UPDATE and one event INSERT for them
-        all, then enqueue after commit. If the database's Safari rule refuses the batch (a race
-        the plan could not see), claim one by one and skip the refused ones."""
-        ids = list(task_ids)
-        if rawsql.one_round_trip() and transaction.get_autocommit():
-            try:  # claims and their events in one statement
-                rows = rawsql.claim_tasks_with_events(ids, by=self.name, now=now)
-            except IntegrityError:
-                rows = None
-            if rows is not None:
-                order = {task_id: i for i, task_id in enumerate(ids)}
-                rows.sort(key=lambda row: order[row[0]])
-                claimed = [row[:4] for row in rows]
-                events.written_many(
-                    events.prepare_many(
-                        "task.claimed",
-                        [row[0] for row in rows],
-                        now=now,
-                        data={row[0]: {"attempt": row[1], "by": self.name} for row in rows},
-                    ),
-                    {row[0]: row[4] for row in rows},
-                )
-                for task_id, *_ in claimed:
-                    self._reasons.pop(task_id, None)
-                self._enqueue_all(claimed)
-                return [task_id for task_id, *_ in claimed]
-        with transaction.atomic():
-            try:
-                with transaction.atomic():
-                    claimed = rawsql.claim_tasks(ids, by=self.name, now=now)
-            except IntegrityError:
-                claimed = self._claim_one_by_one(ids, now)
-            order = {task_id: i for i, task_id in enumerate(ids)}
-            claimed.sort(key=lambda row: order[row[0]])  # enqueue in planning order
-            events.record_many(
-                "task.claimed",
-                [task_id for task_id, *_ in claimed],
-                now=now,
-                data={
-                    task_id: {"attempt": attempt, "by": self.name}
-                    for task_id, attempt, *_ in claimed
-                },
-            )
-            for task_id, *_ in claimed:
-                self._reasons.pop(task_id, None)
-            transaction.on_commit(lambda: self._enqueue_all(claimed))
+        """Claim the plan's tasks (the store: one UPDATE and one event INSERT for them all, or
+        one by one if the database's Safari rule refuses the batch), then enqueue after commit."""
+        claimed = get_store().claim(list(task_ids), by=self.name, now=now)
+        for task_id, *_ in claimed:
+            self._reasons.pop(task_id, None)
+        transaction.on_commit(lambda: self._enqueue_all(claimed))  # now, outside a transaction
         return [task_id for task_id, *_ in claimed]
 
-    def _claim_one_by_one(self, ids: list[int], now: datetime) -> list[tuple[int, int, str, str]]:
-        claimed = []
-        for task_id in ids:
-            try:
-                with transaction.atomic():
-                    claimed += rawsql.claim_tasks([task_id], by=self.name, now=now)
-            except IntegrityError:  # the database's Safari rule said no
-                continue
-        return claimed
-
-    def _enqueue_all(self, claimed: list[tuple[int, int, str, str]]) -> None:
+    def _enqueue_all(self, claimed: list[Claim]) -> None:
         """Packages for the claimed tasks, packed first and then sent together. A package that
         cannot be sent leaves its claim to expire; the reaper puts the task back in the queue."""
         if self.enqueue is not enqueue:  # a test's or a bench's own enqueue

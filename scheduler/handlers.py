@@ -13,9 +13,9 @@ from django.utils import timezone
 from safari_auto.http import ServiceError, call
 from safari_auto.redaction import url_origin
 from scheduler.errors import TaskError
-from scheduler.models import FINAL_STATUSES, Event, Task
 from scheduler.payloads import MAX_RETENTION_DAYS, CheckPayload, CleanupPayload
 from scheduler.registry import TaskType, register_task_type
+from scheduler.store import get_store
 
 if TYPE_CHECKING:
     from scheduler.runner import TaskContext
@@ -75,15 +75,7 @@ def cleanup(ctx: TaskContext) -> dict[str, int]:
     days = retention_days(ctx.payload.get("days"))
     cutoff = timezone.now() - timedelta(days=days)
     with transaction.atomic():
-        unfinished = Task.objects.exclude(status__in=FINAL_STATUSES).values("pk")
-        events, _ = (
-            Event.objects.filter(created_at__lt=cutoff).exclude(task_id__in=unfinished).delete()
-        )
-        tasks, _ = (
-            Task.objects.filter(status__in=FINAL_STATUSES, finished_at__lt=cutoff)
-            .exclude(pk=ctx.task.pk)
-            .delete()
-        )
+        events, tasks = get_store().prune(cutoff, keep=ctx.task.pk)
         results, _ = QTask.objects.filter(stopped__lt=cutoff).delete()
         Success.objects.filter(stopped__lt=cutoff).delete()
     return {"events": events, "tasks": tasks, "results": results, "days": days}

@@ -1,7 +1,8 @@
-"""Task state transitions. Each is a conditional update plus an event in one transaction.
+"""Task state transitions: what each one sets, written by the store as a conditional update
+plus its event, atomically.
 
-`filter(pk=…, status=old, …).update(…)` goes on only if exactly one row changed, so every
-transition is safe with many workers, several dispatchers and SQLite alike.
+The update goes on only if the row is still in a source status (and at the attempt), so
+every transition is safe with many workers, several dispatchers and SQLite alike.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
-from scheduler import events, rawsql
 from scheduler.models import FINAL_STATUSES, Task, TaskStatus
 from scheduler.planning import backoff
+from scheduler.store import compose, get_store
 from scheduler.taskinput import scrub
 
 S = TaskStatus
@@ -45,58 +45,14 @@ def transition(
         fields.setdefault("cancel_requested", "")
     if target in FINAL_STATUSES:
         fields.setdefault("finished_at", now)
-    # Both statements are composed before the transaction: on SQLite it holds the one write
-    # lock, so only the statements themselves run inside it.
-    values = {"status": target, **fields}
-    update = rawsql.prepare_update(task_id, statuses=source, attempt=attempt, values=values)
-    event = events.prepare(kind, task_id=task_id, message=message, data=data, now=now)
-    if rawsql.one_round_trip() and target not in (S.FAILED, S.CANCELLED):
-        done = rawsql.update_with_event(
-            update, event.insert[1], release_dependents=target == S.COMPLETED
-        )
-        if done is None:
-            return False
-        event.written(done[0])
-        return True
-    with transaction.atomic():
-        if not rawsql.execute(update):
-            return False
-        event.write()
-        if target == S.COMPLETED:
-            _release_dependents(task_id)
-        elif target in (S.FAILED, S.CANCELLED):
-            _fail_dependents(task_id, f"dependency #{task_id} {target}", now)
-    return True
-
-
-def _release_dependents(task_id: int) -> None:
-    rawsql.release_dependents(task_id)
-
-
-def _fail_dependents(task_id: int, reason: str, now: datetime) -> None:
-    """A failed or cancelled dependency fails its dependents, transitively, each naming the
-    dependency that failed it."""
-    frontier = [(task_id, reason)]
-    while frontier:
-        failed_id, why = frontier.pop()
-        dependents = (
-            Task.objects.filter(dependencies__id=failed_id)
-            .exclude(status__in=[*FINAL_STATUSES, S.RUNNING])
-            .values_list("pk", flat=True)
-        )
-        for dependent in list(dependents):
-            moved = Task.objects.filter(
-                pk=dependent, status__in=[S.PENDING, S.SCHEDULED, S.BLOCKED]
-            ).update(
-                status=S.FAILED,
-                error=why,
-                finished_at=now,
-                holds_safari=False,
-                result={"failedDependency": failed_id},
-            )
-            if moved:
-                events.record("task.failed", task_id=dependent, message=why, now=now)
-                frontier.append((dependent, f"dependency #{dependent} failed"))
+    return get_store().transition(
+        task_id,
+        source=source,
+        target=target,
+        attempt=attempt,
+        values={"status": target, **fields},
+        event=compose(kind, task_id=task_id, message=message, data=data, now=now),
+    )
 
 
 def next_retry_at(retry: int, now: datetime) -> datetime:

@@ -95,13 +95,13 @@ class Task(models.Model):
             # Lane heads: the ready tasks of one lane in planning order.
             models.Index(
                 fields=["lane", "priority", "scheduled_for", "id"],
-                condition=Q(status="pending", pending_deps=0),
+                condition=Q(status=TaskStatus.PENDING, pending_deps=0),
                 name="task_lane_head",
             ),
             # The next future due time across all lanes.
             models.Index(
                 fields=["scheduled_for"],
-                condition=Q(status="pending", pending_deps=0),
+                condition=Q(status=TaskStatus.PENDING, pending_deps=0),
                 name="task_next_due",
             ),
             # Counts by status, the in-flight count, the reaper and the queue listings.
@@ -120,7 +120,7 @@ class Task(models.Model):
             # The Safari rule, enforced by the database: one holder per host.
             models.UniqueConstraint(
                 fields=["safari_host"],
-                condition=Q(holds_safari=True, status__in=["scheduled", "running"]),
+                condition=Q(holds_safari=True, status__in=list(ACTIVE_STATUSES)),
                 name="one_safari_holder_per_host",
             ),
         ]
@@ -134,7 +134,10 @@ class Task(models.Model):
 
 
 class Lane(models.Model):
-    """A (type, platform, account, host) with ready work. Lets a cycle cost O(lanes)."""
+    """A (type, platform, account, host) that has had a task: written (if new) with each
+    task, never removed, and not a sign of ready work. Each dispatcher cycle asks every lane
+    for its ready heads (one indexed `LIMIT` each), so a cycle costs O(lanes ever used), not
+    O(pending tasks)."""
 
     key = models.CharField(max_length=200, unique=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -16,11 +16,12 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from scheduler import events, rawsql, registry
+from scheduler import events, registry
 from scheduler.broker import Delivery
 from scheduler.errors import TaskBlocked, TaskCancelled, TaskDeferred, TaskError
 from scheduler.lifecycle import S, fail_attempt, transition
 from scheduler.models import Task
+from scheduler.store import compose, get_store
 
 logger = logging.getLogger(__name__)
 
@@ -58,11 +59,8 @@ class TaskContext:
 
     def release_safari(self, reason: str = "") -> None:
         """Give Safari back while the task goes on (a video generating, say)."""
-        with transaction.atomic():
-            if Task.objects.filter(
-                pk=self.task.pk, attempt=self.task.attempt, holds_safari=True
-            ).update(holds_safari=False):
-                events.record("task.released_safari", task=self.task, message=reason)
+        event = compose("task.released_safari", task_id=self.task.pk, message=reason)
+        get_store().release_safari(self.task, event)
         self.task.holds_safari = False
 
     def event(self, kind: str, message: str = "", **data: Any) -> None:
@@ -72,7 +70,7 @@ class TaskContext:
     def save_progress(self, **result: Any) -> None:
         """Store partial results on the task now (a command id after a 202, say)."""
         merged = {**(self.task.result or {}), **result}
-        Task.objects.filter(pk=self.task.pk, attempt=self.task.attempt).update(result=merged)
+        get_store().save_progress(self.task.pk, self.task.attempt, merged)
         self.task.result = merged
 
 
@@ -98,9 +96,7 @@ class Heartbeat:
         self.changed.set()
 
     def beat(self) -> None:
-        rows = Task.objects.filter(pk=self.task_id, attempt=self.attempt, status=S.RUNNING)
-        rows.update(heartbeat_at=timezone.now())
-        flag = rows.values_list("cancel_requested", flat=True).first()
+        flag = get_store().beat(self.task_id, self.attempt, timezone.now())
         if flag:
             self.cancel_requested = flag
             self.changed.set()
@@ -146,26 +142,11 @@ def run(task_id: int, attempt: int) -> str:
     """Execute one attempt of a claimed task; returns the status it ended in."""
     if connection.get_autocommit():  # never drop a connection mid-transaction (sync mode)
         close_old_connections()
-    now = timezone.now()
-    started = events.prepare("task.started", task_id=task_id, now=now)
-    row: tuple[Any, ...] | None
-    if rawsql.one_round_trip():
-        prepared = rawsql.prepare_start(task_id, attempt=attempt, now=now)
-        done = rawsql.update_with_event(prepared, started.insert[1], whole_row=True)
-        row = None if done is None else done[1]
-        if done is not None:
-            started.written(done[0])
-    else:
-        delivery = Delivery.take((task_id, attempt))
-        with transaction.atomic():
-            row = rawsql.start_task(task_id, attempt=attempt, now=now)
-            if row is not None:
-                started.write()
-                if delivery is not None:  # the package, acknowledged with the start
-                    delivery.acknowledge()
-        if row is not None and delivery is not None:
-            delivery.acknowledged()
-    task = rawsql.task_from_row(row) if row is not None else None
+    delivery = Delivery.take((task_id, attempt))
+    package = delivery.package["ack_id"] if delivery is not None else None
+    task = get_store().start(task_id, attempt, now=timezone.now(), package=package)
+    if task is not None and delivery is not None:  # acknowledged with the start
+        delivery.acknowledged()
     if task is None:
         logger.info("task %s attempt %s is no longer ours to run; skipping", task_id, attempt)
         return ""

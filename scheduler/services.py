@@ -9,11 +9,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from safari_auto.api import ConflictError, NotFoundError
-from scheduler import events, idempotency, rawsql, registry, taskinput
+from scheduler import events, idempotency, registry, taskinput
 from scheduler.lifecycle import S, transition
 from scheduler.models import (
     FINAL_STATUSES,
@@ -23,6 +23,7 @@ from scheduler.models import (
     SchedulerState,
     Task,
 )
+from scheduler.store import compose, get_store
 
 MAX_REASON = 300  # Pause.reason; a decision's note is kept in the same words
 
@@ -168,37 +169,23 @@ def task_schedule(
         pending_deps=sum(1 for _, status in deps if status != S.COMPLETED),
         **reqs,
     )
-    insert = rawsql.prepare_insert(task)  # composed before the write lock is taken
-    created = events.prepare("task.created", message=task.name, now=now)
+    created = compose("task.created", message=task.name, now=now)
+    broken = [pk for pk, status in deps if status in (S.FAILED, S.CANCELLED)]
     try:
-        if not dep_ids and rawsql.one_round_trip() and transaction.get_autocommit():
-            # Lane, task and event in one statement: one round trip, atomic by itself.
-            task.pk, event_id = rawsql.insert_task_with_event(key, now, insert, created.insert[1])
-            task._state.adding = False
-            task._state.db = DEFAULT_DB_ALIAS
-            created.attach(task)
-            created.written(event_id)
-            return task, True
+        if not broken:
+            return get_store().create(task, created, dependencies=dep_ids), True
         with transaction.atomic():
-            rawsql.ensure_lane(key, now)
-            task.pk = rawsql.insert_prepared(insert)
-            task._state.adding = False
-            task._state.db = DEFAULT_DB_ALIAS
-            if dep_ids:
-                task.dependencies.set(dep_ids)
-            created.write(task=task)
-            broken = [pk for pk, status in deps if status in (S.FAILED, S.CANCELLED)]
-            if broken:
-                transition(
-                    task.pk,
-                    source=[S.PENDING],
-                    target=S.FAILED,
-                    kind="task.failed",
-                    message=f"dependency #{broken[0]} already failed or was cancelled",
-                    error=f"dependency #{broken[0]} already failed or was cancelled",
-                    now=now,
-                )
-                task.refresh_from_db()
+            task = get_store().create(task, created, dependencies=dep_ids)
+            transition(
+                task.pk,
+                source=[S.PENDING],
+                target=S.FAILED,
+                kind="task.failed",
+                message=f"dependency #{broken[0]} already failed or was cancelled",
+                error=f"dependency #{broken[0]} already failed or was cancelled",
+                now=now,
+            )
+        task.refresh_from_db()
     except IntegrityError:
         if idempotency_key:
             existing = _repeat(idempotency_key, request_hash)
@@ -221,9 +208,8 @@ def task_cancel(*, task_id: int | str, reason: str = "cancelled by user") -> Tas
     if task.status in FINAL_STATUSES:
         raise InvalidTransition(f"task {task.pk} is already {task.status}")
     if task.status == S.RUNNING:
-        with transaction.atomic():
-            if Task.objects.filter(pk=task.pk, status=S.RUNNING).update(cancel_requested="cancel"):
-                events.record("task.cancel_requested", task=task, message=reason)
+        asked = compose("task.cancel_requested", task_id=task.pk, message=reason)
+        get_store().request_cancel(task, asked)
         task.refresh_from_db()
         return task
     moved = transition(
@@ -434,7 +420,7 @@ def scheduler_stop(*, reason: str = "stopped by user") -> int:
     with transaction.atomic():
         SchedulerState.objects.update_or_create(pk=1, defaults={"stopped": True})
         scheduler_pause(reason=reason)
-        asked = Task.objects.filter(status=S.RUNNING).update(cancel_requested="requeue")
+        asked = get_store().request_requeue_all()
         events.record(
             "scheduler.stopped",
             subject="scheduler",

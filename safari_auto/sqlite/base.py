@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+from functools import lru_cache
 from typing import Any
 
 from django.db.backends.sqlite3 import base
@@ -72,8 +73,21 @@ class WriterLock:
         os.close(self.fd)
 
 
+@lru_cache(maxsize=512)
+def _qmark(query: str) -> str:
+    return base.FORMAT_QMARK_REGEX.sub("?", query).replace("%%", "%")
+
+
 class CursorWrapper(base.SQLiteCursorWrapper):
     writer_lock: WriterLock | None = None
+
+    def convert_query(self, query: str, *, param_names: list[str] | None = None) -> str:
+        """Django's `%s` placeholders as sqlite3's `?`, rewritten once per statement shape:
+        the regex on every call costs more than a hot-path statement (and runs under the
+        write lock)."""
+        if param_names is None:
+            return _qmark(query)
+        return str(super().convert_query(query, param_names=param_names))
 
     def execute(self, query: str, params: Any = None) -> Any:
         lock = self.writer_lock
