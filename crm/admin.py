@@ -289,7 +289,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
             return
         key, raw = services.apikey_create(name=obj.name)
         obj.pk, obj.prefix, obj.key_hash = key.pk, key.prefix, key.key_hash
-        obj._state.adding = False
         self.message_user(
             request,
             format_html("Copy this key now, it is not shown again: <code>{}</code>", raw),
