@@ -15,6 +15,8 @@ a test that kills processes finishes in seconds. Every process runs in its own p
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import re
 import signal
@@ -63,6 +65,24 @@ def scale_available() -> bool:
     return reachable(5432) and reachable(6379)
 
 
+_RUNNING: set[System] = set()  # systems with processes started and not stopped yet
+
+
+def stop_all() -> list[str]:
+    """Stop every System of this process still running; say whose (their work dirs).
+
+    A test or benchmark that fails while starting a system may never reach its `stop()`:
+    its processes would run on, holding ports, CPU and a database. This runs at exit, and
+    the tests run it after each test."""
+    left = sorted(str(system.tmp) for system in _RUNNING)
+    for system in list(_RUNNING):
+        system.stop()
+    return left
+
+
+atexit.register(stop_all)
+
+
 class System:
     def __init__(
         self,
@@ -83,6 +103,7 @@ class System:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._replaced: list[subprocess.Popen[bytes]] = []  # earlier processes of a name
         self.logs: dict[str, Path] = {}
         self.token = ""
         self.pg_db = ""
@@ -158,7 +179,10 @@ class System:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        if name in self.procs:
+            self._replaced.append(self.procs[name])
         self.procs[name] = proc
+        _RUNNING.add(self)
         return proc
 
     def setup(self) -> System:
@@ -230,14 +254,18 @@ class System:
         return ticks / os.sysconf("SC_CLK_TCK")
 
     def stop(self, timeout: float = 15) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
+        _RUNNING.discard(self)
+        procs = [*self._replaced, *self.procs.values()]
+        for proc in procs:  # the whole group: children outlive a leader a test killed
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.procs.values():
+        for proc in procs:
             try:
                 proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=timeout)
         if self.pg_db:
             try:
                 self._psql("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.pg_db)

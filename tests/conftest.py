@@ -1,3 +1,6 @@
+import signal
+import sys
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -77,3 +80,20 @@ def run_on_commit(django_capture_on_commit_callbacks):
             return fn(*args, **kwargs)
 
     return _run
+
+
+def pytest_configure(config):
+    """A SIGTERM (a cancelled CI job, a `kill`) ends pytest through SystemExit, so the
+    harness's exit hook still stops the processes the tests started."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
+@pytest.fixture(autouse=True)
+def no_processes_left_behind():
+    """A test that started real processes (tests.e2e.harness.System) stops them, even when
+    it fails while starting them; what it left running is stopped here and fails it."""
+    yield
+    from harness.system import stop_all
+
+    left = stop_all()
+    assert not left, f"processes left running by this test (now stopped): {left}"

@@ -4,6 +4,7 @@ the simulators, and what a missing Postgres or Redis means to the tests."""
 from __future__ import annotations
 
 import socket
+import time
 
 import pytest
 
@@ -92,3 +93,32 @@ def test_the_e2e_tests_import_the_same_harness():
     assert issubclass(e2e_harness.System, harness.System)
     assert e2e_harness.free_offset is harness.free_offset
     assert e2e_harness.ROOT == harness.ROOT
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_system_left_running_is_stopped_whole_and_named(tmp_path):
+    """A test that fails while starting its system never calls `stop()`: the exit hook and
+    the per-test check stop every process it started, one replaced under the same name and
+    the children of a leader that is already gone included."""
+    system = System(tmp_path)
+    first = system.spawn("sleeper", "sleep", "60")
+    second = system.spawn("sleeper", "sleep", "60")  # replaces the first under its name
+    leader = system.spawn("family", "sh", "-c", f"sleep 60 & echo $! > {tmp_path}/child.pid")
+    leader.wait(timeout=10)
+    child = int((tmp_path / "child.pid").read_text())
+    assert _alive(child)
+    assert harness.system.stop_all() == [str(tmp_path)]
+    assert first.poll() is not None
+    assert second.poll() is not None
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)
+    assert harness.system.stop_all() == []  # stopped systems are not named again
