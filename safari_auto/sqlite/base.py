@@ -74,7 +74,8 @@ class WriterLock:
 
 
 @lru_cache(maxsize=512)
-def _qmark(query: str) -> str:
+def qmark(query: str) -> str:
+    """Django's `%s` placeholders as sqlite3's `?`, rewritten once per statement shape."""
     return base.FORMAT_QMARK_REGEX.sub("?", query).replace("%%", "%")
 
 
@@ -86,7 +87,7 @@ class CursorWrapper(base.SQLiteCursorWrapper):
         the regex on every call costs more than a hot-path statement (and runs under the
         write lock)."""
         if param_names is None:
-            return _qmark(query)
+            return qmark(query)
         return str(super().convert_query(query, param_names=param_names))
 
     def execute(self, query: str, params: Any = None) -> Any:

@@ -16,6 +16,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Field, JSONField, Model
 
+from safari_auto.sqlite.base import qmark
 from scheduler.models import Lane, Task, TaskStatus
 
 S = TaskStatus
@@ -23,11 +24,42 @@ Prepared = tuple[str, list[Any]]
 
 
 def execute(sql: str, params: list[Any]) -> Any:
-    """Run one statement on Django's cursor: (rows changed, rows returned)."""
-    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+    """Run one statement: (rows changed, rows returned).
+
+    Through Django's cursor whenever anything watches queries (`CaptureQueriesContext`,
+    DEBUG, an `execute_wrapper`) and always on Postgres. On SQLite with nobody watching, on
+    the driver's cursor: Django's wrapper costs 30-40 µs a statement against about 10, paid
+    under the one write lock, and creating a task runs three of them."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    if conn.vendor == "sqlite" and not (conn.queries_logged or conn.execute_wrappers):
+        return _execute_on_driver(conn, sql, params)
+    with conn.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall() if cursor.description else []
         return int(cursor.rowcount), rows
+
+
+def _execute_on_driver(conn: Any, sql: str, params: list[Any]) -> Any:
+    """What our SQLite backend's cursor does (placeholders, the writer lock, Django's error
+    classes), without the wrapper's bookkeeping."""
+    if conn.connection is None:
+        conn.ensure_connection()
+    lock = getattr(conn, "writer_lock", None)
+    with conn.wrap_database_errors:
+        raw = conn.connection.cursor()
+        try:
+            if lock is None or lock.held or conn.connection.in_transaction:
+                raw.execute(qmark(sql), params)
+            else:  # a statement of its own outside a transaction: queue like the others
+                lock.acquire()
+                try:
+                    raw.execute(qmark(sql), params)
+                finally:
+                    lock.release()
+            rows = raw.fetchall() if raw.description else []
+            return int(raw.rowcount), rows
+        finally:
+            raw.close()
 
 
 @cache
