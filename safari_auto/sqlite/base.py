@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -73,19 +72,6 @@ class WriterLock:
         self.release()
         os.close(self.fd)
 
-    @contextlib.contextmanager
-    def for_statement(self) -> Iterator[None]:
-        """Hold the lock around one statement outside a transaction (its own transaction),
-        unless a transaction of this connection already holds it."""
-        if self.held:
-            yield
-            return
-        self.acquire()
-        try:
-            yield
-        finally:
-            self.release()
-
 
 @lru_cache(maxsize=512)
 def qmark(query: str) -> str:
@@ -106,10 +92,13 @@ class CursorWrapper(base.SQLiteCursorWrapper):
 
     def execute(self, query: str, params: Any = None) -> Any:
         lock = self.writer_lock
-        if lock is None or not query.lstrip()[:7].upper().startswith(WRITE_VERBS):
+        if lock is None or lock.held or not query.lstrip()[:7].upper().startswith(WRITE_VERBS):
             return super().execute(query, params)
-        with lock.for_statement():  # a write statement in autocommit mode
+        lock.acquire()  # a write statement in autocommit mode: its own transaction
+        try:
             return super().execute(query, params)
+        finally:
+            lock.release()
 
 
 class DatabaseWrapper(base.DatabaseWrapper):

@@ -48,11 +48,14 @@ def _execute_on_driver(conn: Any, sql: str, params: list[Any]) -> Any:
     with conn.wrap_database_errors:
         raw = conn.connection.cursor()
         try:
-            if lock is None or conn.connection.in_transaction:
+            if lock is None or lock.held or conn.connection.in_transaction:
                 raw.execute(qmark(sql), params)
-            else:
-                with lock.for_statement():
+            else:  # a statement of its own outside a transaction: queue like the others
+                lock.acquire()
+                try:
                     raw.execute(qmark(sql), params)
+                finally:
+                    lock.release()
             rows = raw.fetchall() if raw.description else []
             return int(raw.rowcount), rows
         finally:
