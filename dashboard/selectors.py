@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Count, Max, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
@@ -16,7 +17,7 @@ from django.utils import timezone
 
 from dashboard import activity
 from safari_auto.times import duration_text, parse_iso
-from scheduler import registry, selectors
+from scheduler import hosts, registry, selectors
 from scheduler.dispatcher import HEAD_FIELDS, candidate_from_row, load_pauses
 from scheduler.models import QUEUE_STATUSES, Event, Pause, PauseScope, Task, TaskStatus
 from scheduler.planning import Projection, ResourceState, project_starts
@@ -178,6 +179,8 @@ def project_queue(on_screen: list[Task], *, now: datetime) -> dict[int, Projecti
         busy_hosts=frozenset(),
         gates=registry.read_gates(keys, now) if keys else {},
         pauses=load_pauses(),
+        hosts=tuple(settings.SAFARI_HOSTS),
+        offline_hosts=hosts.held(hosts.liveness(now)),
     )
     projected = project_starts(
         now,

@@ -13,7 +13,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,11 +23,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from scheduler import events, lifecycle, registry
+from scheduler import events, hosts, lifecycle, registry
 from scheduler.lifecycle import S
 from scheduler.models import Event, Lane, Pause, PauseScope, SchedulerState, Task, TaskStatus
 from scheduler.packages import PackageBatch, broker_for, cluster_for, enqueue
-from scheduler.planning import Candidate, Pauses, Plan, ResourceState, plan
+from scheduler.planning import ANY_HOST, Candidate, Pauses, Plan, ResourceState, plan
 from scheduler.store import Claim, get_store
 
 logger = logging.getLogger(__name__)
@@ -113,7 +113,8 @@ def candidate_from_row(row: dict[str, Any]) -> Candidate:
         priority=row["priority"],
         scheduled_for=row["scheduled_for"],
         created_at=row["created_at"],
-        safari_host=row["safari_host"],
+        # An unpinned task's lane says so; its row names the host of its latest claim.
+        safari_host=ANY_HOST if row["lane"].endswith(f"|{ANY_HOST}") else row["safari_host"],
         safari_exclusive=row["req_safari_exclusive"],
         platform=row["req_platform"] or row["platform"],
         account=row["account"],
@@ -141,6 +142,8 @@ class Dispatcher:
         self.saturated = False
         self._full_cycle_at = 0.0
         self._reasons: dict[int, str] = {}
+        self.held: dict[str, str] = {}  # offline hosts: the reason their tasks wait
+        self._offline_seen: set[tuple[str, int]] = set()
 
     # --- leadership -------------------------------------------------------------------
 
@@ -191,16 +194,34 @@ class Dispatcher:
 
     # --- reaping ----------------------------------------------------------------------
 
+    def read_hosts(self, now: datetime) -> dict[str, str]:
+        """Which hosts are held (one query), with a `host.offline` event the first time one
+        is seen gone quiet."""
+        states = hosts.liveness(now)
+        for host, live in states.items():
+            if live.state == "offline" and (host, live.incarnation) not in self._offline_seen:
+                self._offline_seen.add((host, live.incarnation))
+                if hosts.record_offline(live, now=now):
+                    self.log(f"host {host} offline (last seen {live.since})")
+        self.held = hosts.held(states)
+        return self.held
+
     def reap(self, now: datetime) -> int:
-        """Recover tasks whose worker vanished or whose claim was never picked up."""
+        """Recover tasks whose worker vanished or whose claim was never picked up. On a held
+        (offline) host that is known within its host lease: its scheduled tasks go back to the
+        queue, and its running ones silent for two heartbeats are recovered, without waiting
+        for the heartbeat timeout or the claim lease."""
         hb_cutoff = now - timedelta(seconds=self.conf["HEARTBEAT_TIMEOUT_SECONDS"])
         claim_cutoff = now - timedelta(seconds=self.conf["CLAIM_LEASE_SECONDS"])
+        host_cutoff = now - timedelta(seconds=2 * self.conf["HEARTBEAT_SECONDS"])
+        held = list(self.held)
         recovered = 0
-        for task in Task.objects.filter(status=S.RUNNING, heartbeat_at__lt=hb_cutoff):
+        lost = Q(heartbeat_at__lt=hb_cutoff) | Q(safari_host__in=held, heartbeat_at__lt=host_cutoff)
+        for task in Task.objects.filter(lost, status=S.RUNNING):
             silent = (now - task.heartbeat_at).total_seconds() if task.heartbeat_at else 0
+            cause = self.held.get(task.safari_host) or "killed, crashed or over its timeout"
             reason = (
-                f"worker lost: no heartbeat for {silent:.0f}s (killed, crashed or over its "
-                f"timeout) on attempt {task.attempt}"
+                f"worker lost: no heartbeat for {silent:.0f}s ({cause}) on attempt {task.attempt}"
             )
             spec = registry.task_type(task.type)
             recover = spec.extra.get("recover") if spec else None
@@ -209,15 +230,17 @@ class Dispatcher:
                 continue
             if lifecycle.fail_attempt(task, reason, permanent=False, attempt=task.attempt, now=now):
                 recovered += 1
-        for task_id in Task.objects.filter(
-            status=S.SCHEDULED, claimed_at__lt=claim_cutoff
-        ).values_list("pk", flat=True):
+        unstarted = Q(claimed_at__lt=claim_cutoff) | Q(safari_host__in=held)
+        for task_id, host in Task.objects.filter(unstarted, status=S.SCHEDULED).values_list(
+            "pk", "safari_host"
+        ):
+            why = self.held.get(host) or "claim expired before a worker started it"
             if lifecycle.transition(
                 task_id,
                 source=[S.SCHEDULED],
                 target=S.PENDING,
                 kind="task.reclaimed",
-                message="claim expired before a worker started it; back in the queue",
+                message=f"{why}; back in the queue",
                 now=now,
                 claimed_by="",
                 wait_reason="",
@@ -253,6 +276,8 @@ class Dispatcher:
             gates=registry.read_gates(keys, now) if keys else {},
             pauses=load_pauses(),
             free_slots=free_slots,
+            hosts=tuple(settings.SAFARI_HOSTS),
+            offline_hosts=self.held,
         )
 
     def next_due(self, now: datetime) -> datetime | None:
@@ -272,6 +297,7 @@ class Dispatcher:
     def cycle(self, now: datetime | None = None) -> Plan:
         """Plan and claim once; returns the plan (for tests and `scheduler status`)."""
         now = now or timezone.now()
+        self.read_hosts(now)
         if time.monotonic() - self._last_reap >= 1.0:
             self.reap(now)
             self._last_reap = time.monotonic()
@@ -287,7 +313,7 @@ class Dispatcher:
         # Every free worker slot taken: more claims must wait for tasks to finish anyway.
         self.saturated = bool(candidates) and len(result.start) >= free
         self.store_reasons(result)
-        self.claim(result.start, now, {c.id: c for c in candidates})
+        self.claim(result.start, now, {c.id: c for c in candidates}, hosts=result.hosts)
         return result
 
     def _skip_until_more_slots(self, free: int, limit: int) -> bool:
@@ -310,11 +336,17 @@ class Dispatcher:
             self._reasons.clear()
 
     def claim(
-        self, task_ids: tuple[int, ...], now: datetime, candidates: dict[int, Candidate]
+        self,
+        task_ids: tuple[int, ...],
+        now: datetime,
+        candidates: dict[int, Candidate],
+        *,
+        hosts: Mapping[int, str] | None = None,
     ) -> list[int]:
         """Claim the plan's tasks (the store: one UPDATE and one event INSERT for them all, or
-        one by one if the database's Safari rule refuses the batch), then enqueue after commit."""
-        claimed = get_store().claim(list(task_ids), by=self.name, now=now)
+        one by one if the database's Safari rule refuses the batch), then enqueue after commit.
+        `hosts`: the host the plan picked for each unpinned task, written on its row."""
+        claimed = get_store().claim(list(task_ids), by=self.name, now=now, hosts=hosts)
         for task_id, *_ in claimed:
             self._reasons.pop(task_id, None)
         transaction.on_commit(lambda: self._enqueue_all(claimed))  # now, outside a transaction
@@ -382,6 +414,7 @@ class Dispatcher:
                     self.stop_event.wait(lease / 3)
                     continue
                 if SchedulerState.objects.filter(pk=1, stopped=True).exists():
+                    self.read_hosts(now)
                     self.reap(now)
                     self.wait(now + timedelta(seconds=lease / 3))
                     continue

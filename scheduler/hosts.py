@@ -8,14 +8,16 @@ supervisor (a test's bare `qcluster`) keeps working as before.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from scheduler import events
-from scheduler.models import WorkerHost
+from scheduler.models import Event, WorkerHost
 
 
 class HostTaken(RuntimeError):
@@ -103,3 +105,44 @@ def liveness(now: datetime, hosts: list[str] | None = None) -> dict[str, Livenes
         else:
             states[host] = Liveness(host, "online", row.started_at, row.incarnation)
     return states
+
+
+def held(states: Mapping[str, Liveness]) -> dict[str, str]:
+    """The hosts whose tasks wait (offline, or stopped), each with the reason they show:
+    "host laptop offline since 14:03:05". An unknown host is not held."""
+    return {
+        host: f"host {host} {live.state} since {timezone.localtime(live.since):%H:%M:%S}"
+        for host, live in states.items()
+        if not live.online and live.since is not None
+    }
+
+
+def record_offline(live: Liveness, *, now: datetime) -> bool:
+    """A `host.offline` event the first time a reader sees this incarnation gone quiet (once,
+    whichever dispatcher sees it: the host's last event tells). True if it recorded one."""
+    with transaction.atomic():
+        last = (
+            Event.objects.filter(subject="host", subject_id=live.host)
+            .order_by("-id")
+            .values_list("kind", "data")
+            .first()
+        )
+        if last is not None and (last[0], (last[1] or {}).get("incarnation")) == (
+            "host.offline",
+            live.incarnation,
+        ):
+            return False
+        since = f"{timezone.localtime(live.since):%H:%M:%S}" if live.since else "?"
+        events.record(
+            "host.offline",
+            subject="host",
+            subject_id=live.host,
+            message=f"host {live.host} offline since {since}: its workers stopped beating; "
+            "its tasks wait and its claims are reaped",
+            data={
+                "incarnation": live.incarnation,
+                "lastSeen": live.since.isoformat() if live.since else None,
+            },
+            now=now,
+        )
+    return True

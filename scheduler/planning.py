@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+# A task's host when no account pins it: the plan picks an online host (Plan.hosts).
+ANY_HOST = "any"
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -28,6 +31,10 @@ class Candidate:
     platform: str = ""
     account: str = ""
     needs: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def pinned(self) -> bool:
+        return self.safari_host != ANY_HOST
 
     @property
     def order(self) -> tuple[int, datetime, datetime, int]:
@@ -69,6 +76,10 @@ class ResourceState:
     gates: Mapping[str, Gate] = field(default_factory=dict)
     pauses: Pauses = field(default_factory=Pauses)
     free_slots: int = 1_000_000
+    # Hosts: every configured host (where unpinned work may go, in order of preference) and
+    # the ones whose worker cluster is offline, each with the reason its tasks wait.
+    hosts: tuple[str, ...] = ()
+    offline_hosts: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,8 @@ class Plan:
     start: tuple[int, ...]
     waits: Mapping[int, str]
     next_change: datetime | None
+    # The host picked for each unpinned task that starts (the claim writes it on the row).
+    hosts: Mapping[int, str] = field(default_factory=dict)
 
 
 def plan(
@@ -93,6 +106,7 @@ def plan(
     remaining = {key: gate.available for key, gate in resources.gates.items()}
     free = resources.free_slots
     start: list[int] = []
+    picked: dict[int, str] = {}
     waits: dict[int, str] = {}
     blocked_lanes: dict[str, int] = {}
     wake: list[datetime] = [next_due] if next_due is not None and next_due > now else []
@@ -109,17 +123,60 @@ def plan(
             waits[cand.id] = reason
             blocked_lanes[cand.lane] = cand.id
             continue
+        host = cand.safari_host
+        if not cand.pinned:
+            host = picked[cand.id] = pick_host(cand, resources, busy, picked.values())
         start.append(cand.id)
         free -= 1
         if cand.safari_exclusive:
-            busy.add(cand.safari_host)
+            busy.add(host)
         for key, amount in cand.needs.items():
             left = remaining.get(key)
             if left is not None:
                 remaining[key] = left - amount
 
     future = [moment for moment in wake if moment > now]
-    return Plan(start=tuple(start), waits=waits, next_change=min(future) if future else None)
+    return Plan(
+        start=tuple(start),
+        waits=waits,
+        next_change=min(future) if future else None,
+        hosts=picked,
+    )
+
+
+def pick_host(
+    cand: Candidate, resources: ResourceState, busy: Iterable[str], picked: Iterable[str]
+) -> str:
+    """Where an unpinned task runs: an online host (its Safari free, if it needs Safari), the
+    one given the fewest tasks in this plan, ties by configured order. "" if there is none."""
+    busy = set(busy)
+    usable = [
+        host
+        for host in resources.hosts
+        if host not in resources.offline_hosts and not (cand.safari_exclusive and host in busy)
+    ]
+    if not usable:
+        return ""
+    counts = list(picked)
+    return min(usable, key=lambda host: (counts.count(host), resources.hosts.index(host)))
+
+
+def _host_wait_reason(cand: Candidate, resources: ResourceState, busy: set[str]) -> str | None:
+    """Why the task's host (or, unpinned, every host) cannot take it now."""
+    if cand.pinned:
+        if cand.safari_host in resources.offline_hosts:
+            return resources.offline_hosts[cand.safari_host]
+        if cand.safari_exclusive and cand.safari_host in busy:
+            return f"Safari on {cand.safari_host} is busy"
+        return None
+    if pick_host(cand, resources, busy, ()):
+        return None
+    online = [host for host in resources.hosts if host not in resources.offline_hosts]
+    if not online:
+        return "no Safari host online: " + "; ".join(
+            resources.offline_hosts.get(host, f"host {host} unknown") for host in resources.hosts
+        )
+    return f"Safari is busy on every online host ({', '.join(online)})"
 
 
 def _wait_reason(
@@ -134,8 +191,9 @@ def _wait_reason(
     paused = resources.pauses.reason_for(cand.platform, cand.account)
     if paused is not None:
         return f"paused: {paused}" if paused else "paused"
-    if cand.safari_exclusive and cand.safari_host in busy:
-        return f"Safari on {cand.safari_host} is busy"
+    held = _host_wait_reason(cand, resources, busy)
+    if held is not None:
+        return held
     for key, amount in sorted(cand.needs.items()):
         gate = resources.gates.get(key, Gate())
         if gate.ready_at is not None and gate.ready_at > now:
@@ -278,7 +336,8 @@ def project_starts(
                 result[task.id] = Projection(at)
                 admit(lane, index + 1, at)
                 continue
-            heapq.heappush(by_host.setdefault(task.safari_host, []), (order, index, lane))
+            host = task.safari_host if task.pinned else _soonest_host(resources, host_free, now)
+            heapq.heappush(by_host.setdefault(host, []), (order, index, lane))
         for host, ready in by_host.items():
             if ready and host_free.get(host, now) <= clock:
                 _, index, lane = heapq.heappop(ready)
@@ -289,12 +348,24 @@ def project_starts(
     return result
 
 
+def _soonest_host(
+    resources: ResourceState, host_free: Mapping[str, datetime], now: datetime
+) -> str:
+    """The online host whose Safari frees first (an unpinned task's likely host)."""
+    online = [host for host in resources.hosts if host not in resources.offline_hosts]
+    return min(online, key=lambda host: (host_free.get(host, now), resources.hosts.index(host)))
+
+
 def _earliest(
     task: Candidate, now: datetime, resources: ResourceState
 ) -> tuple[datetime | None, str]:
     paused = resources.pauses.reason_for(task.platform, task.account)
     if paused is not None:
         return None, f"paused: {paused}" if paused else "paused"
+    if task.pinned and task.safari_host in resources.offline_hosts:
+        return None, resources.offline_hosts[task.safari_host]
+    if not task.pinned and not set(resources.hosts) - set(resources.offline_hosts):
+        return None, "no Safari host online"
     earliest = max(task.scheduled_for, now)
     for key, amount in sorted(task.needs.items()):
         gate = resources.gates.get(key, Gate())

@@ -23,6 +23,7 @@ from scheduler.models import (
     SchedulerState,
     Task,
 )
+from scheduler.planning import ANY_HOST
 from scheduler.store import compose, get_store
 
 MAX_REASON = 300  # Pause.reason; a decision's note is kept in the same words
@@ -42,6 +43,18 @@ class KeyReused(ConflictError):
 
 def lane_key(*, type: str, platform: str, account: str, host: str) -> str:
     return f"{type}|{platform or '-'}|{account or '-'}|{host}"
+
+
+def task_host(asked: str | None) -> str:
+    """The host a new task is pinned to: the one asked, or none ("any": the dispatcher picks
+    an online host when it claims it) when several hosts are configured and none was asked."""
+    hosts = list(settings.SAFARI_HOSTS)
+    if not asked:
+        return ANY_HOST if len(hosts) > 1 else settings.SAFARI_HOST
+    if asked != ANY_HOST and asked not in hosts:
+        known = ", ".join([*hosts, ANY_HOST])
+        raise ValidationError({"safariHost": f"unknown Safari host {asked!r} (one of {known})"})
+    return asked
 
 
 def resolve_requirements(
@@ -134,9 +147,7 @@ def task_schedule(
         reqs["req_sora_credits"] = max(reqs["req_sora_credits"], implied)
     if task_type.idempotent_key_required and not idempotency_key:
         idempotency_key = f"{type}:{uuid.uuid4()}"
-    host = safari_host or settings.SAFARI_HOST
-    if host not in settings.SAFARI_HOSTS:
-        raise ValidationError({"safariHost": f"unknown Safari host {host!r}"})
+    host = task_host(safari_host)
     dep_ids = taskinput.check_dependencies(dependencies)
     deps = (
         list(Task.objects.filter(pk__in=dep_ids).order_by().values_list("pk", "status"))

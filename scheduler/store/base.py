@@ -75,28 +75,38 @@ class TaskStore:
 
     # --- claim --------------------------------------------------------------------------
 
-    def claim(self, task_ids: list[int], *, by: str, now: datetime) -> list[Claim]:
+    def claim(
+        self,
+        task_ids: list[int],
+        *,
+        by: str,
+        now: datetime,
+        hosts: Mapping[int, str] | None = None,
+    ) -> list[Claim]:
         """Claim the ready ones among `task_ids` (pending → scheduled, next attempt), with a
         `task.claimed` event each, in planning order. If the database's Safari rule refuses
-        the batch (a race the plan could not see), claim one by one and skip the refused."""
+        the batch (a race the plan could not see), claim one by one and skip the refused.
+        `hosts` names the host picked for each unpinned task (written on its row)."""
         if not task_ids:  # no transaction (on SQLite, no write lock) for an empty plan
             return []
         with transaction.atomic():
             try:
                 with transaction.atomic():
-                    claimed = _claim(task_ids, by=by, now=now)
+                    claimed = _claim(task_ids, by=by, now=now, hosts=hosts)
             except IntegrityError:
-                claimed = self._claim_one_by_one(task_ids, by=by, now=now)
+                claimed = self._claim_one_by_one(task_ids, by=by, now=now, hosts=hosts)
             claimed = in_order(claimed, task_ids)
             self._record_for_tasks([claimed_event(c, by=by, now=now) for c in claimed])
         return claimed
 
-    def _claim_one_by_one(self, task_ids: list[int], *, by: str, now: datetime) -> list[Claim]:
+    def _claim_one_by_one(
+        self, task_ids: list[int], *, by: str, now: datetime, hosts: Mapping[int, str] | None
+    ) -> list[Claim]:
         claimed = []
         for task_id in task_ids:
             try:
                 with transaction.atomic():
-                    claimed += _claim([task_id], by=by, now=now)
+                    claimed += _claim([task_id], by=by, now=now, hosts=hosts)
             except IntegrityError:  # the database's Safari rule said no
                 continue
         return claimed
@@ -235,10 +245,12 @@ class SqliteStore(TaskStore):
     vendor = "sqlite"
 
 
-def _claim(task_ids: list[int], *, by: str, now: datetime) -> list[Claim]:
+def _claim(
+    task_ids: list[int], *, by: str, now: datetime, hosts: Mapping[int, str] | None = None
+) -> list[Claim]:
     if not task_ids:
         return []
-    _, returned = sql.execute(*sql.claim_update(task_ids, by=by, now=now))
+    _, returned = sql.execute(*sql.claim_update(task_ids, by=by, now=now, hosts=hosts))
     return [Claim(int(i), int(a), str(t), str(h)) for i, a, t, h in returned]
 
 

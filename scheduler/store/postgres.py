@@ -59,10 +59,17 @@ class PostgresStore(TaskStore):
         announce.on_commit([rows.saved(row, int(event_id))], saved)
         return saved
 
-    def claim(self, task_ids: list[int], *, by: str, now: datetime) -> list[Claim]:
+    def claim(
+        self,
+        task_ids: list[int],
+        *,
+        by: str,
+        now: datetime,
+        hosts: Mapping[int, str] | None = None,
+    ) -> list[Claim]:
         if not task_ids or not transaction.get_autocommit():
-            return super().claim(task_ids, by=by, now=now)
-        update, update_params = sql.claim_update(task_ids, by=by, now=now)
+            return super().claim(task_ids, by=by, now=now, hosts=hosts)
+        update, update_params = sql.claim_update(task_ids, by=by, now=now, hosts=hosts)
         prototype = claimed_event(Claim(0, 0, "", ""), by=by, now=now)
         event = sql.insert_select(
             Event,
@@ -81,7 +88,7 @@ class PostgresStore(TaskStore):
         try:
             returned = sql.execute(statement, [*update_params, *event[1]])[1]
         except IntegrityError:  # the Safari rule refused the batch: one by one
-            return super().claim(task_ids, by=by, now=now)
+            return super().claim(task_ids, by=by, now=now, hosts=hosts)
         claimed = in_order(
             [Claim(int(i), int(a), str(t), str(h)) for i, a, t, h, _ in returned], task_ids
         )

@@ -170,17 +170,28 @@ def start_update(task_id: int, *, attempt: int, now: Any) -> Prepared:
     )
 
 
-def claim_update(task_ids: list[int], *, by: str, now: Any) -> Prepared:
+def claim_update(
+    task_ids: list[int], *, by: str, now: Any, hosts: Mapping[int, str] | None = None
+) -> Prepared:
     """pending → scheduled for the ready ones among `task_ids`: next attempt, Safari held if
-    the task needs it. RETURNING id, attempt, type, safari_host."""
+    the task needs it, and the host picked for each unpinned one in `hosts` (so the database's
+    Safari rule sees the real host). RETURNING id, attempt, type, safari_host."""
     marks = ", ".join(["%s"] * len(task_ids))
+    picked = {task_id: host for task_id, host in (hosts or {}).items() if task_id in task_ids}
+    host_set = ""
+    host_params: list[Any] = []
+    if picked:
+        host_set = ", safari_host = CASE id " + "WHEN %s THEN %s " * len(picked)
+        host_set += "ELSE safari_host END"
+        host_params = [item for pair in picked.items() for item in pair]
     sql = (
         f"UPDATE {table(Task)} SET status = %s, claimed_by = %s, claimed_at = %s, "  # noqa: S608
-        "attempt = attempt + 1, wait_reason = '', holds_safari = req_safari_exclusive "
+        f"attempt = attempt + 1, wait_reason = '', holds_safari = req_safari_exclusive{host_set} "
         f"WHERE id IN ({marks}) AND status = %s AND pending_deps = 0 "
         "RETURNING id, attempt, type, safari_host"
     )
-    return sql, [S.SCHEDULED.value, by, value(Task, "claimed_at", now), *task_ids, S.PENDING.value]
+    claimed_at = value(Task, "claimed_at", now)
+    return sql, [S.SCHEDULED.value, by, claimed_at, *host_params, *task_ids, S.PENDING.value]
 
 
 def release_dependents(ids: Prepared) -> Prepared:
