@@ -242,6 +242,7 @@ def dashboard_state(*, now: datetime | None = None) -> dict[str, Any]:
     state["word"] = word
     state["platformRows"] = platform_rows(state.get("platforms") or [], now=now)
     state["sora"] = sora_view(state.get("soraCredits"), now=now)
+    state["hostsHeld"] = any(item["reason"] for item in state["safariHosts"])
     return state
 
 

@@ -158,9 +158,18 @@ def attempt_table(rows: Sequence[Mapping[str, Any]]) -> Table:
 def resources_tables(state: Mapping[str, Any], hosts: Sequence[str]) -> list[RenderableType]:
     """Hosts, Sora credits with the refresh countdown, and each platform with its state."""
     host_table = Table(title="Safari hosts", title_justify="left", min_width=40)
-    host_table.add_column("HOST")
-    for host in hosts:
-        host_table.add_row(host)
+    for column in ("HOST", "WORKERS", "SINCE", "TASKS"):
+        host_table.add_column(column, overflow="fold")
+    states = {item["host"]: item for item in state.get("safariHosts") or []}
+    for host in dict.fromkeys([*hosts, *states]):
+        item = states.get(host) or {}
+        since = item.get("since")
+        host_table.add_row(
+            host,
+            item.get("state", "unknown"),
+            local(since) if since else "",
+            item.get("reason") or "run here",
+        )
     items: list[RenderableType] = [host_table, sora_table(state.get("soraCredits"))]
     items.append(platform_table(state.get("platforms") or []))
     return items

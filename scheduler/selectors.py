@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from safari_auto.demo import real_services
 from safari_auto.times import duration_text
-from scheduler import registry
+from scheduler import hosts, registry
 from scheduler.lifecycle import S
 from scheduler.models import FINAL_STATUSES, QUEUE_STATUSES, Pause, PauseScope, SchedulerState, Task
 
@@ -68,12 +68,24 @@ def scheduler_state(*, now: datetime | None = None) -> dict[str, Any]:
         "tasksCompleted": counts.get(S.COMPLETED, 0),
         "tasksFailed": counts.get(S.FAILED, 0),
         "tasksBlocked": counts.get(S.BLOCKED, 0),
+        "safariHosts": host_states(now=now),
         "soraCredits": None,
         "platforms": [],
         "demo": settings.DEMO
         and not real_services(settings.SERVICE_URLS, settings.SIM_PORT_OFFSET),
         **registry.status_sections(),
     }
+
+
+def host_states(*, now: datetime) -> list[dict[str, Any]]:
+    """Each Safari host's worker cluster: online, offline, stopped or unknown (never reported
+    by a supervisor), since when, and the reason its tasks wait if they do."""
+    states = hosts.liveness(now)
+    held = hosts.held(states)
+    return [
+        {"host": host, "state": live.state, "since": live.since, "reason": held.get(host, "")}
+        for host, live in states.items()
+    ]
 
 
 def pauses() -> list[Pause]:

@@ -69,6 +69,11 @@ class StatusApi(APIView):
         tasksCompleted = serializers.IntegerField()
         tasksFailed = serializers.IntegerField()
         tasksBlocked = serializers.IntegerField()
+        safariHosts = serializers.ListField(
+            child=serializers.JSONField(),
+            help_text="Each Safari host's workers: host, state (online, offline, stopped, "
+            "unknown), since, and the reason its tasks wait",
+        )
         soraCredits = serializers.JSONField(allow_null=True)
         platforms = serializers.ListField(child=serializers.JSONField())
         demo = serializers.BooleanField()

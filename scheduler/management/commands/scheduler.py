@@ -243,6 +243,7 @@ class Command(BaseCommand):
         if options.get("json"):
             document = {
                 "safariHosts": list(settings.SAFARI_HOSTS),
+                "hosts": state["safariHosts"],
                 "soraCredits": state["soraCredits"],
                 "platforms": state["platforms"],
             }
