@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -48,11 +49,24 @@ class DmSendApi(APIView):
         account = serializers.CharField(
             required=False, allow_blank=True, default="", max_length=100
         )
+        safariHost = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            default="",
+            max_length=100,
+            help_text="The Mac whose account sends it (default: this server's SAFARI_HOST)",
+        )
         scheduledFor = serializers.DateTimeField(required=False, allow_null=True)
         priority = serializers.IntegerField(min_value=1, max_value=5, required=False, default=3)
         idempotencyKey = serializers.CharField(
             required=False, allow_blank=True, allow_null=True, max_length=150
         )
+
+        def validate_safariHost(self, value: str) -> str:
+            if value and value not in settings.SAFARI_HOSTS:
+                hosts = ", ".join(settings.SAFARI_HOSTS)
+                raise serializers.ValidationError(f"unknown Safari host {value!r} (one of {hosts})")
+            return value
 
         def validate(self, attrs: dict) -> dict:  # type: ignore[type-arg]
             if not attrs.get("username") and not attrs.get("threadId"):
@@ -85,6 +99,7 @@ class DmSendApi(APIView):
             username=data.get("username") or "",
             text=data["text"],
             account=data.get("account") or "",
+            host=data.get("safariHost") or None,
             scheduled_for=data.get("scheduledFor"),
             priority=data["priority"],
             idempotency_key=key,

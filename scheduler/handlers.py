@@ -30,7 +30,8 @@ def check(ctx: TaskContext) -> dict[str, Any]:
         ctx.sleep(seconds)
     if ctx.payload.get("fail"):
         raise TaskError(str(ctx.payload["fail"]), permanent=bool(ctx.payload.get("permanent")))
-    return {"ok": True, "attempt": ctx.attempt, "slept": seconds}
+    # Which host's worker cluster ran it: a two-host system checks its routing with it.
+    return {"ok": True, "attempt": ctx.attempt, "slept": seconds, "host": settings.SAFARI_HOST}
 
 
 def webhook(ctx: TaskContext) -> dict[str, Any]:
