@@ -131,7 +131,11 @@ class TaskCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
         required=False, allow_blank=True, default="", max_length=MAX["account"]
     )
     safariHost = serializers.CharField(
-        required=False, allow_null=True, max_length=MAX["safariHost"]
+        required=False,
+        allow_null=True,
+        max_length=MAX["safariHost"],
+        help_text="The Mac it must run on, or 'any' (unpinned: the first free online host). "
+        "Default: 'any' when several hosts are configured, else the only one.",
     )
     priority = serializers.IntegerField(required=False, min_value=1, max_value=5, default=3)
     scheduledFor = serializers.DateTimeField(required=False, allow_null=True)
