@@ -202,7 +202,11 @@ ALERT_WEBHOOK_URL = env_str("ALERT_WEBHOOK_URL")
 # Retries, backoff and crash recovery are ours: ack_failures on, max_attempts 1, and retry
 # longer than the longest task timeout so the broker never re-delivers a running package.
 Q_CLUSTER: dict[str, Any] = {
-    "name": f"{Q_CLUSTER_PREFIX}-{SAFARI_HOST}",
+    # One name for the whole site (django-q2 signs packages with it: a dispatcher on one host
+    # enqueues for another host's cluster), one queue per host (`cluster_name`, the list this
+    # host's cluster reads; scheduler.packages.cluster_for).
+    "name": Q_CLUSTER_PREFIX,
+    "cluster_name": f"{Q_CLUSTER_PREFIX}-{SAFARI_HOST}",
     "workers": env_int("Q_WORKERS", 4),
     "recycle": 500,
     "timeout": env_int("Q_TIMEOUT_SECONDS", 3600),
