@@ -10,16 +10,13 @@ import sys
 
 from harness import ROOT
 
-DUMP = (
-    "import django; django.setup(); from django.conf import settings; "
-    "from django_q.signing import SignedPackage; "
-    "from django_q.conf import Conf; print(Conf.CLUSTER_NAME); print(SignedPackage.dumps({'args': (7, 1)}))"
+SETUP = (
+    "import sys, django; django.setup(); "
+    "from django_q.conf import Conf; from django_q.signing import SignedPackage; "
+    "print(Conf.CLUSTER_NAME); "
 )
-LOAD = (
-    "import sys, django; django.setup(); from django.conf import settings; "
-    "from django_q.signing import SignedPackage; "
-    "from django_q.conf import Conf; print(Conf.CLUSTER_NAME); print(SignedPackage.loads(sys.argv[1])['args'])"
-)
+DUMP = SETUP + "print(SignedPackage.dumps({'args': (7, 1)}))"
+LOAD = SETUP + "print(SignedPackage.loads(sys.argv[1])['args'])"
 
 
 def run_as(host: str, code: str, *args: str, tmp_path) -> list[str]:
