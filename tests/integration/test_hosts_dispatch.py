@@ -123,3 +123,33 @@ def test_an_unknown_host_is_refused_and_any_is_accepted():
         services.task_schedule(type="check", safari_host="attic")
     task, _ = services.task_schedule(type="check", safari_host="any")
     assert task.safari_host == "any"
+
+
+def test_status_and_resources_say_which_host_is_offline_and_since_when():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    now = timezone.now()
+    hosts.sign_on("studio", machine="mac1", pid=1, workers=2, now=now)
+    last_seen = gone_quiet("laptop", now)
+    reason = f"host laptop offline since {timezone.localtime(last_seen):%H:%M:%S}"
+
+    def run(*args):
+        out = StringIO()
+        call_command("scheduler", *args, stdout=out)
+        return out.getvalue()
+
+    assert f"Held: {reason}: its tasks wait" in run("status")
+    table = run("resources")
+    assert "studio" in table
+    assert "online" in table
+    assert reason in table
+    states = {h["host"]: h["state"] for h in services_state()}
+    assert states == {"studio": "online", "laptop": "offline"}
+
+
+def services_state():
+    from scheduler import selectors
+
+    return selectors.scheduler_state()["safariHosts"]

@@ -178,6 +178,9 @@ class Command(BaseCommand):
             self.stdout.write("Stopped: run `scheduler start` or `scheduler resume`.")
         for pause in selectors.pauses():
             self.stdout.write(f"Paused: {pause}")
+        for host in state["safariHosts"]:
+            if host["reason"]:
+                self.stdout.write(f"Held: {host['reason']}: its tasks wait")
         self.stdout.write(
             f"Queue {state['tasksInQueue']} · running {state['tasksRunning']} · blocked "
             f"{state['tasksBlocked']} · completed {state['tasksCompleted']} · failed "
