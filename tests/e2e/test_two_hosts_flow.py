@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime
 from itertools import combinations
 from pathlib import Path
@@ -25,6 +27,7 @@ from typing import Any
 import pytest
 import requests
 
+from harness.system import ADMIN_PASSWORD
 from tests.e2e.harness import System, free_offset, simulator_url
 
 pytestmark = [
@@ -85,6 +88,27 @@ def _processes() -> list[tuple[int, int]]:
     return found
 
 
+def dashboard(system: System) -> requests.Session:
+    """A browser's session on the dashboard, logged in through the admin login page."""
+    session = requests.Session()
+    login = f"{system.base}/admin/login/"
+    session.get(login, timeout=10)
+    answer = session.post(
+        login,
+        data={
+            "username": "admin",
+            "password": ADMIN_PASSWORD,
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+            "next": "/",
+        },
+        headers={"Referer": login},
+        timeout=10,
+    )
+    assert answer.ok, answer.status_code
+    assert "/admin/login/" not in answer.url, answer.url
+    return session
+
+
 def hosts_state(system: System) -> dict[str, dict[str, Any]]:
     status = system.api("GET", "/api/scheduler/status").json()
     return {item["host"]: item for item in status["safariHosts"]}
@@ -130,7 +154,7 @@ def overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 @pytest.fixture
-def two_hosts(tmp_path):
+def two_hosts(tmp_path: Path) -> Iterator[tuple[System, str]]:
     offset = free_offset(["tiktok_dm"])
     url = simulator_url("tiktok_dm", offset)
     system = System(
@@ -171,7 +195,9 @@ def two_hosts(tmp_path):
         system.stop()
 
 
-def test_two_hosts_share_the_work_and_one_that_dies_is_held_reaped_and_recovered(two_hosts):
+def test_two_hosts_share_the_work_and_one_that_dies_is_held_reaped_and_recovered(
+    two_hosts: tuple[System, str],
+) -> None:
     system, sim = two_hosts
 
     # --- pinned and unpinned work, Safari exclusive per host --------------------------------
@@ -238,6 +264,13 @@ def test_two_hosts_share_the_work_and_one_that_dies_is_held_reaped_and_recovered
         )
 
     system.wait_for(held_with_reason, 30, "laptop's tasks to wait for their host")
+    fragments = dashboard(system).get(f"{system.base}/dashboard/fragments", timeout=10).json()
+    resources = str(fragments["fragments"]["resources"])
+    card = re.search(r'<li class="host [^"]*" data-host="laptop">.*?</li>', resources, re.S)
+    assert card is not None, resources
+    assert "offline" in card.group(0), card.group(0)
+    assert reason in card.group(0), card.group(0)
+    assert reason in str(fragments["fragments"]["queue"])  # the waiting task says why
     assert {t["status"] for t in settled(system, studio_work)} == {"completed"}  # studio works on
     assert hosts_state(system)["laptop"]["state"] == "offline"
     assert held_with_reason()
