@@ -136,12 +136,6 @@ def credit_state(*, now: datetime) -> CreditState:
     )
 
 
-def admitted_lane(*, host: str) -> str:
-    """The lane of admitted trilogies' parts on a Safari host (the scheduler's lane key shape:
-    type|platform|account|host), apart from the parts still waiting to be admitted."""
-    return f"{VIDEO_TYPE}|-|admitted|{host}"
-
-
 def slots_in_use() -> int:
     return Task.objects.filter(type=VIDEO_TYPE, status__in=IN_FLIGHT).count()
 

@@ -15,7 +15,7 @@ from django.utils.module_loading import import_string
 
 from scheduler import events
 from scheduler.models import FINAL_STATUSES, Lane, Task
-from scheduler.services import task_schedule
+from scheduler.services import lane_key, task_schedule
 from sora import estimation, selectors
 from sora.models import CreditSnapshot, CreditTrigger, TrilogyRun, Video, VideoState
 
@@ -339,12 +339,57 @@ def run_admit(*, run_id: int, now: datetime | None = None) -> bool:
     return True
 
 
+def _lane(*, host: str, admitted: bool) -> str:
+    """Sora tasks wait for admission in their type's lane, in order; an admitted trilogy's
+    parts run in a lane of their own (the same key shape, `admitted` in the account's place)."""
+    return lane_key(
+        type=selectors.VIDEO_TYPE, platform="", account="admitted" if admitted else "", host=host
+    )
+
+
 def _to_admitted_lane(*, run_id: int, now: datetime) -> None:
     tasks = Task.objects.filter(video__run_id=run_id).exclude(status__in=FINAL_STATUSES)
     for host in set(tasks.values_list("safari_host", flat=True)):
-        lane = selectors.admitted_lane(host=host)
+        lane = _lane(host=host, admitted=True)
         Lane.objects.get_or_create(key=lane, defaults={"created_at": now})
         tasks.filter(safari_host=host).update(lane=lane)
+
+
+def run_release_for_retry(*, task: Task, now: datetime | None = None) -> int:
+    """A person retries a failed or cancelled part: its trilogy gave back the credits of the
+    parts it had not made when that part ended, and another trilogy may hold them by now.
+    So the trilogy is admitted again: the retried part needs the credits of every part still
+    to make (free ones: `sora:admission`), waits in the queue of trilogies waiting for
+    admission, and reserves them when it starts. Returns the credits it now needs (0: the
+    trilogy was not admitted; nothing to do)."""
+    now = now or timezone.now()
+    video = Video.objects.select_related("run").filter(task=task).first()
+    if video is None or video.run.admitted_at is None:
+        return 0
+    run_id = video.run_id
+    with transaction.atomic():
+        if not TrilogyRun.objects.filter(pk=run_id, admitted_at__isnull=False).update(
+            admitted_at=None
+        ):
+            return 0
+        Video.objects.filter(run_id=run_id).update(reserved=False)
+        unmade = Video.objects.filter(run_id=run_id, submitted_at__isnull=True).exclude(
+            state=VideoState.SUCCEEDED
+        )
+        needed = max(int(task.req_sora_credits), unmade.count(), 1)
+        Task.objects.filter(pk=task.pk).update(req_sora_credits=needed)
+        tasks = Task.objects.filter(video__run_id=run_id).exclude(status__in=FINAL_STATUSES)
+        for host in set(tasks.values_list("safari_host", flat=True)):
+            tasks.filter(safari_host=host).update(lane=_lane(host=host, admitted=False))
+        events.record(
+            "sora.trilogy_released",
+            subject="video",
+            subject_id=run_id,
+            message=f"run #{run_id} retried by a person: it needs {needed} credits again",
+            data={"runId": run_id, "taskId": task.pk, "needs": needed},
+            now=now,
+        )
+    return needed
 
 
 # --- videos: the submit-once record -------------------------------------------------------

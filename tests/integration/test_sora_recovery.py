@@ -10,6 +10,7 @@ runner and the Sora simulator over HTTP:
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -134,10 +135,15 @@ def test_a_person_retrying_a_failed_trilogy_gets_no_credits_another_holds(
     _credits(sora_sim, 3)
     second = services.trilogy_queue(slug="volcanic_fury").task_ids
     assert loop.cycle().start == (second[0],)
-    task_retry(task_id=first[0])  # its reservation comes back with it…
-    held = gates.credit_gates(timezone.now(), {gates.CREDITS, gates.ADMISSION})
-    # …but it holds no credit another trilogy holds: all 3 are the second one's.
-    assert (held[gates.CREDITS].available, held[gates.ADMISSION].available) == (0, -3)
+    task_retry(task_id=first[0])
+    # It is admitted again, from credits no one holds: all 3 are the second trilogy's.
+    assert gates.video_needs(Task.objects.get(pk=first[0])) == {
+        "sora:slots": 1,
+        "sora:credits": 3,
+        "sora:admission": 3,
+    }
+    free = gates.credit_gates(timezone.now(), {gates.CREDITS, gates.ADMISSION})
+    assert (free[gates.CREDITS].available, free[gates.ADMISSION].available) == (0, 0)
     assert loop.run(second[0]) == "completed"
     _run_rest(loop, second[1:])
     step = loop.cycle()
@@ -147,6 +153,77 @@ def test_a_person_retrying_a_failed_trilogy_gets_no_credits_another_holds(
     _credits(sora_sim, 5)
     _run_rest(loop, first)
     assert sim_state(sora_sim)["posts"] == 7
+
+
+def test_a_person_retrying_a_later_part_needs_the_credits_of_the_parts_left(
+    sora_sim: SoraSimulator, sample_trilogies: list[str], loop: Loop
+) -> None:
+    _credits(sora_sim, 3)
+    first = services.trilogy_queue(slug="first_contact").task_ids
+    Task.objects.filter(pk=first[1]).update(max_retries=0)
+    _run_rest(loop, first[:1])
+    assert loop.cycle().start == (first[1],)
+    sim_faults(sora_sim, fail_next=1)
+    assert loop.run(first[1]) == "failed"  # part 3 fails with it: 2 credits given back
+    _credits(sora_sim, 3)
+    second = services.trilogy_queue(slug="volcanic_fury").task_ids
+    assert loop.cycle().start == (second[0],)  # it takes them (and one more)
+    task_retry(task_id=first[1])
+    # Its trilogy is admitted again for the parts it has left, from credits no one holds.
+    task = Task.objects.get(pk=first[1])
+    assert gates.video_needs(task) == {"sora:slots": 1, "sora:credits": 2, "sora:admission": 2}
+    assert loop.run(second[0]) == "completed"
+    _run_rest(loop, second[1:])
+    step = loop.cycle()
+    assert step.waits[first[1]].startswith("needs 2 credits, 0 free")
+    _credits(sora_sim, 2)
+    _run_rest(loop, first[1:])
+    assert sim_state(sora_sim)["posts"] == 7
+
+
+def test_a_first_part_whose_worker_was_lost_resumes_on_its_own_reservation(
+    sora_sim: SoraSimulator, sample_trilogies: list[str], loop: Loop
+) -> None:
+    _credits(sora_sim, 3)
+    parts = services.trilogy_queue(slug="first_contact").task_ids
+    sim_faults(sora_sim, generation_seconds=10_000)
+    assert loop.cycle().start == (parts[0],)
+    # The worker submitted and stored the command, then died while the video generated.
+    video = _video(parts[0])
+    services.run_admit(run_id=video.run_id)
+    services.video_intent(video_id=video.pk, now=timezone.now())
+    command = client.submit(prompt=video.part.prompt)
+    services.video_submitted(video_id=video.pk, command_id=command.id, now=timezone.now())
+    stale = timezone.now() - timedelta(minutes=10)
+    Task.objects.filter(pk=parts[0]).update(status="running", heartbeat_at=stale)
+    assert loop.dispatcher.reap(timezone.now()) == 1
+    _due(parts[0])
+    sim_faults(sora_sim, generation_seconds=600)
+    step = loop.cycle()
+    assert step.start == (parts[0],), step.waits
+    assert loop.run(parts[0]) == "completed"
+    assert _video(parts[0]).command_id == command.id  # polled, not submitted again
+    _run_rest(loop, parts[1:])
+    assert sim_state(sora_sim)["posts"] == 3
+
+
+def test_a_retried_single_video_is_covered_by_its_own_credit(
+    sora_sim: SoraSimulator, sample_trilogies: list[str], loop: Loop
+) -> None:
+    from sora.singles import videos_queue
+
+    _credits(sora_sim, 2)
+    ((video_task, _),) = videos_queue(videos=[{"prompt": "A fox crosses a neon bridge"}])
+    assert loop.cycle().start == (video_task.pk,)
+    sim_faults(sora_sim, fail_next=1)
+    assert loop.run(video_task.pk) == "pending"
+    _credits(sora_sim, 1)
+    ((later, _),) = videos_queue(videos=[{"prompt": "An owl reads the stars"}])
+    _due(video_task.pk)
+    step = loop.cycle()
+    assert step.start == (video_task.pk,), step.waits
+    assert step.waits[later.pk].startswith("needs 1 credits, 0 free")
+    assert loop.run(video_task.pk) == "completed"
 
 
 @pytest.fixture
