@@ -97,6 +97,23 @@ def _tasks(system: System, ids: list[str], workdir: Path, drain: float) -> dict[
     }
 
 
+def cpu_by_process(system: System) -> dict[str, float]:
+    """CPU seconds (user + system) of each of the system's processes with its children,
+    by process name (Linux /proc; the process groups `System.spawn` made)."""
+    names = {proc.pid: name for name, proc in system.procs.items()}
+    seconds = dict.fromkeys(names.values(), 0.0)
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        name = names.get(int(fields[2]))  # field 5 of stat: the process group
+        if name is not None:
+            seconds[name] += (int(fields[11]) + int(fields[12])) / tick
+    return seconds
+
+
 def _logs(system: System) -> dict[str, int]:
     return {name: system.log(name).lower().count(LOCKED) for name in system.logs}
 
@@ -113,6 +130,8 @@ def run_profile(profile: str, options: dict[str, Any], stdout: Any) -> dict[str,
             token = out.strip().rsplit("token=", 1)[-1]
             stdout.write(f"  {clients} clients for {warmup:g} s warm-up + {seconds:g} s…")
             start = time.monotonic()
+            cpu_before = cpu_by_process(system)
+            load_before = round(os.getloadavg()[0], 2)
             tally = run_clients(
                 base=system.base,
                 token=token,
@@ -122,7 +141,21 @@ def run_profile(profile: str, options: dict[str, Any], stdout: Any) -> dict[str,
                 create_share=float(options.get("create_share", 0.25)),
                 seed=int(options.get("seed", 0)),
             )
+            wall = time.monotonic() - start
+            cpu = {
+                name: round(spent - cpu_before.get(name, 0.0), 2)
+                for name, spent in cpu_by_process(system).items()
+            }
             result = figures(tally, since=start + warmup, seconds=seconds)
+            every = len(tally.samples)
+            result["cpu"] = {
+                "seconds_by_process": cpu,
+                "wall_seconds": round(wall, 1),
+                "load_average_1m_before_after": [load_before, round(os.getloadavg()[0], 2)],
+                "web_ms_per_request": round(cpu.get("web", 0.0) * 1000 / every, 2)
+                if every
+                else None,
+            }
             result["tasks"] = _tasks(
                 system, tally.created_ids, workdir, float(options.get("drain", 60))
             )
