@@ -104,3 +104,14 @@ def test_the_checks_name_each_target_and_fail_on_any_error_or_lock():
     assert all(load.checks("scale", result).values())
     result["log_database_is_locked"]["workers"] = 1
     assert load.checks("scale", result)["0 database is locked"] is False
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--clients", "0"), ("--seconds", "0"), ("--pace", "0"), ("--create-share", "1.5")],
+)
+def test_the_command_refuses_a_run_that_measures_nothing(args):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="must be"):
+        call_command("load", *args)
