@@ -318,7 +318,7 @@ def _with_processes(
         "p99": round(pct(late, 99), 1),
         "n": len(late),
     }
-    seconds = 5 if quick else 15
+    seconds = 5 if quick else 30
     stdout.write(f"idle CPU over {seconds}s…")
     time.sleep(1)
     before = system.cpu_seconds()
@@ -334,6 +334,9 @@ def targets(figures: dict[str, Any]) -> dict[str, dict[str, Any]]:
     django-q2's), and with each task also created by `task_schedule` during the run (one
     durable commit per task more than raw django-q2 makes)."""
     floor = 0.6 if figures["database"] == "sqlite" else 0.8
+    # The scale profile (issue 15): Postgres's notifications wake the dispatcher at once.
+    gap_p50, gap_p99, idle = (100, 500, 5) if figures["database"] == "sqlite" else (20, 60, 2)
+    gap = figures["safari_refill_gap_ms"]
     cycles = figures["planning_cycle"]
     large = max((k for k in cycles if k.isdigit()), key=int)
     checks = {
@@ -348,15 +351,14 @@ def targets(figures: dict[str, Any]) -> dict[str, dict[str, Any]]:
             figures["throughput"]["ratio"] >= floor,
         ),
         "Safari refill gap p50 / p99 (ms)": (
-            f"{figures['safari_refill_gap_ms']['p50']} / {figures['safari_refill_gap_ms']['p99']}",
-            "<= 100 / 500",
-            figures["safari_refill_gap_ms"]["p50"] <= 100
-            and figures["safari_refill_gap_ms"]["p99"] <= 500,
+            f"{gap['p50']} / {gap['p99']}",
+            f"<= {gap_p50} / {gap_p99}",
+            gap["p50"] <= gap_p50 and gap["p99"] <= gap_p99,
         ),
         "idle CPU (% of one core)": (
             figures["idle_cpu_percent_of_one_core"],
-            "< 5",
-            figures["idle_cpu_percent_of_one_core"] < 5,
+            f"< {idle}",
+            figures["idle_cpu_percent_of_one_core"] < idle,
         ),
         "lateness p99 (ms)": (
             figures["lateness_ms"]["p99"],

@@ -171,4 +171,3 @@ def test_the_listener_uses_a_connection_of_its_own():
     assert params["dbname"] == connection.settings_dict["NAME"]
     assert "cursor_factory" not in params
     assert "pool" not in params
-
