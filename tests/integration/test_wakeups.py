@@ -108,8 +108,7 @@ def test_a_lost_listener_falls_back_to_the_poll_and_listens_again(dispatcher):
     lost_pid = listener.backend_pid
     good = listener.params
     listener.params = {**good, "port": 1}  # it cannot reconnect until this is put back
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_terminate_backend(%s)", [lost_pid])
+    terminate(lost_pid)
     deadline = time.monotonic() + 5
     while listener.connected.is_set():
         assert time.monotonic() < deadline, "the lost connection went unnoticed"
@@ -164,6 +163,55 @@ def test_the_dashboard_relay_pushes_an_event_without_polling(monkeypatch):
         assert relay.listener is None
 
     asyncio.run(scenario())
+
+
+def test_the_relay_polls_while_its_listener_is_lost_and_listens_again(monkeypatch):
+    relay = relay_module.Relay(poll_seconds=0.05, safety_poll_seconds=SLOW)
+    monkeypatch.setattr(relay_module, "_relay", relay)
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
+    viewer = make_user("watcher", "viewer")
+
+    async def until(predicate, what: str) -> None:
+        deadline = time.monotonic() + 10
+        while not predicate():
+            assert time.monotonic() < deadline, what
+            await asyncio.sleep(0.02)
+
+    async def pushed_within(communicator, seconds: float) -> None:
+        event_id = await database_sync_to_async(record)()
+        await receive_until(
+            communicator, lambda got: any(e["id"] == event_id for e in got), timeout=seconds
+        )
+
+    async def scenario() -> None:
+        communicator, connected, _ = await connect(viewer)
+        assert connected
+        await communicator.receive_json_from(timeout=5)  # the snapshot
+        listener = relay.listener
+        assert listener is not None
+        await until(listener.connected.is_set, "the relay never listened")
+        lost_pid, good = listener.backend_pid, listener.params
+        listener.params = {**good, "port": 1}  # it cannot reconnect until this is put back
+        await database_sync_to_async(terminate)(lost_pid)
+        await until(lambda: not listener.connected.is_set(), "the loss went unnoticed")
+        await pushed_within(communicator, 2.0)  # by the 50 ms poll
+        assert not listener.connected.is_set()
+
+        listener.params = good
+        await until(listener.connected.is_set, "it never listened again")
+        assert listener.backend_pid not in (None, lost_pid)
+        relay.poll_seconds = SLOW
+        await asyncio.sleep(0.3)  # the read that follows connecting
+        await pushed_within(communicator, 2.0)  # by a notification
+        await communicator.disconnect()
+        await relay.stop()
+
+    asyncio.run(scenario())
+
+
+def terminate(pid: int | None) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
 
 
 def test_the_listener_uses_a_connection_of_its_own():
