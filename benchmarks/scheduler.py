@@ -7,6 +7,7 @@ and workers, and one planning cycle with 1,000 and 100,000 pending tasks.
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import tempfile
 import time
@@ -161,7 +162,9 @@ def throughput(n: int, rounds: int, stdout: Any) -> dict[str, Any]:
     }
 
 
-def refill_gaps(m: int) -> list[float]:
+def refill_gaps(m: int) -> tuple[list[float], list[float]]:
+    """Between consecutive Safari tasks: from one's finish to the next one's start, and the
+    part of it until the dispatcher woke (the `now` of the cycle that claimed the next one)."""
     marker = uuid.uuid4().hex[:8]
     for i in range(m):
         services.task_schedule(
@@ -173,11 +176,14 @@ def refill_gaps(m: int) -> list[float]:
     rows = Task.objects.filter(name__startswith=marker)
     wait_until(lambda: rows.filter(status="completed").count() >= m, 300, "Safari tasks")
     spans = sorted(
-        (start, end)
-        for start, end in rows.values_list("started_at", "finished_at")
-        if start is not None and end is not None
+        (start, end, claimed)
+        for start, end, claimed in rows.values_list("started_at", "finished_at", "claimed_at")
+        if start is not None and end is not None and claimed is not None
     )
-    return [(spans[i + 1][0] - spans[i][1]).total_seconds() * 1000 for i in range(len(spans) - 1)]
+    pairs = list(itertools.pairwise(spans))
+    gaps = [(after[0] - before[1]).total_seconds() * 1000 for before, after in pairs]
+    claims = [max((after[2] - before[1]).total_seconds() * 1000, 0.0) for before, after in pairs]
+    return gaps, claims
 
 
 def lateness(k: int) -> list[float]:
@@ -305,11 +311,14 @@ def _with_processes(
     throughput_ours(50)
     figures["throughput"] = throughput(n, rounds, stdout)
     stdout.write("Safari refill gap…")
-    gaps = refill_gaps(30 if quick else 100)
+    gaps, claims = refill_gaps(30 if quick else 100)
     figures["safari_refill_gap_ms"] = {
         "p50": round(pct(gaps, 50), 1),
         "p99": round(pct(gaps, 99), 1),
         "n": len(gaps),
+        # of which until the dispatcher woke (the rest: its cycle, the broker, the worker)
+        "until_claimed_p50": round(pct(claims, 50), 1),
+        "until_claimed_p99": round(pct(claims, 99), 1),
     }
     stdout.write("lateness on an idle lane…")
     late = lateness(20 if quick else 60)
@@ -318,7 +327,7 @@ def _with_processes(
         "p99": round(pct(late, 99), 1),
         "n": len(late),
     }
-    seconds = 5 if quick else 15
+    seconds = 5 if quick else 30
     stdout.write(f"idle CPU over {seconds}s…")
     time.sleep(1)
     before = system.cpu_seconds()
@@ -334,6 +343,9 @@ def targets(figures: dict[str, Any]) -> dict[str, dict[str, Any]]:
     django-q2's), and with each task also created by `task_schedule` during the run (one
     durable commit per task more than raw django-q2 makes)."""
     floor = 0.6 if figures["database"] == "sqlite" else 0.8
+    # The scale profile (issue 15): Postgres's notifications wake the dispatcher at once.
+    gap_p50, gap_p99, idle = (100, 500, 5) if figures["database"] == "sqlite" else (20, 60, 2)
+    gap = figures["safari_refill_gap_ms"]
     cycles = figures["planning_cycle"]
     large = max((k for k in cycles if k.isdigit()), key=int)
     checks = {
@@ -348,15 +360,14 @@ def targets(figures: dict[str, Any]) -> dict[str, dict[str, Any]]:
             figures["throughput"]["ratio"] >= floor,
         ),
         "Safari refill gap p50 / p99 (ms)": (
-            f"{figures['safari_refill_gap_ms']['p50']} / {figures['safari_refill_gap_ms']['p99']}",
-            "<= 100 / 500",
-            figures["safari_refill_gap_ms"]["p50"] <= 100
-            and figures["safari_refill_gap_ms"]["p99"] <= 500,
+            f"{gap['p50']} / {gap['p99']}",
+            f"<= {gap_p50} / {gap_p99}",
+            gap["p50"] <= gap_p50 and gap["p99"] <= gap_p99,
         ),
         "idle CPU (% of one core)": (
             figures["idle_cpu_percent_of_one_core"],
-            "< 5",
-            figures["idle_cpu_percent_of_one_core"] < 5,
+            f"< {idle}",
+            figures["idle_cpu_percent_of_one_core"] < idle,
         ),
         "lateness p99 (ms)": (
             figures["lateness_ms"]["p99"],

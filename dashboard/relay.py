@@ -3,8 +3,10 @@
 Daphne has no lifespan events, so the relay starts lazily when the first dashboard socket
 connects, and stops (its task ends, its thread exits) once the last one has been gone
 `idle_stop_seconds`. Subscribers are counted by channel name, so leaving twice is harmless.
-It polls `id > last` every ~100 ms in a thread of its own (Postgres can commit ids out of
-order, so ids skipped over are watched for a few seconds in case they commit late). Its
+It reads `id > last` in a thread of its own (Postgres can commit ids out of order, so ids
+skipped over are watched for a few seconds in case they commit late): on SQLite every ~100 ms;
+on Postgres when a notification says events committed (`scheduler.wakeups`), with a read
+every few seconds as the safety net, and every ~100 ms while the listener is reconnecting. Its
 group name is unique to this process: with channels-redis and N web processes, each relay
 feeds only its own consumers, so nobody gets an event N times.
 """
@@ -26,11 +28,13 @@ from django.db import close_old_connections
 from django.db.models import Q
 
 from dashboard import selectors
+from scheduler import wakeups
 from scheduler.models import Event
 
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.1
+SAFETY_POLL_SECONDS = 3.0
 BATCH = 200
 GAP_SECONDS = 5.0
 MAX_GAPS = 1000
@@ -44,10 +48,15 @@ def _group_name() -> str:
 
 class Relay:
     def __init__(
-        self, *, poll_seconds: float = POLL_SECONDS, idle_stop_seconds: float = IDLE_STOP_SECONDS
+        self,
+        *,
+        poll_seconds: float = POLL_SECONDS,
+        idle_stop_seconds: float = IDLE_STOP_SECONDS,
+        safety_poll_seconds: float = SAFETY_POLL_SECONDS,
     ) -> None:
         self.group = _group_name()
         self.poll_seconds = poll_seconds
+        self.safety_poll_seconds = safety_poll_seconds
         self.idle_stop_seconds = idle_stop_seconds
         self.subscribers: set[str] = set()
         self.last_id: int | None = None
@@ -56,6 +65,8 @@ class Relay:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started: asyncio.Future[None] | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self.listener: wakeups.Listener | None = None
+        self._woken: asyncio.Event | None = None
 
     @property
     def running(self) -> bool:
@@ -78,6 +89,8 @@ class Relay:
 
     def unsubscribe(self, name: str) -> None:
         self.subscribers.discard(name)
+        if not self.subscribers and self._woken is not None and self.running:
+            self._woken.set()  # start counting the idle time now, not after the next read
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -88,6 +101,9 @@ class Relay:
         self._shutdown()
 
     def _shutdown(self) -> None:
+        if self.listener is not None:
+            self.listener.stop(timeout=0)  # its daemon thread ends within a tick
+            self.listener = None
         if self._executor is not None:
             self._executor.shutdown(wait=False)
             self._executor = None
@@ -110,6 +126,7 @@ class Relay:
                 await asyncio.sleep(1.0)
         if self._started is not None and not self._started.done():
             self._started.set_result(None)
+        self._listen()
         idle_since: float | None = None
         while True:
             if not self.subscribers:
@@ -127,10 +144,39 @@ class Relay:
             if batch and layer is not None:
                 await layer.group_send(self.group, {"type": "dashboard.events", "events": batch})
             if len(batch) < BATCH:
-                await asyncio.sleep(self.poll_seconds)
+                await self._pause(idle_since)
         self._task = None
         self.last_id = None
         self._shutdown()
+
+    def _listen(self) -> None:
+        """Where the database notifies (Postgres), read when events commit."""
+        loop = asyncio.get_running_loop()
+        woken = self._woken = asyncio.Event()
+
+        def on_notify(channel: str, payload: str) -> None:  # in the listener's thread
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody to wake
+                loop.call_soon_threadsafe(woken.set)
+
+        self.listener = wakeups.listener_for(
+            [wakeups.CHANNEL_EVENTS],
+            on_notify,
+            name="dashboard-relay-wakeups",
+            alive=lambda: not loop.is_closed(),  # a test's loop may close without stop()
+        )
+
+    async def _pause(self, idle_since: float | None) -> None:
+        """Until the next read: a notification, or the poll (slow while notifications come)."""
+        if self.listener is None or self._woken is None:
+            await asyncio.sleep(self.poll_seconds)
+            return
+        listening = self.listener.connected.is_set()
+        timeout = self.safety_poll_seconds if listening else self.poll_seconds
+        if idle_since is not None:
+            timeout = min(timeout, max(idle_since + self.idle_stop_seconds - time.monotonic(), 0))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._woken.wait(), timeout)
+        self._woken.clear()
 
     def fetch(self) -> list[dict[str, Any]]:
         """New events since the last poll (plus any skipped id that has committed since)."""

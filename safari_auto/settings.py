@@ -149,6 +149,9 @@ else:
                     "PRAGMA foreign_keys=ON;"
                     "PRAGMA temp_store=MEMORY;"
                 ),
+                # Under ASGI a request's connection goes back to a pool of this process
+                # (safari_auto/sqlite/base.py) instead of closing.
+                **({"pool": env_int("WEB_DB_POOL_SIZE", 20)} if UNDER_ASGI else {}),
             },
             "TEST": {"NAME": env_str("SQLITE_TEST_PATH", "") or None},
         }
@@ -186,6 +189,8 @@ SCHEDULER = {
     "HOST_LEASE_SECONDS": env_float("SCHEDULER_HOST_LEASE_SECONDS", 10.0),
     "STOP_GRACE_SECONDS": env_float("SCHEDULER_STOP_GRACE_SECONDS", 20.0),
     "POLL_SECONDS": env_float("SCHEDULER_POLL_SECONDS", 0.05),
+    # On Postgres a notification wakes the dispatcher; this slower poll is the safety net.
+    "NOTIFY_POLL_SECONDS": env_float("SCHEDULER_NOTIFY_POLL_SECONDS", 2.0),
     "MAX_SLEEP_SECONDS": env_float("SCHEDULER_MAX_SLEEP_SECONDS", 5.0),
     "DISPATCH_BATCH": env_int("SCHEDULER_DISPATCH_BATCH", 50),
     "MAX_INFLIGHT": env_int("SCHEDULER_MAX_INFLIGHT", 64),

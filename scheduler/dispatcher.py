@@ -3,7 +3,8 @@
 One loop per process; one process leads (a lease in SchedulerState), the others stand by.
 Each cycle: renew the lease, reap expired leases, load lane heads and resource state, plan,
 claim by conditional update, enqueue to django-q2 after commit, then sleep until the next
-change or a waking event row.
+change or a waking event row. On Postgres a notification (`scheduler.wakeups`) ends the sleep
+the moment such a row commits, and a slow poll stays as the safety net; on SQLite it polls.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from scheduler import events, hosts, lifecycle, registry
+from scheduler import events, hosts, lifecycle, registry, wakeups
 from scheduler.lifecycle import S
 from scheduler.models import Event, Lane, Pause, PauseScope, SchedulerState, Task, TaskStatus
 from scheduler.packages import PackageBatch, broker_for, cluster_for, enqueue
@@ -45,6 +46,7 @@ HEAD_FIELDS = (
     "req_platform",
     "platform",
     "account",
+    "attempt",  # a type's needs may depend on whether the task has run (Sora admission)
 )
 # SQLite allows 500 terms in one compound SELECT; stay well under it.
 LANES_PER_QUERY = 200
@@ -144,6 +146,14 @@ class Dispatcher:
         self._reasons: dict[int, str] = {}
         self.held: dict[str, str] = {}  # offline hosts: the reason their tasks wait
         self._offline_seen: set[tuple[str, int]] = set()
+        self.listener: wakeups.Listener | None = None
+        self._woken = threading.Event()
+        self._notified_id = 0
+
+    def stop(self) -> None:
+        """End the loop (from a signal handler too): its sleep, whichever kind, ends now."""
+        self.stop_event.set()
+        self._woken.set()
 
     # --- leadership -------------------------------------------------------------------
 
@@ -387,12 +397,34 @@ class Dispatcher:
             row = cursor.fetchone()
         return int(row[0]) if row and row[0] is not None else after
 
+    def listen(self) -> None:
+        """Wake on notifications where the database sends them (Postgres); else keep polling."""
+        if self.listener is None:
+            self.listener = wakeups.listener_for(
+                [wakeups.CHANNEL_WAKES], self._on_notify, name="dispatcher-wakeups"
+            )
+
+    def _on_notify(self, channel: str, payload: str) -> None:
+        """From the listener's thread: a waking event committed (or the listener lost or
+        regained its connection, and anything may have)."""
+        if payload.isdigit():
+            self._notified_id = max(self._notified_id, int(payload))
+        self._woken.set()
+
     def wait(self, until: datetime | None) -> None:
-        """Sleep until `until` or until a waking event row appears, polling cheaply."""
+        """Sleep until `until` or until a waking event row appears."""
         poll = float(self.conf["POLL_SECONDS"])
         max_sleep = float(self.conf["MAX_SLEEP_SECONDS"])
         seconds = max_sleep if until is None else (until - timezone.now()).total_seconds()
         deadline = time.monotonic() + min(max(seconds, 0.0), max_sleep)
+        if self.listener is None:
+            self._wait_polling(deadline, poll)
+        else:
+            safety_poll = float(self.conf["NOTIFY_POLL_SECONDS"])
+            self._wait_notified(self.listener, deadline, poll, safety_poll)
+
+    def _wait_polling(self, deadline: float, poll: float) -> None:
+        """Poll the newest waking event id every `poll` seconds (SQLite)."""
         while not self.stop_event.is_set():
             latest = self.latest_wake_id(self._last_wake_id)
             if latest > self._last_wake_id:
@@ -402,9 +434,34 @@ class Dispatcher:
                 return
             self.stop_event.wait(min(poll, max(deadline - time.monotonic(), 0)))
 
+    def _wait_notified(
+        self, listener: wakeups.Listener, deadline: float, poll: float, safety_poll: float
+    ) -> None:
+        """Wait for a notification; poll as well, every `safety_poll` seconds while the
+        listener listens (what a notification could miss), every `poll` while it does not.
+        A notification that came during the cycle ends the wait at once."""
+        next_poll = time.monotonic()
+        if listener.connected.is_set():
+            next_poll += safety_poll
+        while not self.stop_event.is_set():
+            clock = time.monotonic()
+            if clock >= next_poll:
+                latest = self.latest_wake_id(self._last_wake_id)
+                if latest > self._last_wake_id:
+                    self._last_wake_id = latest
+                    return
+                next_poll = clock + (safety_poll if listener.connected.is_set() else poll)
+            if clock >= deadline:
+                return
+            if self._woken.wait(max(min(next_poll, deadline) - clock, 0)):
+                self._woken.clear()
+                self._last_wake_id = max(self._last_wake_id, self._notified_id)
+                return
+
     def run_forever(self) -> None:
         self.log(f"dispatcher {self.name} starting")
         self._last_wake_id = self.latest_wake_id()
+        self.listen()
         lease = float(self.conf["LEADER_LEASE_SECONDS"])
         while not self.stop_event.is_set():
             close_old_connections()
@@ -431,6 +488,8 @@ class Dispatcher:
             except Exception:
                 logger.exception("dispatcher cycle failed; retrying in 1s")
                 self.stop_event.wait(1.0)
+        if self.listener is not None:
+            self.listener.stop()
         self.release_lease()
         self.log(f"dispatcher {self.name} stopped")
 

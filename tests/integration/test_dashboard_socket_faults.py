@@ -17,7 +17,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(autouse=True)
 def fresh_relay(monkeypatch):
-    relay = relay_module.Relay(poll_seconds=0.01, idle_stop_seconds=0.0)
+    # Reading every 10 ms on Postgres too (where notifications would make it read rarely):
+    # these tests count reads.
+    relay = relay_module.Relay(poll_seconds=0.01, idle_stop_seconds=0.0, safety_poll_seconds=0.01)
     monkeypatch.setattr(relay_module, "_relay", relay)
     return relay
 

@@ -42,3 +42,17 @@ def test_latency_idle_and_planning_targets() -> None:
         "Safari refill gap p50 / p99 (ms)",
         "planning cycle with 100,000 pending (ms, x the 1,000 cycle)",
     ]
+
+
+def test_the_scale_profile_asks_for_a_faster_refill_and_less_idle_cpu() -> None:
+    polling = figures("postgresql", queued=1.0, created=1.0)  # 80 / 120 ms, 1.5 % idle
+    checks = targets(polling)
+    assert not checks["Safari refill gap p50 / p99 (ms)"]["met"]
+    assert checks["Safari refill gap p50 / p99 (ms)"]["target"] == "<= 20 / 60"
+    assert checks["idle CPU (% of one core)"]["met"]
+    notified = figures("postgresql", queued=1.0, created=1.0)
+    notified["safari_refill_gap_ms"] = {"p50": 15.0, "p99": 55.0}
+    notified["idle_cpu_percent_of_one_core"] = 2.5
+    checks = targets(notified)
+    assert checks["Safari refill gap p50 / p99 (ms)"]["met"]
+    assert not checks["idle CPU (% of one core)"]["met"]

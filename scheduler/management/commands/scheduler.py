@@ -154,7 +154,7 @@ class Command(BaseCommand):
         dispatcher = Dispatcher(name=options.get("name"), log=self.stdout.write)
 
         def _stop(signum: int, frame: object) -> None:
-            dispatcher.stop_event.set()
+            dispatcher.stop()
 
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
