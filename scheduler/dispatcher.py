@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from scheduler import events, lifecycle, registry
+from scheduler import events, recovery, registry
 from scheduler.lifecycle import S
 from scheduler.models import Event, Lane, Pause, PauseScope, SchedulerState, Task, TaskStatus
 from scheduler.packages import PackageBatch, broker_for, cluster_for, enqueue
@@ -202,25 +202,15 @@ class Dispatcher:
                 f"worker lost: no heartbeat for {silent:.0f}s (killed, crashed or over its "
                 f"timeout) on attempt {task.attempt}"
             )
-            spec = registry.task_type(task.type)
-            recover = spec.extra.get("recover") if spec else None
-            if recover is not None and recover(task):
-                recovered += 1
-                continue
-            if lifecycle.fail_attempt(task, reason, permanent=False, attempt=task.attempt, now=now):
+            if recovery.attempt_recover_lost(task=task, reason=reason, now=now):
                 recovered += 1
         for task_id in Task.objects.filter(
             status=S.SCHEDULED, claimed_at__lt=claim_cutoff
         ).values_list("pk", flat=True):
-            if lifecycle.transition(
-                task_id,
-                source=[S.SCHEDULED],
-                target=S.PENDING,
-                kind="task.reclaimed",
+            if recovery.claim_requeue(
+                task_id=task_id,
                 message="claim expired before a worker started it; back in the queue",
                 now=now,
-                claimed_by="",
-                wait_reason="",
             ):
                 recovered += 1
         return recovered
