@@ -76,7 +76,7 @@ class Supervisor:
         self.machine = socket.gethostname()
         self.stop_event = threading.Event()
         self.child: subprocess.Popen[bytes] | None = None
-        self.cluster_since = timezone.now()
+        self.cluster_since: datetime | None = None  # when its workers were all up
         self.incarnation = 0
         self.restarts = 0
         self._failures = 0
@@ -96,7 +96,7 @@ class Supervisor:
         env = {**os.environ, "SAFARI_HOST": self.host}
         # Its own process group: a stop reaches django-q2's workers as well as its main process.
         self.child = subprocess.Popen(self.command, env=env, start_new_session=True)  # noqa: S603
-        self.cluster_since = timezone.now()
+        self.cluster_since = None
         self._suspect_samples = 0
         self.log(
             f"host {self.host}: cluster started (pid {self.child.pid}, "
@@ -188,10 +188,11 @@ class Supervisor:
         """Why the cluster counts as frozen now ('' while it does not): work it was sent has
         waited FREEZE_SECONDS with a worker free and nothing started, on two beats in a row.
         Its tasks still running get up to STOP_GRACE_SECONDS to finish."""
-        if self.freeze_seconds <= 0:
+        if self.freeze_seconds <= 0 or not self._cluster_up():
             return ""
         now = timezone.now()
         work = selectors.host_work(host=self.host)
+        assert self.cluster_since is not None  # noqa: S101 - set by _cluster_up
         since = waiting_since(work, cluster_since=self.cluster_since, workers=self.workers)
         stuck = (
             since is not None
@@ -216,6 +217,15 @@ class Supervisor:
         waited = (now - since).total_seconds() if since else 0.0
         return f"cluster frozen: work waited {waited:.0f}s with a worker free and none started"
 
+    def _cluster_up(self) -> bool:
+        """Whether the cluster has booted: its main process, django-q2's sentinel, monitor,
+        pusher and every worker are up (a cold start on a busy machine takes seconds, and
+        must not look like a freeze)."""
+        child = self.child
+        if self.cluster_since is None and child and group_members(child.pid) >= self.workers + 4:
+            self.cluster_since = timezone.now()
+        return self.cluster_since is not None
+
     def _safely(self, step: Callable[[], object]) -> object:
         """A database that is briefly away costs a beat, never the cluster."""
         try:
@@ -237,20 +247,28 @@ def wait_group_gone(pgid: int, timeout: float) -> bool:
 
 
 def group_alive(pgid: int) -> bool:
+    return group_members(pgid) > 0
+
+
+def group_members(pgid: int) -> int:
+    """How many processes of group `pgid` are alive (zombies run nothing and do not count)."""
     proc = Path("/proc")
-    if proc.is_dir():  # Linux: look past zombies nobody reaped yet
+    if proc.is_dir():  # Linux
+        count = 0
         for stat in proc.glob("[0-9]*/stat"):
             try:
                 fields = stat.read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                return True
-        return False
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+            count += int(fields[2]) == pgid and fields[0] != "Z"
+        return count
+    listing = subprocess.run(  # macOS and BSD: ps lists every process
+        ["/bin/ps", "-A", "-o", "pgid=,stat="], capture_output=True, text=True, check=False
+    ).stdout
+    return sum(
+        1
+        for line in listing.splitlines()
+        if len(parts := line.split()) == 2
+        and parts[0] == str(pgid)
+        and not parts[1].startswith("Z")
+    )
