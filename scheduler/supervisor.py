@@ -42,8 +42,12 @@ from scheduler.selectors import HostWork
 logger = logging.getLogger(__name__)
 
 QCLUSTER = (sys.executable, "-m", "django", "qcluster")
-# A cluster that keeps dying is restarted after 1, 2, 4 … s, at most this long.
+# A cluster that keeps dying is restarted after 0, 1, 2, 4 … s, at most this long.
 RESTART_BACKOFF_CAP_SECONDS = 30.0
+# A cluster that ran this long counts as healthy: its next exit is replaced at once again.
+HEALTHY_AFTER_SECONDS = 10.0
+# How often the supervisor looks whether its cluster exited, between beats.
+EXIT_POLL_SECONDS = 0.1
 # How long SIGKILLed processes may take to be gone before the supervisor goes on anyway.
 GONE_TIMEOUT_SECONDS = 5.0
 
@@ -80,6 +84,7 @@ class Supervisor:
         self.incarnation = 0
         self.restarts = 0
         self._failures = 0
+        self._started = time.monotonic()
         self._suspect_samples = 0
         self._suspect_since: datetime | None = None
 
@@ -97,6 +102,7 @@ class Supervisor:
         # Its own process group: a stop reaches django-q2's workers as well as its main process.
         self.child = subprocess.Popen(self.command, env=env, start_new_session=True)  # noqa: S603
         self.cluster_since = None
+        self._started = time.monotonic()
         self._suspect_samples = 0
         self.log(
             f"host {self.host}: cluster started (pid {self.child.pid}, "
@@ -151,13 +157,21 @@ class Supervisor:
         try:
             while not self.stop_event.is_set():
                 self.tick()
-                self.stop_event.wait(self.beat_seconds)
+                self._until_next_beat()
         finally:
             code = self.stop_cluster()
             now = timezone.now()
             self._recover("workers stopped", now)
             self._safely(lambda: hosts.sign_off(self.host, incarnation=self.incarnation, now=now))
             self.log(f"host {self.host}: cluster stopped (exit {code})")
+
+    def _until_next_beat(self) -> None:
+        """Wait one beat, or less: a cluster that exits is noticed within EXIT_POLL_SECONDS."""
+        deadline = time.monotonic() + self.beat_seconds
+        while not self.stop_event.is_set() and (left := deadline - time.monotonic()) > 0:
+            if self.child is not None and self.child.poll() is not None:
+                return
+            self.stop_event.wait(min(left, EXIT_POLL_SECONDS))
 
     def tick(self) -> None:
         close_old_connections()
@@ -166,7 +180,8 @@ class Supervisor:
             self._failures += 1
             self.restart(f"cluster exited with code {child.returncode}", grace=0)
             return
-        self._failures = 0
+        if time.monotonic() - self._started >= HEALTHY_AFTER_SECONDS:
+            self._failures = 0
         self._safely(
             lambda: hosts.beat(self.host, incarnation=self.incarnation, now=timezone.now())
         )
@@ -176,7 +191,9 @@ class Supervisor:
             self.restart(frozen, grace=0)
 
     def restart(self, why: str, *, grace: float) -> None:
-        delay = min(2.0 ** (max(self._failures, 1) - 1), RESTART_BACKOFF_CAP_SECONDS)
+        """A cluster that ran well is replaced at once; one that keeps dying after 1, 2, 4 … s."""
+        delay = min(2.0 ** (self._failures - 2), RESTART_BACKOFF_CAP_SECONDS)
+        delay = delay if self._failures > 1 else 0.0
         self.log(f"host {self.host}: {why}; restarting in {delay:.0f}s")
         self.stop_cluster(grace=grace)  # whatever of its group is left
         self.restarts += 1

@@ -87,9 +87,9 @@ def test_a_cluster_that_keeps_exiting_is_restarted_with_growing_backoff(supervis
         assert crashing.child is not None
         crashing.child.wait(timeout=30)
         crashing.tick()
-    assert delays == [1.0, 2.0, 4.0]
+    assert delays == [0.0, 1.0, 2.0]  # a first exit is replaced at once
     assert crashing.incarnation == 4
-    assert any("exited with code 3; restarting in 4s" in line for line in supervisors.lines)
+    assert any("exited with code 3; restarting in 2s" in line for line in supervisors.lines)
     online = Event.objects.filter(kind="host.online", subject_id="studio").count()
     assert online == 4
 
