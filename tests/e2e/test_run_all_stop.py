@@ -1,6 +1,7 @@
 """`bin/run-all`, started for real in demo mode (its own SQLite file, ports and simulators) and
 stopped with SIGTERM while its workers are busy: every process it started, down to django-q2's
-workers in their own process group, is gone within the bound (the supervisor's grace + 5 s)."""
+workers in their own process group, is gone within the bound (the supervisor's grace + 5 s,
+when run-all kills what is left, and a margin for the kills on a busy machine)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from tests.e2e.harness import ROOT, System, free_offset
 pytestmark = [pytest.mark.e2e]
 
 GRACE = 5  # SCHEDULER_STOP_GRACE_SECONDS in the e2e settings
-BOUND = GRACE + 5  # run-all's own default: the grace + 5 s
+# run-all kills whatever is left after the grace + 5 s (its default); on a starved machine the
+# kills and the reaping take a few seconds more.
+BOUND = GRACE + 5 + 5
 
 
 def _running(pid: int) -> bool:
@@ -58,12 +61,14 @@ def test_stopping_run_all_under_load_leaves_no_process_behind(tmp_path):
         run_all.send_signal(signal.SIGTERM)
         stopped = time.monotonic()
         try:
-            run_all.wait(timeout=BOUND + 5)
+            run_all.wait(timeout=BOUND)
         except subprocess.TimeoutExpired:
-            pytest.fail(f"run-all still running {BOUND + 5} s after SIGTERM")
+            pytest.fail(
+                f"run-all still running {BOUND} s after SIGTERM:\n" + system.log("run-all")[-4000:]
+            )
         system.wait_for(
             lambda: not any(_running(pid) for pid in everyone),
-            max(BOUND + 5 - (time.monotonic() - stopped), 0.1),
+            max(BOUND - (time.monotonic() - stopped), 0.1),
             "every process run-all started to end",
         )
         took = time.monotonic() - stopped
@@ -73,4 +78,4 @@ def test_stopping_run_all_under_load_leaves_no_process_behind(tmp_path):
         system.stop()
     assert took < BOUND, took
     assert "[workers] host local: cluster stopped" in log
-    assert "stopped" in log.splitlines()[-1]
+    assert log.splitlines()[-1].endswith(" stopped")
