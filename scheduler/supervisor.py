@@ -82,6 +82,7 @@ class Supervisor:
         self.child: subprocess.Popen[bytes] | None = None
         self.cluster_since: datetime | None = None  # when its workers were all up
         self.incarnation = 0
+        self.owns_host = False  # signed on, and no other supervisor took the host over since
         self.restarts = 0
         self._failures = 0
         self._started = time.monotonic()
@@ -92,9 +93,11 @@ class Supervisor:
 
     def start_cluster(self, why: str = "a new worker cluster started") -> None:
         now = timezone.now()
+        self.owns_host = False
         self.incarnation = hosts.sign_on(
             self.host, machine=self.machine, pid=os.getpid(), workers=self.workers, now=now
         )
+        self.owns_host = True
         # Signed on, so no other supervisor serves this host, and the old cluster (if any) is
         # gone: whatever of this host is still scheduled or running will never finish.
         self._recover(why, now)
@@ -161,8 +164,11 @@ class Supervisor:
         finally:
             code = self.stop_cluster()
             now = timezone.now()
-            self._recover("workers stopped", now)
-            self._safely(lambda: hosts.sign_off(self.host, incarnation=self.incarnation, now=now))
+            if self.owns_host:  # else the host's work is another supervisor's now
+                self._recover("workers stopped", now)
+                self._safely(
+                    lambda: hosts.sign_off(self.host, incarnation=self.incarnation, now=now)
+                )
             self.log(f"host {self.host}: cluster stopped (exit {code})")
 
     def _until_next_beat(self) -> None:
@@ -182,9 +188,15 @@ class Supervisor:
             return
         if time.monotonic() - self._started >= HEALTHY_AFTER_SECONDS:
             self._failures = 0
-        self._safely(
+        alive = self._safely(
             lambda: hosts.beat(self.host, incarnation=self.incarnation, now=timezone.now())
         )
+        if alive is False:  # None: the database was away for this beat
+            self.owns_host = False
+            raise hosts.HostTaken(
+                f"host {self.host} was taken over by another supervisor (this one was silent "
+                "for longer than SCHEDULER_HOST_LEASE_SECONDS); stopping this cluster"
+            )
         frozen = self._safely(self.frozen)
         if isinstance(frozen, str) and frozen:
             self._failures += 1

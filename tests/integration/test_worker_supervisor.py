@@ -261,3 +261,37 @@ def test_a_frozen_cluster_lets_its_running_tasks_finish_within_the_grace(supervi
     supervisor.tick()
     assert supervisor.restarts == 1
     assert Task.objects.get(pk=waiting.pk).status == "pending"
+
+
+def test_a_supervisor_whose_host_was_taken_over_stops_its_cluster_and_leaves_the_work(
+    supervisors,
+):
+    """Silent past the lease, another machine's supervisor took the host: this one stops its
+    own cluster, and recovers nothing (the host's tasks are the new cluster's now)."""
+    supervisor = supervisors()
+    runner_error: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            supervisor.run()
+        except hosts.HostTaken as exc:
+            runner_error.append(exc)
+
+    runner = threading.Thread(target=run)
+    runner.start()
+    deadline = time.monotonic() + 30
+    while supervisor.child is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child = supervisor.child
+    later = timezone.now() + hosts.lease() + timedelta(seconds=1)
+    hosts.sign_on("studio", machine="other-mac", pid=4242, workers=1, now=later)
+    theirs = TaskFactory(safari_host="studio", status="running", attempt=1, heartbeat_at=later)
+    runner.join(timeout=30)
+
+    assert not runner.is_alive()
+    assert runner_error
+    assert "taken over by another supervisor" in str(runner_error[0])
+    assert child is not None
+    assert child.poll() is not None
+    assert Task.objects.get(pk=theirs.pk).status == "running"
+    assert hosts.liveness(timezone.now(), ["studio"])["studio"].state == "online"
