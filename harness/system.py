@@ -45,6 +45,10 @@ FAST = {
     "SCHEDULER_BACKOFF_CAP_SECONDS": "2",
     "SCHEDULER_MAX_SLEEP_SECONDS": "1",
     "Q_WORKERS": "2",
+    # The workers' supervisor: beats, a frozen cluster restarted after 3 s, stops within 5 s.
+    "SCHEDULER_HOST_BEAT_SECONDS": "0.5",
+    "SCHEDULER_FREEZE_SECONDS": "3",
+    "SCHEDULER_STOP_GRACE_SECONDS": "5",
     "Q_POLL_SECONDS": "0.05",
     "LOG_LEVEL": "WARNING",
     # The simulators behave as the real services (slow sends on a busy tab, broken X reads),
@@ -81,6 +85,38 @@ def stop_all() -> list[str]:
 
 
 atexit.register(stop_all)
+
+
+def _processes() -> dict[int, tuple[int, int]]:
+    """Every live process's (parent, start time in clock ticks), from Linux /proc."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":  # fields[0] is stat's field 3: the state
+            found[int(stat.parent.name)] = (int(fields[1]), int(fields[19]))
+    return found
+
+
+def children(pid: int) -> list[int]:
+    """The live children of `pid`, oldest first."""
+    procs = _processes()
+    return sorted((child for child, (parent, _) in procs.items() if parent == pid),
+                  key=lambda child: (procs[child][1], child))  # fmt: skip
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below `pid`, however deep."""
+    procs = _processes()
+    found: list[int] = []
+    frontier = {pid}
+    while frontier:
+        below = [child for child, (parent, _) in procs.items() if parent in frontier]
+        found += below
+        frontier = set(below)
+    return found
 
 
 class System:
@@ -205,7 +241,23 @@ class System:
         self.wait_for(self._health_ok, timeout, "daphne to answer /health")
 
     def start_workers(self, name: str = "workers") -> subprocess.Popen[bytes]:
-        return self.spawn(name, sys.executable, "manage.py", "qcluster")
+        """`manage.py workers`, as users run it: a supervisor whose django-q2 cluster runs in
+        a process group of its own (`cluster_pids`, `worker_pids`)."""
+        return self.spawn(name, sys.executable, "manage.py", "workers")
+
+    def cluster_pids(self, name: str = "workers") -> list[int]:
+        """The processes of the django-q2 cluster that the supervisor `name` runs now (its
+        main process first), or [] while it has none."""
+        clusters = children(self.procs[name].pid)
+        return [clusters[0], *descendants(clusters[0])] if clusters else []
+
+    def worker_pids(self, name: str = "workers") -> list[int]:
+        """The django-q2 worker processes of that cluster: its sentinel's first children
+        (the sentinel spawns its workers before its monitor and pusher)."""
+        clusters = children(self.procs[name].pid)
+        sentinels = children(clusters[0]) if clusters else []
+        workers = int(self.env.get("Q_WORKERS", "4"))
+        return children(sentinels[0])[:workers] if sentinels else []
 
     def start_dispatcher(self, name: str = "dispatcher") -> subprocess.Popen[bytes]:
         return self.spawn(name, sys.executable, "manage.py", "scheduler", "start", "--name", name)
@@ -256,6 +308,9 @@ class System:
     def stop(self, timeout: float = 15) -> None:
         _RUNNING.discard(self)
         procs = [*self._replaced, *self.procs.values()]
+        # Processes in groups of their own (the supervisor's cluster) go too, even if the
+        # process that started them dies first.
+        offspring = [pid for proc in procs for pid in descendants(proc.pid)]
         for proc in procs:  # the whole group: children outlive a leader a test killed
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
@@ -266,6 +321,9 @@ class System:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=timeout)
+        for pid in offspring:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
         if self.pg_db:
             try:
                 self._psql("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.pg_db)

@@ -188,6 +188,9 @@ SCHEDULER = {
     "HOST_BEAT_SECONDS": env_float("SCHEDULER_HOST_BEAT_SECONDS", 2.0),
     "HOST_LEASE_SECONDS": env_float("SCHEDULER_HOST_LEASE_SECONDS", 10.0),
     "STOP_GRACE_SECONDS": env_float("SCHEDULER_STOP_GRACE_SECONDS", 20.0),
+    # A cluster with a worker free that starts none of the work it was sent for this long is
+    # frozen (django-q2 issue #23) and restarted by its supervisor; 0 turns the check off.
+    "FREEZE_SECONDS": env_float("SCHEDULER_FREEZE_SECONDS", 15.0),
     "POLL_SECONDS": env_float("SCHEDULER_POLL_SECONDS", 0.05),
     # On Postgres a notification wakes the dispatcher; this slower poll is the safety net.
     "NOTIFY_POLL_SECONDS": env_float("SCHEDULER_NOTIFY_POLL_SECONDS", 2.0),

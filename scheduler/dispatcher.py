@@ -24,7 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from scheduler import events, hosts, lifecycle, registry, wakeups
+from scheduler import events, hosts, recovery, registry, wakeups
 from scheduler.lifecycle import S
 from scheduler.models import Event, Lane, Pause, PauseScope, SchedulerState, Task, TaskStatus
 from scheduler.packages import PackageBatch, broker_for, cluster_for, enqueue
@@ -233,27 +233,17 @@ class Dispatcher:
             reason = (
                 f"worker lost: no heartbeat for {silent:.0f}s ({cause}) on attempt {task.attempt}"
             )
-            spec = registry.task_type(task.type)
-            recover = spec.extra.get("recover") if spec else None
-            if recover is not None and recover(task):
-                recovered += 1
-                continue
-            if lifecycle.fail_attempt(task, reason, permanent=False, attempt=task.attempt, now=now):
+            if recovery.attempt_recover_lost(task=task, reason=reason, now=now):
                 recovered += 1
         unstarted = Q(claimed_at__lt=claim_cutoff) | Q(safari_host__in=held)
         for task_id, host in Task.objects.filter(unstarted, status=S.SCHEDULED).values_list(
             "pk", "safari_host"
         ):
             why = self.held.get(host) or "claim expired before a worker started it"
-            if lifecycle.transition(
-                task_id,
-                source=[S.SCHEDULED],
-                target=S.PENDING,
-                kind="task.reclaimed",
+            if recovery.claim_requeue(
+                task_id=task_id,
                 message=f"{why}; back in the queue",
                 now=now,
-                claimed_by="",
-                wait_reason="",
             ):
                 recovered += 1
         return recovered

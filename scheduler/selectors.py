@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Min, QuerySet
 from django.utils import timezone
 
 from safari_auto.demo import real_services
 from safari_auto.times import duration_text
 from scheduler import hosts, registry
 from scheduler.lifecycle import S
-from scheduler.models import FINAL_STATUSES, QUEUE_STATUSES, Pause, PauseScope, SchedulerState, Task
+from scheduler.models import (
+    FINAL_STATUSES,
+    QUEUE_STATUSES,
+    Event,
+    Pause,
+    PauseScope,
+    SchedulerState,
+    Task,
+)
 
 
 def task_queue(*, limit: int | None = None) -> QuerySet[Task]:
@@ -42,6 +51,32 @@ def task_get(*, task_id: int | str) -> Task | None:
         return Task.objects.filter(pk=int(task_id)).first()
     except ValueError:
         return None
+
+
+@dataclass(frozen=True)
+class HostWork:
+    """What a host's cluster was sent and has not finished: how a supervisor tells a frozen
+    cluster (idle workers, and work it was sent that nobody starts)."""
+
+    oldest_claim: datetime | None  # the oldest claim still waiting for a worker to start it
+    running: int
+
+
+def host_work(*, host: str) -> HostWork:
+    """Two reads on the (status, claimed_at) index; both sets are bounded by MAX_INFLIGHT."""
+    oldest = Task.objects.filter(status=S.SCHEDULED, safari_host=host).aggregate(
+        oldest=Min("claimed_at")
+    )["oldest"]
+    running = Task.objects.filter(status=S.RUNNING, safari_host=host).count()
+    return HostWork(oldest_claim=oldest, running=running)
+
+
+def host_started_since(*, host: str, since: datetime) -> bool:
+    """Whether a worker of `host` started any task at or after `since` (its `task.started`
+    events, found through the events' time index)."""
+    return Event.objects.filter(
+        created_at__gte=since, kind="task.started", task__safari_host=host
+    ).exists()
 
 
 def scheduler_state(*, now: datetime | None = None) -> dict[str, Any]:

@@ -33,7 +33,11 @@ def processes(*, python: str, host: str, port: int) -> list[Process]:
             (python, "-m", "daphne", "-b", host, "-p", str(port), "safari_auto.asgi:application"),
             "Safari Auto web: dashboard, admin, API, websockets",
         ),
-        Process("workers", (python, "manage.py", "qcluster"), "Safari Auto workers (django-q2)"),
+        Process(
+            "workers",
+            (python, "manage.py", "workers"),
+            "Safari Auto workers (django-q2, supervised)",
+        ),
         Process(
             "dispatcher",
             (python, "manage.py", "scheduler", "start", "--keep-paused"),

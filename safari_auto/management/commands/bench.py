@@ -24,11 +24,15 @@ BENCHES = {
     "crm": "benchmarks.crm",
     "dm": "benchmarks.dm",
     "dashboard": "benchmarks.dashboard",
+    "recovery": "benchmarks.recovery",
 }
 
 
 class Command(BaseCommand):
-    help = "Run a benchmark (scheduler, crm, dm, dashboard) on a database named for benching."
+    help = (
+        "Run a benchmark (scheduler, crm, dm, dashboard, recovery) on a database named for "
+        "benching."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("name", choices=sorted(BENCHES), help="Which benchmark to run.")
