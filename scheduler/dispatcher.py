@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -27,7 +27,15 @@ from scheduler import events, lifecycle, registry
 from scheduler.lifecycle import S
 from scheduler.models import Event, Lane, Pause, PauseScope, SchedulerState, Task, TaskStatus
 from scheduler.packages import PackageBatch, broker_for, cluster_for, enqueue
-from scheduler.planning import Candidate, Pauses, Plan, ResourceState, plan
+from scheduler.planning import (
+    URGENT_PRIORITY,
+    Candidate,
+    HostLoad,
+    Pauses,
+    Plan,
+    ResourceState,
+    plan,
+)
 from scheduler.store import Claim, get_store
 
 logger = logging.getLogger(__name__)
@@ -202,12 +210,7 @@ class Dispatcher:
                 f"worker lost: no heartbeat for {silent:.0f}s (killed, crashed or over its "
                 f"timeout) on attempt {task.attempt}"
             )
-            spec = registry.task_type(task.type)
-            recover = spec.extra.get("recover") if spec else None
-            if recover is not None and recover(task):
-                recovered += 1
-                continue
-            if lifecycle.fail_attempt(task, reason, permanent=False, attempt=task.attempt, now=now):
+            if lifecycle.end_interrupted(task, reason, now=now):
                 recovered += 1
         for task_id in Task.objects.filter(
             status=S.SCHEDULED, claimed_at__lt=claim_cutoff
@@ -234,17 +237,22 @@ class Dispatcher:
         return [candidate_from_row(row) for row in lane_heads(keys, now, per_lane)]
 
     def load_resources(
-        self, now: datetime, candidates: list[Candidate], free_slots: int
+        self,
+        now: datetime,
+        candidates: list[Candidate],
+        free_slots: int,
+        host_load: dict[str, HostLoad] | None = None,
     ) -> ResourceState:
         # Ask only what this plan can use: which hosts' Safari is taken matters only to a
-        # candidate that needs Safari, a gate only to a candidate that needs it.
+        # candidate that needs Safari (or may take a worker kept for it), a gate only to a
+        # candidate that needs it.
         busy = (
             frozenset(
                 Task.objects.filter(
                     status__in=[S.SCHEDULED, S.RUNNING], holds_safari=True
                 ).values_list("safari_host", flat=True)
             )
-            if any(cand.safari_exclusive for cand in candidates)
+            if any(c.safari_exclusive or c.priority <= URGENT_PRIORITY for c in candidates)
             else frozenset()
         )
         keys = {key for cand in candidates for key in cand.needs}
@@ -253,6 +261,9 @@ class Dispatcher:
             gates=registry.read_gates(keys, now) if keys else {},
             pauses=load_pauses(),
             free_slots=free_slots,
+            workers_per_host=int(settings.Q_CLUSTER["workers"]),
+            reserved_workers=int(self.conf["RESERVED_WORKERS"]),
+            host_load=host_load or {},
         )
 
     def next_due(self, now: datetime) -> datetime | None:
@@ -275,14 +286,14 @@ class Dispatcher:
         if time.monotonic() - self._last_reap >= 1.0:
             self.reap(now)
             self._last_reap = time.monotonic()
-        inflight = Task.objects.filter(status__in=[S.SCHEDULED, S.RUNNING]).count()
+        loads = host_loads()
         limit = int(self.conf["MAX_INFLIGHT"])
-        free = max(limit - inflight, 0)
+        free = max(limit - sum(load.busy for load in loads.values()), 0)
         if self._skip_until_more_slots(free, limit):
             return Plan(start=(), waits={}, next_change=None)
         self._full_cycle_at = time.monotonic()
         candidates = self.load_candidates(now, free)
-        resources = self.load_resources(now, candidates, free)
+        resources = self.load_resources(now, candidates, free, loads)
         result = plan(now, candidates, resources, next_due=self.next_due(now))
         # Every free worker slot taken: more claims must wait for tasks to finish anyway.
         self.saturated = bool(candidates) and len(result.start) >= free
@@ -400,6 +411,26 @@ class Dispatcher:
                 self.stop_event.wait(1.0)
         self.release_lease()
         self.log(f"dispatcher {self.name} stopped")
+
+
+def host_loads() -> dict[str, HostLoad]:
+    """What holds each Safari host's workers: the scheduled and running tasks, grouped by
+    host, Safari-exclusive or not, and urgent or not (one grouped query, on the status index)."""
+    rows = (
+        Task.objects.filter(status__in=[S.SCHEDULED, S.RUNNING])
+        .values("safari_host", "req_safari_exclusive")
+        .annotate(
+            n=Count("id"),
+            urgent=Count("id", filter=Q(priority__lte=URGENT_PRIORITY)),
+        )
+        .order_by()
+    )
+    loads: dict[str, HostLoad] = {}
+    for row in rows:
+        load = loads.get(row["safari_host"], HostLoad())
+        ordinary = 0 if row["req_safari_exclusive"] else row["n"] - row["urgent"]
+        loads[row["safari_host"]] = HostLoad(load.busy + row["n"], load.ordinary + ordinary)
+    return loads
 
 
 def load_pauses() -> Pauses:

@@ -112,3 +112,16 @@ def fail_attempt(
         error=error,
     )
     return S.FAILED if moved else ""
+
+
+def end_interrupted(task: Task, reason: str, *, now: datetime | None = None) -> bool:
+    """End an attempt that stopped part-way (its worker vanished, or it ran past its timeout):
+    its type's `recover` hook first (a send marks its ledger entry unknown, so the next attempt
+    verifies before any resend), else a failed attempt, retried while retries remain."""
+    from scheduler import registry
+
+    spec = registry.task_type(task.type)
+    recover = spec.extra.get("recover") if spec else None
+    if recover is not None and recover(task):
+        return True
+    return bool(fail_attempt(task, reason, permanent=False, attempt=task.attempt, now=now))

@@ -63,12 +63,30 @@ class Pauses:
         return None
 
 
+# Priority 1-2 is urgent: it may use the workers kept from ordinary work.
+URGENT_PRIORITY = 2
+
+
+@dataclass(frozen=True)
+class HostLoad:
+    """Tasks scheduled or running on one Safari host's workers: all of them, and how many of
+    those are ordinary work (not Safari-exclusive, priority 3-5)."""
+
+    busy: int = 0
+    ordinary: int = 0
+
+
 @dataclass(frozen=True)
 class ResourceState:
     busy_hosts: frozenset[str] = frozenset()
     gates: Mapping[str, Gate] = field(default_factory=dict)
     pauses: Pauses = field(default_factory=Pauses)
     free_slots: int = 1_000_000
+    # Workers per Safari host (its cluster's size; None: not counted) and how many of them
+    # ordinary work leaves free for Safari work and urgent tasks (`worker_wait`).
+    workers_per_host: int | None = None
+    reserved_workers: int = 0
+    host_load: Mapping[str, HostLoad] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -92,6 +110,7 @@ def plan(
     busy = set(resources.busy_hosts)
     remaining = {key: gate.available for key, gate in resources.gates.items()}
     free = resources.free_slots
+    loads = dict(resources.host_load)
     start: list[int] = []
     waits: dict[int, str] = {}
     blocked_lanes: dict[str, int] = {}
@@ -104,13 +123,17 @@ def plan(
         if cand.lane in blocked_lanes:
             waits[cand.id] = f"queued behind #{blocked_lanes[cand.lane]} in lane {cand.lane}"
             continue
-        reason = _wait_reason(cand, now, resources, busy, remaining, free, wake)
+        reason = _wait_reason(cand, now, resources, busy, remaining, free, wake) or worker_wait(
+            cand, resources, loads.get(cand.safari_host, HostLoad()), busy
+        )
         if reason is not None:
             waits[cand.id] = reason
             blocked_lanes[cand.lane] = cand.id
             continue
         start.append(cand.id)
         free -= 1
+        load = loads.get(cand.safari_host, HostLoad())
+        loads[cand.safari_host] = HostLoad(load.busy + 1, load.ordinary + is_ordinary(cand))
         if cand.safari_exclusive:
             busy.add(cand.safari_host)
         for key, amount in cand.needs.items():
@@ -148,6 +171,46 @@ def _wait_reason(
             return gate.reason or f"needs {amount} {key}, {max(left, 0)} available"
     if free <= 0:
         return "all workers are busy"
+    return None
+
+
+def is_ordinary(cand: Candidate) -> bool:
+    """Work that must leave workers free: not Safari-exclusive and not urgent."""
+    return not cand.safari_exclusive and cand.priority > URGENT_PRIORITY
+
+
+def worker_wait(
+    cand: Candidate, resources: ResourceState, load: HostLoad, busy_hosts: set[str]
+) -> str | None:
+    """Why `cand` may not take a worker on its host now, or None.
+
+    Long ordinary tasks must never hold every worker: ordinary work starts only while more
+    than `reserved_workers` of its host's workers are free. The reserve is Safari work's and
+    urgent work's. Urgent work that needs no Safari may use it, except the last free worker
+    while the host's Safari is idle: that one is kept for Safari work (with a reserve of 1,
+    only Safari work gets it). Safari work may take any free worker; with none free it would
+    only queue behind the others, so it waits too.
+    """
+    workers = resources.workers_per_host
+    if workers is None:
+        return None
+    host = cand.safari_host
+    free = workers - load.busy
+    if free <= 0:
+        return f"waiting: all {workers} workers on {host} are busy"
+    if cand.safari_exclusive:
+        return None
+    reserve = min(resources.reserved_workers, workers - 1)
+    if is_ordinary(cand) and free <= reserve:
+        return (
+            f"waiting: {load.busy} of {workers} workers on {host} busy "
+            f"({load.ordinary} with ordinary work); {reserve} kept for Safari and urgent tasks"
+        )
+    if reserve >= 1 and free <= 1 and host not in busy_hosts:
+        return (
+            f"waiting: {load.busy} of {workers} workers on {host} busy; "
+            "the last one is kept for Safari work"
+        )
     return None
 
 
