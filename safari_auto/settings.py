@@ -189,7 +189,7 @@ if not 0 <= RESERVED_WORKERS < Q_WORKERS:
         f"ordinary work needs a worker too, got {RESERVED_WORKERS}"
     )
 
-SCHEDULER: dict[str, Any] = {
+SCHEDULER = {
     "LEADER_LEASE_SECONDS": env_float("SCHEDULER_LEADER_LEASE_SECONDS", 10.0),
     "CLAIM_LEASE_SECONDS": env_float("SCHEDULER_CLAIM_LEASE_SECONDS", 120.0),
     "HEARTBEAT_SECONDS": env_float("SCHEDULER_HEARTBEAT_SECONDS", 5.0),
@@ -204,11 +204,11 @@ SCHEDULER: dict[str, Any] = {
     "DEFAULT_MAX_RETRIES": env_int("SCHEDULER_DEFAULT_MAX_RETRIES", 3),
     # The timeout of a task type that names none; every attempt is ended at its timeout.
     "DEFAULT_TIMEOUT_SECONDS": env_int("SCHEDULER_DEFAULT_TIMEOUT_SECONDS", 900),
-    # Per task type, over its registered timeout: "check=600,sora_video=7200".
-    "TASK_TIMEOUTS": env_seconds_by_name("SCHEDULER_TASK_TIMEOUTS"),
     "RESERVED_WORKERS": RESERVED_WORKERS,
     "RETENTION_DAYS": env_int("RETENTION_DAYS", 30),
 }
+# Per task type, over its registered timeout: "check=600,sora_video=7200".
+TASK_TIMEOUTS = env_seconds_by_name("SCHEDULER_TASK_TIMEOUTS")
 if SCHEDULER["DEFAULT_TIMEOUT_SECONDS"] < 1:
     raise ImproperlyConfigured("SCHEDULER_DEFAULT_TIMEOUT_SECONDS must be at least 1 second")
 ALERT_WEBHOOK_URL = env_str("ALERT_WEBHOOK_URL")

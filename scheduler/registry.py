@@ -82,10 +82,10 @@ def timeout_for(name: str) -> int:
     """How long one attempt of a task of this type may run, in seconds: the operator's
     override (SCHEDULER_TASK_TIMEOUTS), else the type's own, else the default. Every attempt
     has one: django-q2 ends a worker's task at it, and the runner records the end."""
-    conf = settings.SCHEDULER
     spec = _types.get(name)
     own = spec.timeout_seconds if spec is not None else None
-    return int(conf["TASK_TIMEOUTS"].get(name) or own or conf["DEFAULT_TIMEOUT_SECONDS"])
+    chosen = settings.TASK_TIMEOUTS.get(name) or own
+    return int(chosen or settings.SCHEDULER["DEFAULT_TIMEOUT_SECONDS"])
 
 
 def task_types() -> dict[str, TaskType]:
