@@ -194,6 +194,12 @@ SCHEDULER = {
     "CLAIM_LEASE_SECONDS": env_float("SCHEDULER_CLAIM_LEASE_SECONDS", 120.0),
     "HEARTBEAT_SECONDS": env_float("SCHEDULER_HEARTBEAT_SECONDS", 5.0),
     "HEARTBEAT_TIMEOUT_SECONDS": env_float("SCHEDULER_HEARTBEAT_TIMEOUT_SECONDS", 30.0),
+    # Host liveness: each host's supervisor (`manage.py workers`) beats every HOST_BEAT_SECONDS;
+    # a host silent for HOST_LEASE_SECONDS is offline. STOP_GRACE_SECONDS bounds a clean stop
+    # of the cluster before the supervisor kills it.
+    "HOST_BEAT_SECONDS": env_float("SCHEDULER_HOST_BEAT_SECONDS", 2.0),
+    "HOST_LEASE_SECONDS": env_float("SCHEDULER_HOST_LEASE_SECONDS", 10.0),
+    "STOP_GRACE_SECONDS": env_float("SCHEDULER_STOP_GRACE_SECONDS", 20.0),
     "POLL_SECONDS": env_float("SCHEDULER_POLL_SECONDS", 0.05),
     "MAX_SLEEP_SECONDS": env_float("SCHEDULER_MAX_SLEEP_SECONDS", 5.0),
     "DISPATCH_BATCH": env_int("SCHEDULER_DISPATCH_BATCH", 50),

@@ -195,6 +195,29 @@ class SchedulerState(models.Model):
         return f"scheduler (leader {self.leader or 'none'})"
 
 
+class WorkerHost(models.Model):
+    """One Safari host's worker cluster, as its supervisor (`manage.py workers`) reports it.
+
+    The supervisor writes `seen_at` every HOST_BEAT_SECONDS while its cluster runs; a host is
+    online while `seen_at` is younger than HOST_LEASE_SECONDS and it has not signed off. Each
+    cluster start bumps `incarnation`, so work started by an earlier cluster is known as such.
+    """
+
+    host = models.CharField(max_length=100, primary_key=True)
+    machine = models.CharField(max_length=200, blank=True, default="", help_text="hostname")
+    pid = models.PositiveIntegerField(default=0, help_text="the supervisor's process id")
+    incarnation = models.PositiveIntegerField(default=0)
+    workers = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="this cluster's start")
+    seen_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(
+        null=True, blank=True, help_text="set by a clean stop; empty while it runs"
+    )
+
+    def __str__(self) -> str:
+        return f"host {self.host} ({self.machine}:{self.pid}, incarnation {self.incarnation})"
+
+
 class PauseScope(models.TextChoices):
     ALL = "all"
     PLATFORM = "platform"
