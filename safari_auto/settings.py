@@ -213,7 +213,7 @@ SCHEDULER = {
     "RESERVED_WORKERS": RESERVED_WORKERS,
     "RETENTION_DAYS": env_int("RETENTION_DAYS", 30),
 }
-# Per task type, over its registered timeout: "check=600,sora_video=7200".
+# Per task type, over its registered timeout: "check=600,sora=7200".
 TASK_TIMEOUTS = env_seconds_by_name("SCHEDULER_TASK_TIMEOUTS")
 if SCHEDULER["DEFAULT_TIMEOUT_SECONDS"] < 1:
     raise ImproperlyConfigured("SCHEDULER_DEFAULT_TIMEOUT_SECONDS must be at least 1 second")
