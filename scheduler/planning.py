@@ -189,24 +189,25 @@ def worker_wait(
     urgent work's. Urgent work that needs no Safari may use it, except the last free worker
     while the host's Safari is idle: that one is kept for Safari work (with a reserve of 1,
     only Safari work gets it). Safari work may take any free worker; with none free it would
-    only queue behind the others, so it waits too.
+    only queue behind the others, so it waits too. With no reserve, workers are not
+    counted at all: claimed packages queue ahead of them, which is fastest for short work.
     """
     workers = resources.workers_per_host
-    if workers is None:
-        return None
+    reserve = min(resources.reserved_workers, (workers or 1) - 1)
+    if workers is None or reserve <= 0:
+        return None  # nothing kept: packages queue ahead of the workers, as django-q2's do
     host = cand.safari_host
     free = workers - load.busy
     if free <= 0:
         return f"waiting: all {workers} workers on {host} are busy"
     if cand.safari_exclusive:
         return None
-    reserve = min(resources.reserved_workers, workers - 1)
     if is_ordinary(cand) and free <= reserve:
         return (
             f"waiting: {load.busy} of {workers} workers on {host} busy "
             f"({load.ordinary} with ordinary work); {reserve} kept for Safari and urgent tasks"
         )
-    if reserve >= 1 and free <= 1 and host not in busy_hosts:
+    if free <= 1 and host not in busy_hosts:
         return (
             f"waiting: {load.busy} of {workers} workers on {host} busy; "
             "the last one is kept for Safari work"

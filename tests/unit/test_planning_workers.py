@@ -77,12 +77,17 @@ def test_each_host_keeps_its_own_reserve():
     assert "studio" in result.waits[1]
 
 
-def test_no_reserve_lets_ordinary_work_use_every_worker():
-    assert plan(NOW, [cand(i) for i in range(1, 5)], workers(0)).start == (1, 2, 3, 4)
+def test_no_reserve_counts_no_workers_and_queues_ahead_of_them():
+    tasks = [cand(i) for i in range(1, 7)]
+    assert plan(NOW, tasks, workers(0, busy=4, ordinary=4)).start == (1, 2, 3, 4, 5, 6)
 
 
 def test_a_reserve_as_large_as_the_workers_still_leaves_ordinary_work_one():
     assert plan(NOW, [cand(1), cand(2)], workers(9, per_host=2)).start == (1,)
+
+
+def test_one_worker_keeps_nothing_back():
+    assert plan(NOW, [cand(1), cand(2)], workers(1, per_host=1)).start == (1, 2)
 
 
 def test_workers_are_not_counted_when_their_number_is_unknown():
