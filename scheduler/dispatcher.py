@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -241,29 +242,19 @@ class Dispatcher:
         now: datetime,
         candidates: list[Candidate],
         free_slots: int,
-        host_load: dict[str, HostLoad] | None = None,
+        inflight: InFlight | None = None,
     ) -> ResourceState:
-        # Ask only what this plan can use: which hosts' Safari is taken matters only to a
-        # candidate that needs Safari (or may take a worker kept for it), a gate only to a
-        # candidate that needs it.
-        busy = (
-            frozenset(
-                Task.objects.filter(
-                    status__in=[S.SCHEDULED, S.RUNNING], holds_safari=True
-                ).values_list("safari_host", flat=True)
-            )
-            if any(c.safari_exclusive or c.priority <= URGENT_PRIORITY for c in candidates)
-            else frozenset()
-        )
+        # Ask only what this plan can use: a gate only to a candidate that needs it.
         keys = {key for cand in candidates for key in cand.needs}
+        inflight = inflight if inflight is not None else in_flight()
         return ResourceState(
-            busy_hosts=busy,
+            busy_hosts=inflight.safari_held,
             gates=registry.read_gates(keys, now) if keys else {},
             pauses=load_pauses(),
             free_slots=free_slots,
             workers_per_host=int(settings.Q_CLUSTER["workers"]),
             reserved_workers=int(self.conf["RESERVED_WORKERS"]),
-            host_load=host_load or {},
+            host_load=inflight.loads,
         )
 
     def next_due(self, now: datetime) -> datetime | None:
@@ -286,14 +277,14 @@ class Dispatcher:
         if time.monotonic() - self._last_reap >= 1.0:
             self.reap(now)
             self._last_reap = time.monotonic()
-        loads = host_loads()
+        inflight = in_flight()
         limit = int(self.conf["MAX_INFLIGHT"])
-        free = max(limit - sum(load.busy for load in loads.values()), 0)
+        free = max(limit - sum(load.busy for load in inflight.loads.values()), 0)
         if self._skip_until_more_slots(free, limit):
             return Plan(start=(), waits={}, next_change=None)
         self._full_cycle_at = time.monotonic()
         candidates = self.load_candidates(now, free)
-        resources = self.load_resources(now, candidates, free, loads)
+        resources = self.load_resources(now, candidates, free, inflight)
         result = plan(now, candidates, resources, next_due=self.next_due(now))
         # Every free worker slot taken: more claims must wait for tasks to finish anyway.
         self.saturated = bool(candidates) and len(result.start) >= free
@@ -413,24 +404,34 @@ class Dispatcher:
         self.log(f"dispatcher {self.name} stopped")
 
 
-def host_loads() -> dict[str, HostLoad]:
-    """What holds each Safari host's workers: the scheduled and running tasks, grouped by
-    host, Safari-exclusive or not, and urgent or not (one grouped query, on the status index)."""
+@dataclass(frozen=True)
+class InFlight:
+    """The scheduled and running tasks as the planner needs them: what holds each host's
+    workers, and which hosts' Safari is taken."""
+
+    loads: dict[str, HostLoad]
+    safari_held: frozenset[str]
+
+
+def in_flight() -> InFlight:
+    """One grouped query (on the status index) over the scheduled and running tasks: per host,
+    Safari-exclusive or not, holding Safari or not, and how many of them are urgent."""
     rows = (
         Task.objects.filter(status__in=[S.SCHEDULED, S.RUNNING])
-        .values("safari_host", "req_safari_exclusive")
-        .annotate(
-            n=Count("id"),
-            urgent=Count("id", filter=Q(priority__lte=URGENT_PRIORITY)),
-        )
+        .values("safari_host", "req_safari_exclusive", "holds_safari")
+        .annotate(n=Count("id"), urgent=Count("id", filter=Q(priority__lte=URGENT_PRIORITY)))
         .order_by()
     )
     loads: dict[str, HostLoad] = {}
+    held: set[str] = set()
     for row in rows:
-        load = loads.get(row["safari_host"], HostLoad())
+        host = row["safari_host"]
+        load = loads.get(host, HostLoad())
         ordinary = 0 if row["req_safari_exclusive"] else row["n"] - row["urgent"]
-        loads[row["safari_host"]] = HostLoad(load.busy + row["n"], load.ordinary + ordinary)
-    return loads
+        loads[host] = HostLoad(load.busy + row["n"], load.ordinary + ordinary)
+        if row["holds_safari"]:
+            held.add(host)
+    return InFlight(loads, frozenset(held))
 
 
 def load_pauses() -> Pauses:

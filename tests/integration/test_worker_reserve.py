@@ -9,7 +9,7 @@ from django_q.timeout import TimeoutHandler
 
 from dm import registration as dm_registration
 from scheduler import handlers, registry, services
-from scheduler.dispatcher import Dispatcher, host_loads
+from scheduler.dispatcher import Dispatcher, in_flight
 from scheduler.handlers import check
 from scheduler.models import Event, Task
 from scheduler.planning import HostLoad
@@ -53,7 +53,7 @@ def test_long_ordinary_tasks_leave_a_worker_for_an_urgent_safari_task(run_on_com
     assert Task.objects.get(pk=checks[3].pk).status == "pending"
 
 
-def test_host_loads_count_each_hosts_work_by_class_in_one_query(
+def test_in_flight_counts_each_hosts_work_by_class_in_one_query(
     settings, django_assert_num_queries
 ):
     settings.SAFARI_HOSTS = ["studio", "laptop"]
@@ -66,10 +66,12 @@ def test_host_loads_count_each_hosts_work_by_class_in_one_query(
         )
     services.task_schedule(type="check", safari_host="laptop")
     Task.objects.update(status="running")
+    Task.objects.filter(safari_host="studio", req_safari_exclusive=True).update(holds_safari=True)
     services.task_schedule(type="check", safari_host="laptop")  # pending: holds no worker
     with django_assert_num_queries(1):
-        loads = host_loads()
-    assert loads == {"studio": HostLoad(busy=3, ordinary=1), "laptop": HostLoad(1, 1)}
+        inflight = in_flight()
+    assert inflight.loads == {"studio": HostLoad(busy=3, ordinary=1), "laptop": HostLoad(1, 1)}
+    assert inflight.safari_held == {"studio"}
 
 
 def test_every_registered_task_type_names_its_own_timeout(monkeypatch):
