@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 SCALE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 SCALE_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test lint install install-dev browser bench clean fuzz fuzz-pg
+.PHONY: run test lint install install-dev browser bench clean fuzz fuzz-pg load
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -88,6 +88,14 @@ bench: install-dev
 	  redis-cli -h 127.0.0.1 -n 1 flushdb >/dev/null; \
 	  DATABASE_URL=$(BENCH_PG) REDIS_URL=redis://127.0.0.1:6379/1 $(PY) manage.py bench scheduler; \
 	else echo "Postgres/Redis not reachable: scale-profile bench skipped"; fi
+
+## load: the load suite: 50 API clients for 60 s against daphne on SQLite, then on Postgres +
+## Redis (a database of its own; LOAD_POSTGRES_URL, LOAD_REDIS_URL); figures in bench-results/
+LOAD_REDIS_URL ?= redis://127.0.0.1:6379/0
+load: install-dev
+	@if $(PY) -m tests.services_up; then profile=both; \
+	else echo "Postgres/Redis not reachable: SQLite only"; profile=sqlite; fi; \
+	LOAD_REDIS_URL=$(LOAD_REDIS_URL) $(PY) manage.py load --clients 50 --seconds 60 --profile $$profile
 
 clean:
 	rm -rf $(VENV) data .coverage .coverage.* htmlcov artifacts bench-results

@@ -57,18 +57,43 @@ def roles_sync(apps: Any) -> None:
         group.permissions.add(*wanted)
 
 
+def has_any(user: Any, *perms: str) -> bool:
+    """`user.has_perm(p)` for any of `perms` (all of this app), asked of the database for
+    just these. Django's ModelBackend would load every permission the user has, through
+    every group, and build a set of them on every request: an operator carries a hundred-odd,
+    about 2 ms of a 7 ms API read. Same answer for the ModelBackend's permissions (a user's
+    own and its groups'); a principal that is no Django user (a CRM key) answers itself."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    if not isinstance(user, get_user_model()):
+        return any(user.has_perm(perm) for perm in perms)
+    if not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    app = {perm.split(".", 1)[0] for perm in perms}
+    codenames = [perm.split(".", 1)[1] for perm in perms]
+    if app != {"safari_auto"}:
+        raise ValueError(f"has_any checks this app's permissions only, not {sorted(app)}")
+    granted = Permission.objects.filter(
+        content_type__app_label="safari_auto", codename__in=codenames
+    )
+    return granted.filter(group__user=user).exists() or granted.filter(user=user).exists()
+
+
 def can_read(user: Any) -> bool:
     """Viewer or operator (or superuser), and active."""
     return bool(
         user is not None
         and user.is_authenticated
         and user.is_active
-        and (user.has_perm(READ) or user.has_perm(OPERATE))
+        and has_any(user, READ, OPERATE)
     )
 
 
 def can_operate(user: Any) -> bool:
     """Operator (or superuser), and active."""
     return bool(
-        user is not None and user.is_authenticated and user.is_active and user.has_perm(OPERATE)
+        user is not None and user.is_authenticated and user.is_active and has_any(user, OPERATE)
     )

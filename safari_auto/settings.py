@@ -150,6 +150,9 @@ else:
                     "PRAGMA foreign_keys=ON;"
                     "PRAGMA temp_store=MEMORY;"
                 ),
+                # Under ASGI a request's connection goes back to a pool of this process
+                # (safari_auto/sqlite/base.py) instead of closing.
+                **({"pool": env_int("WEB_DB_POOL_SIZE", 20)} if UNDER_ASGI else {}),
             },
             "TEST": {"NAME": env_str("SQLITE_TEST_PATH", "") or None},
         }

@@ -54,6 +54,7 @@ HEAD_FIELDS = (
     "req_platform",
     "platform",
     "account",
+    "attempt",  # a type's needs may depend on whether the task has run (Sora admission)
 )
 # SQLite allows 500 terms in one compound SELECT; stay well under it.
 LANES_PER_QUERY = 200

@@ -249,10 +249,14 @@ def task_reschedule(*, task_id: int | str, when: datetime) -> Task:
 def task_retry(*, task_id: int | str, now: datetime | None = None) -> Task:
     """Run a failed or cancelled task again as the same task, with its attempts reset.
 
-    Dependents that failed only because of it go back to waiting for it.
+    Dependents that failed only because of it go back to waiting for it. A type may register
+    `extra['on_retry']`, called in the same transaction (Sora re-admits the trilogy: the
+    credits it gave back when it failed may be another's by now).
     """
     now = now or timezone.now()
     task = _get(task_id)
+    task_type = registry.task_type(task.type)
+    hook = task_type.extra.get("on_retry") if task_type else None
     with transaction.atomic():
         moved = transition(
             task.pk,
@@ -274,6 +278,8 @@ def task_retry(*, task_id: int | str, now: datetime | None = None) -> Task:
                 f"task {task.pk} is {task.status}; only failed or cancelled tasks can be retried"
             )
         _revive_dependents(task.pk, now)
+        if hook is not None:
+            hook(task)
     task.refresh_from_db()
     return task
 

@@ -57,7 +57,9 @@ def _load(ctx: TaskContext) -> Video:
 
 def make_video(ctx: TaskContext) -> dict[str, Any]:
     video = _load(ctx)
-    if ctx.payload.get("admit") or not ctx.payload.get("videoId"):  # a single video admits itself
+    # The credit-gated part admits its trilogy: a first part, a single video, or a part a
+    # person retried after its trilogy gave its credits back (`services.run_release_for_retry`).
+    if ctx.payload.get("admit") or not ctx.payload.get("videoId") or ctx.task.req_sora_credits:
         services.run_admit(run_id=video.run_id, now=ctx.now())
     if video.state == VideoState.SUCCEEDED and video.video_path:
         return _result(video)
@@ -194,6 +196,10 @@ def _result(video: Video) -> dict[str, Any]:
 
 def on_decide(task: Task, decision: str) -> None:
     services.video_decided(task=task, decision=decision)
+
+
+def on_retry(task: Task) -> None:
+    services.run_release_for_retry(task=task)
 
 
 def check_credits(ctx: TaskContext) -> dict[str, Any]:

@@ -55,6 +55,7 @@ def register() -> None:
             extra={
                 "decisions": {"resubmit": "retry", "generated": "done"},
                 "on_decide": handlers.on_decide,
+                "on_retry": handlers.on_retry,
             },
         )
     )

@@ -27,6 +27,7 @@ class CreditState:
     available: int | None
     estimate: datetime | None
     interval_hours: float
+    basis_at: datetime | None = None
 
     @property
     def known(self) -> bool:
@@ -54,19 +55,23 @@ def refresh_times(limit: int = 30) -> list[datetime]:
     return [moment for moment in times if moment is not None]
 
 
-def credits_reserved(*, as_of: datetime | None) -> int:
-    """Credits promised to admitted parts that had not been submitted at `as_of`, plus those
-    of trilogies being admitted right now (first part claimed, reservation not yet written)."""
+def _reserved_videos(*, as_of: datetime | None) -> QuerySet[Video]:
+    """Videos whose credit an admitted trilogy holds and that had not been submitted at
+    `as_of` (the reading credits are counted from)."""
     # A part that ended failed or cancelled without submitting gave its credit back.
     released = Q(task__status__in=[TaskStatus.FAILED, TaskStatus.CANCELLED]) & Q(
         submitted_at__isnull=True
     )
     videos = Video.objects.filter(reserved=True, task__isnull=False).exclude(released)
     if as_of is not None:
-        videos = videos.filter(Q(submitted_at__isnull=True) | Q(submitted_at__gt=as_of))
-    else:
-        videos = videos.filter(submitted_at__isnull=True)
-    reserved = videos.count()
+        return videos.filter(Q(submitted_at__isnull=True) | Q(submitted_at__gt=as_of))
+    return videos.filter(submitted_at__isnull=True)
+
+
+def credits_reserved(*, as_of: datetime | None) -> int:
+    """Credits promised to admitted parts that had not been submitted at `as_of`, plus those
+    of trilogies being admitted right now (first part claimed, reservation not yet written)."""
+    reserved = _reserved_videos(as_of=as_of).count()
     admitting = (
         Video.objects.filter(
             task__type=VIDEO_TYPE,
@@ -80,6 +85,27 @@ def credits_reserved(*, as_of: datetime | None) -> int:
     if admitting:
         reserved += Video.objects.filter(run_id__in=list(admitting)).count()
     return reserved
+
+
+def credits_held_at_gate(*, as_of: datetime | None, now: datetime) -> int:
+    """Of the reserved credits, those held by admitted trilogies whose credit-gated part is
+    back at the gate, due by `now` (a retry, a resubmit, a person's retry): that part counts
+    its own trilogy's reservation as its own (`sora:credits`); no other trilogy can
+    (`sora:admission`)."""
+    at_gate = Video.objects.filter(
+        task__type=VIDEO_TYPE,
+        task__status=TaskStatus.PENDING,
+        task__pending_deps=0,
+        task__req_sora_credits__gt=0,
+        task__scheduled_for__lte=now,
+        run__admitted_at__isnull=False,
+    ).values("run_id")
+    return _reserved_videos(as_of=as_of).filter(run_id__in=at_gate).count()
+
+
+def run_admitted_for_task(*, task_id: int) -> bool:
+    """The task's trilogy (or single video) was admitted: its credits are reserved."""
+    return Video.objects.filter(task_id=task_id, run__admitted_at__isnull=False).exists()
 
 
 def credit_basis(latest: CreditSnapshot | None) -> CreditSnapshot | None:
@@ -106,6 +132,7 @@ def credit_state(*, now: datetime) -> CreditState:
         available=estimation.available(known.remaining if known else None, reserved),
         estimate=estimation.estimate_next_refresh(refreshes=refreshes, hint=hint, now=now),
         interval_hours=estimation.typical_interval(refreshes).total_seconds() / 3600,
+        basis_at=known.observed_at if known else None,
     )
 
 

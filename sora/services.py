@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from scheduler import events
-from scheduler.models import Task
-from scheduler.services import task_schedule
+from scheduler.models import FINAL_STATUSES, Lane, Task
+from scheduler.services import lane_key, task_schedule
 from sora import estimation, selectors
 from sora.models import CreditSnapshot, CreditTrigger, TrilogyRun, Video, VideoState
 
@@ -315,7 +315,11 @@ queue_trilogy = trilogy_queue
 
 
 def run_admit(*, run_id: int, now: datetime | None = None) -> bool:
-    """Reserve all of a run's credits at once (its first part started). True the first time."""
+    """Reserve all of a run's credits at once (its first part started). True the first time.
+
+    Its parts leave the queue of trilogies waiting for admission for a lane of admitted ones:
+    a part that runs again (a retry, a resubmit) or a later part never waits behind another
+    trilogy that waits for credits, least of all for the credits this one holds."""
     now = now or timezone.now()
     with transaction.atomic():
         if not TrilogyRun.objects.filter(pk=run_id, admitted_at__isnull=True).update(
@@ -323,6 +327,7 @@ def run_admit(*, run_id: int, now: datetime | None = None) -> bool:
         ):
             return False
         count = Video.objects.filter(run_id=run_id).update(reserved=True)
+        _to_admitted_lane(run_id=run_id, now=now)
         events.record(
             "sora.trilogy_admitted",
             subject="video",
@@ -334,24 +339,94 @@ def run_admit(*, run_id: int, now: datetime | None = None) -> bool:
     return True
 
 
+def _lane(*, host: str, admitted: bool) -> str:
+    """Sora tasks wait for admission in their type's lane, in order; an admitted trilogy's
+    parts run in a lane of their own (the same key shape, `admitted` in the account's place)."""
+    return lane_key(
+        type=selectors.VIDEO_TYPE, platform="", account="admitted" if admitted else "", host=host
+    )
+
+
+def _to_admitted_lane(*, run_id: int, now: datetime) -> None:
+    tasks = Task.objects.filter(video__run_id=run_id).exclude(status__in=FINAL_STATUSES)
+    for host in set(tasks.values_list("safari_host", flat=True)):
+        lane = _lane(host=host, admitted=True)
+        Lane.objects.get_or_create(key=lane, defaults={"created_at": now})
+        tasks.filter(safari_host=host).update(lane=lane)
+
+
+def run_release_for_retry(*, task: Task, now: datetime | None = None) -> int:
+    """A person retries a failed or cancelled part: its trilogy gave back the credits of the
+    parts it had not made when that part ended, and another trilogy may hold them by now.
+    So the trilogy is admitted again: the retried part needs the credits of every part still
+    to make (free ones: `sora:admission`), waits in the queue of trilogies waiting for
+    admission, and reserves them when it starts. Returns the credits it now needs (0: the
+    trilogy was not admitted; nothing to do)."""
+    now = now or timezone.now()
+    video = Video.objects.select_related("run").filter(task=task).first()
+    if video is None or video.run.admitted_at is None:
+        return 0
+    run_id = video.run_id
+    with transaction.atomic():
+        if not TrilogyRun.objects.filter(pk=run_id, admitted_at__isnull=False).update(
+            admitted_at=None
+        ):
+            return 0
+        Video.objects.filter(run_id=run_id).update(reserved=False)
+        unmade = Video.objects.filter(run_id=run_id, submitted_at__isnull=True).exclude(
+            state=VideoState.SUCCEEDED
+        )
+        needed = max(int(task.req_sora_credits), unmade.count(), 1)
+        Task.objects.filter(pk=task.pk).update(req_sora_credits=needed)
+        tasks = Task.objects.filter(video__run_id=run_id).exclude(status__in=FINAL_STATUSES)
+        for host in set(tasks.values_list("safari_host", flat=True)):
+            tasks.filter(safari_host=host).update(lane=_lane(host=host, admitted=False))
+        events.record(
+            "sora.trilogy_released",
+            subject="video",
+            subject_id=run_id,
+            message=f"run #{run_id} retried by a person: it needs {needed} credits again",
+            data={"runId": run_id, "taskId": task.pk, "needs": needed},
+            now=now,
+        )
+    return needed
+
+
 # --- videos: the submit-once record -------------------------------------------------------
+
+
+def _video_event(kind: str, video_id: int, message: str, now: datetime, **data: Any) -> None:
+    events.record(
+        kind,
+        subject="video",
+        subject_id=video_id,
+        message=message,
+        data={"videoId": video_id, **data},
+        now=now,
+    )
 
 
 def video_intent(*, video_id: int, now: datetime) -> bool:
     """Store the intent to submit (committed before the call). False if one exists."""
     with transaction.atomic():
-        return bool(
-            Video.objects.filter(pk=video_id, intent_at__isnull=True, command_id="").update(
-                intent_at=now, state=VideoState.SUBMITTING, error=""
-            )
+        moved = Video.objects.filter(pk=video_id, intent_at__isnull=True, command_id="").update(
+            intent_at=now, state=VideoState.SUBMITTING, error=""
         )
+        if moved:
+            _video_event("sora.video_intent", video_id, "about to submit", now)
+    return bool(moved)
 
 
-def video_intent_clear(*, video_id: int, reason: str) -> None:
+def video_intent_clear(*, video_id: int, reason: str, now: datetime | None = None) -> bool:
     """Nothing was created: the next attempt may submit again."""
-    Video.objects.filter(pk=video_id, command_id="").update(
-        intent_at=None, state=VideoState.QUEUED, error=reason[:2000]
-    )
+    now = now or timezone.now()
+    with transaction.atomic():
+        moved = Video.objects.filter(pk=video_id, command_id="").update(
+            intent_at=None, state=VideoState.QUEUED, error=reason[:2000]
+        )
+        if moved:
+            _video_event("sora.video_intent_cleared", video_id, f"not submitted: {reason}", now)
+    return bool(moved)
 
 
 def video_submitted(*, video_id: int, command_id: str, now: datetime) -> bool:
@@ -360,13 +435,12 @@ def video_submitted(*, video_id: int, command_id: str, now: datetime) -> bool:
             command_id=command_id, submitted_at=now, state=VideoState.GENERATING
         )
         if moved:
-            events.record(
+            _video_event(
                 "sora.video_submitted",
-                subject="video",
-                subject_id=video_id,
-                message=f"submitted as {command_id}",
-                data={"videoId": video_id, "commandId": command_id},
-                now=now,
+                video_id,
+                f"submitted as {command_id}",
+                now,
+                commandId=command_id,
             )
     return bool(moved)
 
@@ -382,42 +456,87 @@ def video_succeeded(
             finished_at=now,
             error="",
         )
-        events.record(
+        _video_event(
             "sora.video_ready",
-            subject="video",
-            subject_id=video_id,
-            message=f"video ready: {video_path}",
-            data={"videoId": video_id, "videoPath": video_path, "fileSize": file_size},
-            now=now,
+            video_id,
+            f"video ready: {video_path}",
+            now,
+            videoPath=video_path,
+            fileSize=file_size,
         )
 
 
-def video_generation_failed(*, video: Video, error: str, now: datetime) -> None:
-    """The command FAILED: keep it in history and clear it, so a retry submits anew."""
+def _forget_command(video: Video, *, error: str, now: datetime, state: str) -> bool:
+    """Move the video's command to its history and clear it, so the next attempt submits
+    anew (and never adopts that command as its own: `handlers._find_lost` skips history)."""
     history = [
         *video.history,
         {"commandId": video.command_id, "error": error, "at": now.isoformat()},
     ]
-    Video.objects.filter(pk=video.pk, command_id=video.command_id).update(
-        state=VideoState.FAILED,
-        error=error[:2000],
-        history=history,
-        command_id="",
-        intent_at=None,
-        submitted_at=None,
+    return bool(
+        Video.objects.filter(pk=video.pk, command_id=video.command_id).update(
+            state=state,
+            error=error[:2000],
+            history=history,
+            command_id="",
+            intent_at=None,
+            submitted_at=None,
+        )
     )
 
 
-def video_decided(*, task: Task, decision: str) -> None:
-    """A human resolved a part whose submit outcome was unknown."""
+def video_generation_failed(*, video: Video, error: str, now: datetime) -> None:
+    """The command FAILED: keep it in history and clear it, so a retry submits anew."""
+    with transaction.atomic():
+        if _forget_command(video, error=error, now=now, state=VideoState.FAILED):
+            _video_event(
+                "sora.video_failed",
+                video.pk,
+                f"generation failed: {error}",
+                now,
+                commandId=video.command_id,
+                error=error,
+            )
+
+
+def video_decided(*, task: Task, decision: str, now: datetime | None = None) -> None:
+    """A human resolved a part whose submit outcome was unknown, or whose command the
+    service no longer knows. Runs in the decision's transaction, which moved the task out
+    of `blocked` first: a second decision finds nothing to decide.
+
+    'resubmit' (or 'retry'): the next attempt submits again, through the submit-once intent
+    like any submit. A forgotten command goes to the video's history, so it is never taken
+    for the new one. Otherwise ('generated', 'done'): the part is done, and its trilogy goes
+    on."""
+    now = now or timezone.now()
     video = Video.objects.filter(task=task).first()
     if video is None:
         return
-    if decision in ("retry", "resubmit"):
-        video_intent_clear(video_id=video.pk, reason=f"decided: {decision}")
-    else:
+    if decision not in ("retry", "resubmit"):
         Video.objects.filter(pk=video.pk).update(
             state=VideoState.SUCCEEDED,
             error=f"decided '{decision}' without a command id",
-            finished_at=timezone.now(),
+            finished_at=now,
+        )
+        _video_event(
+            "sora.video_decided",
+            video.pk,
+            f"decided '{decision}': counted as made",
+            now,
+            decision=decision,
+        )
+        return
+    if not video.command_id:
+        video_intent_clear(video_id=video.pk, reason=f"decided: {decision}", now=now)
+        return
+    forgotten = video.command_id
+    note = f"Sora no longer knew command {forgotten}; decided: {decision}"
+    if _forget_command(video, error=note, now=now, state=VideoState.QUEUED):
+        _video_event(
+            "sora.video_resubmitted",
+            video.pk,
+            f"{note}: it will be submitted again",
+            now,
+            commandId=forgotten,
+            decision=decision,
         )

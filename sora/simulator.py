@@ -16,8 +16,9 @@ without credits, and a PENDING phase that can be cancelled.
 Faults and state: POST /_sim/faults with any of
   {"fail_next": N, "crash_after_202": N, "no_tab": bool, "set_credits": {"free", "paid"},
    "force_refresh": true, "refreshes_at": ISO, "generation_seconds": s, "daily_limit": N,
-   "reject_next": N, "profile": "real"|"kind"}
-GET /_sim/state, POST /_sim/reset.
+   "reject_next": N, "profile": "real"|"kind", "forget_commands": true}
+`forget_commands` is the service restarting: it keeps its credits but loses every command it
+knew (GET /v1/commands/<id> answers 404, the list is empty). GET /_sim/state, POST /_sim/reset.
 """
 
 from __future__ import annotations
@@ -238,6 +239,8 @@ class SoraState:
         if body.get("force_refresh"):
             self.refresh()
             self.refreshes_at = self.clock() + self.scaled(self.refresh_seconds)
+        if body.get("forget_commands"):
+            self.commands.clear()
 
     def snapshot(self, now: datetime) -> dict[str, Any]:
         return {

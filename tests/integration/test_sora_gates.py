@@ -94,7 +94,7 @@ def test_the_first_part_needs_every_credit_of_its_trilogy_later_parts_only_a_slo
 ) -> None:
     queued = _queue()
     first, second, third = (Task.objects.get(pk=pk) for pk in queued.task_ids)
-    assert gates.video_needs(first) == {"sora:slots": 1, "sora:credits": 3}
+    assert gates.video_needs(first) == {"sora:slots": 1, "sora:credits": 3, "sora:admission": 3}
     assert gates.video_needs(second) == {"sora:slots": 1}
     assert first.priority == 2
     assert list(second.dependencies.values_list("pk", flat=True)) == [first.pk]

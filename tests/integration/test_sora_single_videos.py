@@ -32,7 +32,7 @@ def _create(api: Any, **payload: Any) -> Task:
 def test_a_prompt_only_sora_task_makes_its_video_once(api: Any, sora_sim: SoraSimulator) -> None:
     services.snapshot_record(reading=client.usage()[0])
     task = _create(api, prompt="A fox crosses a neon bridge", title="Neon fox")
-    assert gates.video_needs(task) == {"sora:slots": 1, "sora:credits": 1}
+    assert gates.video_needs(task) == {"sora:slots": 1, "sora:credits": 1, "sora:admission": 1}
     assert claim_and_run(task.pk) == "completed"
     video = Video.objects.select_related("part__trilogy", "run").get(task=task)
     assert video.state == VideoState.SUCCEEDED
