@@ -76,6 +76,23 @@ def env_timeouts(name: str, defaults: dict[str, dict[str, float]]) -> dict[str, 
     return merged
 
 
+def env_seconds_by_name(name: str) -> dict[str, int]:
+    """Whole seconds by name, from entries like `check=600,probe=60` (each at least 1)."""
+    seconds: dict[str, int] = {}
+    for entry in env_list(name, []):
+        key, _, raw = entry.partition("=")
+        try:
+            value = int(raw)
+        except ValueError:
+            value = 0
+        if not key.strip() or value < 1:
+            raise ImproperlyConfigured(
+                f"{name}: {entry!r} is not <name>=<whole seconds, at least 1>"
+            )
+        seconds[key.strip()] = value
+    return seconds
+
+
 SECRET_MIN_LENGTH = 50  # Django's own deploy check (security.W009) asks for these two
 SECRET_MIN_UNIQUE_CHARACTERS = 5
 

@@ -21,6 +21,7 @@ from safari_auto.env import (
     env_float,
     env_int,
     env_list,
+    env_seconds_by_name,
     env_secret,
     env_str,
     env_timeouts,
@@ -177,6 +178,20 @@ SAFARI_HOSTS = env_list("SAFARI_HOSTS", ["local"])
 SAFARI_HOST = env_str("SAFARI_HOST", SAFARI_HOSTS[0])  # the host this process serves
 Q_CLUSTER_PREFIX = env_str("Q_CLUSTER_PREFIX", "safari")
 
+# Workers per Safari host (its django-q2 cluster), and how many of them ordinary work (not
+# Safari-exclusive, priority 3-5) leaves free so that Safari work and urgent tasks (priority
+# 1-2) always find one: by default 2 (one kept for Safari, one for urgent work), fewer when
+# there are fewer workers. 0 turns the reserve off.
+Q_WORKERS = env_int("Q_WORKERS", 4)
+if Q_WORKERS < 1:
+    raise ImproperlyConfigured(f"Q_WORKERS must be at least 1, got {Q_WORKERS}")
+RESERVED_WORKERS = env_int("SCHEDULER_RESERVED_WORKERS", min(2, Q_WORKERS - 1))
+if not 0 <= RESERVED_WORKERS < Q_WORKERS:
+    raise ImproperlyConfigured(
+        f"SCHEDULER_RESERVED_WORKERS must be between 0 and Q_WORKERS - 1 ({Q_WORKERS - 1}): "
+        f"ordinary work needs a worker too, got {RESERVED_WORKERS}"
+    )
+
 SCHEDULER = {
     "LEADER_LEASE_SECONDS": env_float("SCHEDULER_LEADER_LEASE_SECONDS", 10.0),
     "CLAIM_LEASE_SECONDS": env_float("SCHEDULER_CLAIM_LEASE_SECONDS", 120.0),
@@ -201,9 +216,15 @@ SCHEDULER = {
     "BACKOFF_BASE_SECONDS": env_float("SCHEDULER_BACKOFF_BASE_SECONDS", 30.0),
     "BACKOFF_CAP_SECONDS": env_float("SCHEDULER_BACKOFF_CAP_SECONDS", 3600.0),
     "DEFAULT_MAX_RETRIES": env_int("SCHEDULER_DEFAULT_MAX_RETRIES", 3),
+    # The timeout of a task type that names none; every attempt is ended at its timeout.
     "DEFAULT_TIMEOUT_SECONDS": env_int("SCHEDULER_DEFAULT_TIMEOUT_SECONDS", 900),
+    "RESERVED_WORKERS": RESERVED_WORKERS,
     "RETENTION_DAYS": env_int("RETENTION_DAYS", 30),
 }
+# Per task type, over its registered timeout: "check=600,sora=7200".
+TASK_TIMEOUTS = env_seconds_by_name("SCHEDULER_TASK_TIMEOUTS")
+if SCHEDULER["DEFAULT_TIMEOUT_SECONDS"] < 1:
+    raise ImproperlyConfigured("SCHEDULER_DEFAULT_TIMEOUT_SECONDS must be at least 1 second")
 ALERT_WEBHOOK_URL = env_str("ALERT_WEBHOOK_URL")
 
 # --- django-q2: the executor only --------------------------------------------------------
@@ -215,7 +236,7 @@ Q_CLUSTER: dict[str, Any] = {
     # host's cluster reads; scheduler.packages.cluster_for).
     "name": Q_CLUSTER_PREFIX,
     "cluster_name": f"{Q_CLUSTER_PREFIX}-{SAFARI_HOST}",
-    "workers": env_int("Q_WORKERS", 4),
+    "workers": Q_WORKERS,
     "recycle": 500,
     "timeout": env_int("Q_TIMEOUT_SECONDS", 3600),
     "retry": env_int("Q_TIMEOUT_SECONDS", 3600) + 600,

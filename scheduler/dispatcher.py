@@ -15,12 +15,13 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -28,7 +29,16 @@ from scheduler import events, hosts, recovery, registry, wakeups
 from scheduler.lifecycle import S
 from scheduler.models import Event, Lane, Pause, PauseScope, SchedulerState, Task, TaskStatus
 from scheduler.packages import PackageBatch, broker_for, cluster_for, enqueue
-from scheduler.planning import ANY_HOST, Candidate, Pauses, Plan, ResourceState, plan
+from scheduler.planning import (
+    ANY_HOST,
+    URGENT_PRIORITY,
+    Candidate,
+    HostLoad,
+    Pauses,
+    Plan,
+    ResourceState,
+    plan,
+)
 from scheduler.store import Claim, get_store
 
 logger = logging.getLogger(__name__)
@@ -257,27 +267,25 @@ class Dispatcher:
         return [candidate_from_row(row) for row in lane_heads(keys, now, per_lane)]
 
     def load_resources(
-        self, now: datetime, candidates: list[Candidate], free_slots: int
+        self,
+        now: datetime,
+        candidates: list[Candidate],
+        free_slots: int,
+        inflight: InFlight | None = None,
     ) -> ResourceState:
-        # Ask only what this plan can use: which hosts' Safari is taken matters only to a
-        # candidate that needs Safari, a gate only to a candidate that needs it.
-        busy = (
-            frozenset(
-                Task.objects.filter(
-                    status__in=[S.SCHEDULED, S.RUNNING], holds_safari=True
-                ).values_list("safari_host", flat=True)
-            )
-            if any(cand.safari_exclusive for cand in candidates)
-            else frozenset()
-        )
+        # Ask only what this plan can use: a gate only to a candidate that needs it.
         keys = {key for cand in candidates for key in cand.needs}
+        inflight = inflight if inflight is not None else in_flight()
         return ResourceState(
-            busy_hosts=busy,
+            busy_hosts=inflight.safari_held,
             gates=registry.read_gates(keys, now) if keys else {},
             pauses=load_pauses(),
             free_slots=free_slots,
             hosts=tuple(settings.SAFARI_HOSTS),
             offline_hosts=self.held,
+            workers_per_host=int(settings.Q_CLUSTER["workers"]),
+            reserved_workers=int(self.conf["RESERVED_WORKERS"]),
+            host_load=inflight.loads,
         )
 
     def next_due(self, now: datetime) -> datetime | None:
@@ -301,14 +309,14 @@ class Dispatcher:
         if time.monotonic() - self._last_reap >= 1.0:
             self.reap(now)
             self._last_reap = time.monotonic()
-        inflight = Task.objects.filter(status__in=[S.SCHEDULED, S.RUNNING]).count()
+        inflight = in_flight()
         limit = int(self.conf["MAX_INFLIGHT"])
-        free = max(limit - inflight, 0)
+        free = max(limit - sum(load.busy for load in inflight.loads.values()), 0)
         if self._skip_until_more_slots(free, limit):
             return Plan(start=(), waits={}, next_change=None)
         self._full_cycle_at = time.monotonic()
         candidates = self.load_candidates(now, free)
-        resources = self.load_resources(now, candidates, free)
+        resources = self.load_resources(now, candidates, free, inflight)
         result = plan(now, candidates, resources, next_due=self.next_due(now))
         # Every free worker slot taken: more claims must wait for tasks to finish anyway.
         self.saturated = bool(candidates) and len(result.start) >= free
@@ -482,6 +490,36 @@ class Dispatcher:
             self.listener.stop()
         self.release_lease()
         self.log(f"dispatcher {self.name} stopped")
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """The scheduled and running tasks as the planner needs them: what holds each host's
+    workers, and which hosts' Safari is taken."""
+
+    loads: dict[str, HostLoad]
+    safari_held: frozenset[str]
+
+
+def in_flight() -> InFlight:
+    """One grouped query (on the status index) over the scheduled and running tasks: per host,
+    Safari-exclusive or not, holding Safari or not, and how many of them are urgent."""
+    rows = (
+        Task.objects.filter(status__in=[S.SCHEDULED, S.RUNNING])
+        .values("safari_host", "req_safari_exclusive", "holds_safari")
+        .annotate(n=Count("id"), urgent=Count("id", filter=Q(priority__lte=URGENT_PRIORITY)))
+        .order_by()
+    )
+    loads: dict[str, HostLoad] = {}
+    held: set[str] = set()
+    for row in rows:
+        host = row["safari_host"]
+        load = loads.get(host, HostLoad())
+        ordinary = 0 if row["req_safari_exclusive"] else row["n"] - row["urgent"]
+        loads[host] = HostLoad(load.busy + row["n"], load.ordinary + ordinary)
+        if row["holds_safari"]:
+            held.add(host)
+    return InFlight(loads, frozenset(held))
 
 
 def load_pauses() -> Pauses:

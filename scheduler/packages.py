@@ -64,17 +64,13 @@ class PackageBatch:
 def enqueue(task_id: int, attempt: int, task_type: str, host: str, *, broker: Any = None) -> None:
     from django_q.tasks import async_task
 
-    spec = registry.task_type(task_type)
-    timeout = (spec.timeout_seconds if spec else None) or settings.SCHEDULER[
-        "DEFAULT_TIMEOUT_SECONDS"
-    ]
     async_task(
         "scheduler.runner.run",
         task_id,
         attempt,
         cluster=cluster_for(host),
         broker=broker or broker_for(cluster_for(host)),
-        timeout=int(timeout),
+        timeout=registry.timeout_for(task_type),
         task_name=f"task-{task_id}-{attempt}",
         save=False,
     )

@@ -8,7 +8,7 @@ functions over frozen dataclasses, so it is tested in milliseconds without a dat
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -70,6 +70,19 @@ class Pauses:
         return None
 
 
+# Priority 1-2 is urgent: it may use the workers kept from ordinary work.
+URGENT_PRIORITY = 2
+
+
+@dataclass(frozen=True)
+class HostLoad:
+    """Tasks scheduled or running on one Safari host's workers: all of them, and how many of
+    those are ordinary work (not Safari-exclusive, priority 3-5)."""
+
+    busy: int = 0
+    ordinary: int = 0
+
+
 @dataclass(frozen=True)
 class ResourceState:
     busy_hosts: frozenset[str] = frozenset()
@@ -80,6 +93,11 @@ class ResourceState:
     # the ones whose worker cluster is offline, each with the reason its tasks wait.
     hosts: tuple[str, ...] = ()
     offline_hosts: Mapping[str, str] = field(default_factory=dict)
+    # Workers per Safari host (its cluster's size; None: not counted) and how many of them
+    # ordinary work leaves free for Safari work and urgent tasks (`worker_wait`).
+    workers_per_host: int | None = None
+    reserved_workers: int = 0
+    host_load: Mapping[str, HostLoad] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -105,6 +123,7 @@ def plan(
     busy = set(resources.busy_hosts)
     remaining = {key: gate.available for key, gate in resources.gates.items()}
     free = resources.free_slots
+    loads = dict(resources.host_load)
     start: list[int] = []
     picked: dict[int, str] = {}
     waits: dict[int, str] = {}
@@ -119,15 +138,28 @@ def plan(
             waits[cand.id] = f"queued behind #{blocked_lanes[cand.lane]} in lane {cand.lane}"
             continue
         reason = _wait_reason(cand, now, resources, busy, remaining, free, wake)
+        host = cand.safari_host
+        if reason is None and not cand.pinned:
+            # An unpinned task takes a host whose workers it may use, if any does.
+            host = pick_host(
+                cand,
+                resources,
+                busy,
+                picked.values(),
+                accepts=_fits_workers(cand, resources, loads, busy),
+            ) or pick_host(cand, resources, busy, picked.values())
+        if reason is None:
+            reason = worker_wait(cand, resources, loads.get(host, HostLoad()), busy, host)
         if reason is not None:
             waits[cand.id] = reason
             blocked_lanes[cand.lane] = cand.id
             continue
-        host = cand.safari_host
         if not cand.pinned:
-            host = picked[cand.id] = pick_host(cand, resources, busy, picked.values())
+            picked[cand.id] = host
         start.append(cand.id)
         free -= 1
+        load = loads.get(host, HostLoad())
+        loads[host] = HostLoad(load.busy + 1, load.ordinary + is_ordinary(cand))
         if cand.safari_exclusive:
             busy.add(host)
         for key, amount in cand.needs.items():
@@ -144,16 +176,32 @@ def plan(
     )
 
 
+def _fits_workers(
+    cand: Candidate, resources: ResourceState, loads: Mapping[str, HostLoad], busy: set[str]
+) -> Callable[[str], bool]:
+    """Whether `cand` may take a worker on a given host now (`worker_wait`)."""
+    return lambda host: (
+        worker_wait(cand, resources, loads.get(host, HostLoad()), busy, host) is None
+    )
+
+
 def pick_host(
-    cand: Candidate, resources: ResourceState, busy: Iterable[str], picked: Iterable[str]
+    cand: Candidate,
+    resources: ResourceState,
+    busy: Iterable[str],
+    picked: Iterable[str],
+    accepts: Callable[[str], bool] | None = None,
 ) -> str:
-    """Where an unpinned task runs: an online host (its Safari free, if it needs Safari), the
-    one given the fewest tasks in this plan, ties by configured order. "" if there is none."""
+    """Where an unpinned task runs: an online host (its Safari free, if it needs Safari; one
+    `accepts`, if given), the one given the fewest tasks in this plan, ties by configured
+    order. "" if there is none."""
     busy = set(busy)
     usable = [
         host
         for host in resources.hosts
-        if host not in resources.offline_hosts and not (cand.safari_exclusive and host in busy)
+        if host not in resources.offline_hosts
+        and not (cand.safari_exclusive and host in busy)
+        and (accepts is None or accepts(host))
     ]
     if not usable:
         return ""
@@ -206,6 +254,51 @@ def _wait_reason(
             return gate.reason or f"needs {amount} {key}, {max(left, 0)} available"
     if free <= 0:
         return "all workers are busy"
+    return None
+
+
+def is_ordinary(cand: Candidate) -> bool:
+    """Work that must leave workers free: not Safari-exclusive and not urgent."""
+    return not cand.safari_exclusive and cand.priority > URGENT_PRIORITY
+
+
+def worker_wait(
+    cand: Candidate,
+    resources: ResourceState,
+    load: HostLoad,
+    busy_hosts: set[str],
+    host: str | None = None,
+) -> str | None:
+    """Why `cand` may not take a worker on its host (or `host`, for an unpinned one), or None.
+
+    Long ordinary tasks must never hold every worker: ordinary work starts only while more
+    than `reserved_workers` of its host's workers are free. The reserve is Safari work's and
+    urgent work's. Urgent work that needs no Safari may use it, except the last free worker
+    while the host's Safari is idle: that one is kept for Safari work (with a reserve of 1,
+    only Safari work gets it). Safari work may take any free worker; with none free it would
+    only queue behind the others, so it waits too. With no reserve, workers are not
+    counted at all: claimed packages queue ahead of them, which is fastest for short work.
+    """
+    workers = resources.workers_per_host
+    reserve = min(resources.reserved_workers, (workers or 1) - 1)
+    if workers is None or reserve <= 0:
+        return None  # nothing kept: packages queue ahead of the workers, as django-q2's do
+    host = host or cand.safari_host
+    free = workers - load.busy
+    if free <= 0:
+        return f"waiting: all {workers} workers on {host} are busy"
+    if cand.safari_exclusive:
+        return None
+    if is_ordinary(cand) and free <= reserve:
+        return (
+            f"waiting: {load.busy} of {workers} workers on {host} busy "
+            f"({load.ordinary} with ordinary work); {reserve} kept for Safari and urgent tasks"
+        )
+    if free <= 1 and host not in busy_hosts:
+        return (
+            f"waiting: {load.busy} of {workers} workers on {host} busy; "
+            "the last one is kept for Safari work"
+        )
     return None
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
+
 from scheduler.planning import Gate
 
 if TYPE_CHECKING:
@@ -59,6 +61,8 @@ _probes: dict[str, Probe] = {}
 
 
 def register_task_type(task_type: TaskType) -> None:
+    if task_type.timeout_seconds is not None and task_type.timeout_seconds < 1:
+        raise ValueError(f"task type {task_type.name!r}: a timeout is at least 1 second")
     _types[task_type.name] = task_type
 
 
@@ -72,6 +76,16 @@ def get_task_type(name: str) -> TaskType:
         return _types[name]
     except KeyError:
         raise KeyError(f"unknown task type {name!r}; known: {sorted(_types)}") from None
+
+
+def timeout_for(name: str) -> int:
+    """How long one attempt of a task of this type may run, in seconds: the operator's
+    override (SCHEDULER_TASK_TIMEOUTS), else the type's own, else the default. Every attempt
+    has one: django-q2 ends a worker's task at it, and the runner records the end."""
+    spec = _types.get(name)
+    own = spec.timeout_seconds if spec is not None else None
+    chosen = settings.TASK_TIMEOUTS.get(name) or own
+    return int(chosen or settings.SCHEDULER["DEFAULT_TIMEOUT_SECONDS"])
 
 
 def task_types() -> dict[str, TaskType]:

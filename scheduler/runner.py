@@ -15,12 +15,14 @@ from typing import Any
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
+from django_q.exceptions import TimeoutException
 
 from scheduler import events, registry
 from scheduler.broker import Delivery
 from scheduler.errors import TaskBlocked, TaskCancelled, TaskDeferred, TaskError
 from scheduler.lifecycle import S, fail_attempt, transition
 from scheduler.models import Task
+from scheduler.recovery import attempt_recover_lost
 from scheduler.store import compose, get_store
 
 logger = logging.getLogger(__name__)
@@ -158,6 +160,9 @@ def run(task_id: int, attempt: int) -> str:
             )
         try:
             result = task_type.handler(TaskContext(task, heartbeat))
+        except TimeoutException:
+            _end_timed_out(task, attempt)
+            raise  # django-q2 replaces the worker: the handler stopped at an arbitrary point
         except TaskCancelled:
             return _end_cancelled(task, attempt)
         except TaskBlocked as blocked:
@@ -170,6 +175,22 @@ def run(task_id: int, attempt: int) -> str:
             logger.exception("task %s raised", task_id)
             return _end_failed(task, attempt, f"{exc.__class__.__name__}: {exc}", permanent=False)
     return _end_completed(task, attempt, result)
+
+
+def _end_timed_out(task: Task, attempt: int) -> None:
+    """django-q2 interrupted the handler at the type's timeout: end the attempt now (as the
+    reaper would for a lost worker, without waiting for the heartbeat to go stale)."""
+    seconds = registry.timeout_for(task.type)
+    try:
+        task.refresh_from_db()
+        if task.status == S.RUNNING and task.attempt == attempt:
+            attempt_recover_lost(
+                task=task,
+                reason=f"timed out after {seconds}s on attempt {attempt}",
+                now=timezone.now(),
+            )
+    except Exception:  # the reaper ends it once the heartbeat is stale
+        logger.exception("could not end task %s after its timeout", task.pk)
 
 
 def _end_completed(task: Task, attempt: int, result: Any) -> str:

@@ -92,3 +92,27 @@ def test_the_projection_gives_no_start_on_an_offline_host_and_puts_unpinned_work
     assert (projected[1].start, projected[1].reason) == (None, OFFLINE)
     assert projected[2].start == NOW  # on studio, the only online host
     assert projected[3].start == NOW + timedelta(minutes=1)
+
+
+def test_unpinned_ordinary_work_goes_to_the_host_whose_workers_it_may_use():
+    """The worker reserve counts per host: with studio's ordinary share full, an unpinned
+    check goes to laptop (not studio, the first configured), and waits once both are full."""
+    from scheduler.planning import HostLoad
+
+    full = HostLoad(busy=2, ordinary=2)  # 4 workers, 2 kept: no more ordinary work on studio
+    resources = ResourceState(
+        hosts=HOSTS, workers_per_host=4, reserved_workers=2, host_load={"studio": full}
+    )
+    tasks = [cand(1, f"check|-|-|{ANY_HOST}", ANY_HOST, exclusive=False)]
+    result = plan(NOW, tasks, resources)
+    assert (result.start, result.hosts) == ((1,), {1: "laptop"})
+
+    both = ResourceState(
+        hosts=HOSTS,
+        workers_per_host=4,
+        reserved_workers=2,
+        host_load={"studio": full, "laptop": full},
+    )
+    result = plan(NOW, tasks, both)
+    assert result.start == ()
+    assert "kept for Safari and urgent tasks" in result.waits[1]
