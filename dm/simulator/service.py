@@ -208,10 +208,9 @@ class SimService:
             with self.journal.open("a") as journal:  # written through: a SIGKILL keeps it
                 journal.write(json.dumps({**delivery.as_dict(), "time": now.isoformat()}) + "\n")
         self._record(delivery)
-        if post_url is None:
-            if self.rng.random() < self.reply_probability:
-                delay = timedelta(seconds=self.reply_delay_seconds / self.scale)
-                self.inbox.schedule_reply(username, self.rng.choice(FRIENDLY_REPLIES), now + delay)
+        if post_url is None and self.rng.random() < self.reply_probability:
+            delay = timedelta(seconds=self.reply_delay_seconds / self.scale)
+            self.inbox.schedule_reply(username, self.rng.choice(FRIENDLY_REPLIES), now + delay)
         verified = not self.faults.take("unverified", self.rng)
         return verified, self.faults.take("crash_after_delivery", self.rng)
 
