@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 SCALE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 SCALE_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test lint install install-dev browser bench clean fuzz fuzz-pg
+.PHONY: run test lint install install-dev browser bench clean fuzz fuzz-pg chaos soak
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -88,6 +88,16 @@ bench: install-dev
 	  redis-cli -h 127.0.0.1 -n 1 flushdb >/dev/null; \
 	  DATABASE_URL=$(BENCH_PG) REDIS_URL=redis://127.0.0.1:6379/1 $(PY) manage.py bench scheduler; \
 	else echo "Postgres/Redis not reachable: scale-profile bench skipped"; fi
+
+## chaos: every fault of the chaos suite CHAOS_TIMES times (docs/RELIABILITY.md)
+CHAOS_TIMES ?= 20
+chaos: install-dev
+	$(PY) manage.py chaos --times $(CHAOS_TIMES)
+
+## soak: SOAK_MINUTES of mixed work in demo mode, memory sampled (docs/RELIABILITY.md)
+SOAK_MINUTES ?= 30
+soak: install-dev
+	$(PY) manage.py soak --minutes $(SOAK_MINUTES)
 
 clean:
 	rm -rf $(VENV) data .coverage .coverage.* htmlcov artifacts bench-results
