@@ -35,6 +35,7 @@ from benchmarks.chaos.runner import (
     sigkill_group,
     wait_recovered,
     wait_settled,
+    worker_pids,
 )
 from benchmarks.chaos.work import DM_PLATFORMS, Item, Work, settle
 from harness import System, free_offset, simulator_url
@@ -112,6 +113,7 @@ class WorkerMidCall(SimulatedWork):
     """SIGKILL the worker inside the call of one task; one task per round."""
 
     inside: tuple[float, float] = (0.0, 0.6)
+    only_worker = False  # the handler does not say which worker runs it: find the one
 
     def inject(self, number: int) -> float | None:
         task_id = self.create(number)
@@ -122,6 +124,7 @@ class WorkerMidCall(SimulatedWork):
             inside=self.inside,
             task_id=task_id,
             busy=self.work.busy,
+            only_worker=self.only_worker,
         )
         if hit is None:  # it ended before the kill landed: a round without a fault
             return self.inject_again(number)
@@ -165,7 +168,8 @@ class WorkerSora(WorkerMidCall):
     about = "SIGKILL the worker during a Sora part (its submit or its generation)"
     keys = (*DM_KEYS, "sora")
     work_key = "sora"
-    sim_args = ("--reply-probability", "0")
+    env = {"Q_LOG_LEVEL": "INFO"}  # one worker: it runs the part (Sora's handler names none)
+    only_worker = True
     inside = (0.0, 1.2)
 
 
@@ -200,6 +204,7 @@ class RestartAllTrilogy(SimulatedWork):
     about = "SIGKILL daphne, the workers and the dispatcher mid-trilogy; start them again"
     keys = (*DM_KEYS, "sora")
     work_key = "sora"
+    env = {"Q_LOG_LEVEL": "INFO"}
     PROCESSES = ("web", "workers", "dispatcher")
 
     def start(self) -> None:
@@ -210,7 +215,9 @@ class RestartAllTrilogy(SimulatedWork):
         system = self.sys
         ids = self._queue_trilogy(number)
         part = ids[self.rng.randrange(2)]  # kill during part 1 or part 2
-        system.wait_for(lambda: running_pid(system, "sora", part)[1], 60, f"part {part} to run")
+        system.wait_for(
+            lambda: running_pid(system, "sora", part, only_worker=True)[1], 60, f"{part} to run"
+        )
         time.sleep(self.rng.uniform(0, 1.2))
         for name in self.PROCESSES:
             sigkill_group(system, name)
@@ -288,7 +295,7 @@ class IdleWorker(SimulatedWork):
     def inject(self, number: int) -> float | None:
         system = self.sys
         time.sleep(0.5)  # idle: nothing queued, every worker waits in the queue's read
-        pids = _worker_pids(system)
+        pids = worker_pids(system)
         if not pids or not sigkill(self.rng.choice(pids)):
             raise RuntimeError("no idle worker found to kill")
         killed = time.monotonic()
@@ -299,17 +306,6 @@ class IdleWorker(SimulatedWork):
             system.start_workers()
         wait_settled(system, [task_id], SETTLE_BOUND)
         return took
-
-
-def _worker_pids(system: System) -> list[int]:
-    """The live worker processes of the cluster, from django-q2's "ready for work" lines."""
-    pids = []
-    for line in system.log("workers").splitlines():
-        if "ready for work at" in line:
-            pid = int(line.rsplit(" ", 1)[-1].strip())
-            if Path(f"/proc/{pid}").exists():
-                pids.append(pid)
-    return pids
 
 
 def _first_recovery(system: System, ids: list[str], killed: float) -> float | None:
