@@ -79,8 +79,10 @@ class SimulatedWork(Fault):
         self.items: dict[str, Item] = {}
         kind, platform = _kind(self.work_key)
         self.work = Work(kind, platform, urls[self.work_key])
+        self.start_simulators(reset=True)  # up before the first health probes
         self.start_system()
-        self.start_simulators(reset=True)
+        if "sora" in self.keys:
+            self.sys.manage("sora", "check")  # a first credit reading: parts can start
 
     def start_system(self) -> None:
         self.sys.start_all()
@@ -96,8 +98,6 @@ class SimulatedWork(Fault):
             else:
                 config = {**NO_CAPS, **self.sim_config}
                 requests.post(f"{url}/_sim/config", json=config, timeout=5)
-        if "sora" in self.keys and reset:
-            self.sys.manage("sora", "check")  # a first credit reading: parts can start
 
     def create(self, number: int) -> str:
         task_id, key = self.work.create(self.sys, number, self.name.replace("-", "")[:10])
@@ -295,8 +295,8 @@ class IdleWorker(SimulatedWork):
     def inject(self, number: int) -> float | None:
         system = self.sys
         time.sleep(0.5)  # idle: nothing queued, every worker waits in the queue's read
-        pids = worker_pids(system)
-        if not pids or not sigkill(self.rng.choice(pids)):
+        pids = system.wait_for(lambda: worker_pids(system), 60, "the cluster's workers")
+        if not sigkill(self.rng.choice(pids)):
             raise RuntimeError("no idle worker found to kill")
         killed = time.monotonic()
         task_id = self.create(number)

@@ -252,10 +252,9 @@ def wait_recovered(
     deadline = killed_at + timeout
     while time.monotonic() < deadline:
         task = system.task(task_id)
-        started = task.get("startedAt")
-        again = next_start and started and _epoch(started) > wall_kill
-        if again:
-            return max(_epoch(started) - wall_kill, 0.0)
+        started = _epoch(task["startedAt"]) if task.get("startedAt") else 0.0
+        if next_start and started > wall_kill:
+            return max(started - wall_kill, 0.0)
         if task["status"] in FINAL | {"blocked"}:
             return time.monotonic() - killed_at
         time.sleep(0.05)

@@ -47,7 +47,11 @@ class Work:
         """Make one task; (task id, the key the simulator counts it by)."""
         if self.kind == "dm":
             key = f"{label}{number}"
-            body = {"platform": self.platform, "username": key, "text": f"chaos {label} #{number}"}
+            body: dict[str, Any] = {
+                "platform": self.platform,
+                "username": key,
+                "text": f"chaos {label} #{number}",
+            }
             answer = system.api("POST", "/api/dm/send", json=body)
         elif self.kind == "comment":
             key = f"https://{self.platform}.example/p/{label}{number}"
