@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from benchmarks.chaos import run_faults, table
-from benchmarks.chaos.work import Work, count
+from benchmarks.chaos.work import Item, Work, count
 from benchmarks.soak import soak
 from dm.simulator import SimServer, TwitterDMSim
 
@@ -37,7 +37,7 @@ def test_each_fault_twice_loses_and_doubles_nothing(tmp_path):
 @pytest.mark.timeout(600)
 def test_a_minute_of_mixed_work_loses_and_doubles_nothing(tmp_path):
     figures = soak(minutes=1, tmp=tmp_path, sample_seconds=2)
-    assert figures["tasks"] >= 20, figures
+    assert figures["tasks"] >= 10, figures
     assert (figures["duplicates"], figures["lost"], figures["stuck"]) == (0, 0, 0), figures
     assert figures["reads"]["errors"] == 0, figures
     names = {process.split(":")[0] for process in figures["processes"]}
@@ -58,8 +58,6 @@ def test_the_counts_see_a_duplicate_and_a_loss_at_the_simulator():
                 timeout=5,
             )
             assert sent.ok, sent.text
-        from benchmarks.chaos.work import Item
-
         items = {"1": Item(work, "twice"), "2": Item(work, "once"), "3": Item(work, "never")}
         tasks = [
             {"id": "1", "status": "completed"},
