@@ -29,6 +29,7 @@ from benchmarks.chaos.runner import (
     FINAL,
     Fault,
     Tally,
+    ended_before,
     kill_worker_mid_call,
     running_pid,
     sigkill,
@@ -114,6 +115,7 @@ class WorkerMidCall(SimulatedWork):
 
     inside: tuple[float, float] = (0.0, 0.6)
     only_worker = False  # the handler does not say which worker runs it: find the one
+    missed = 0
 
     def inject(self, number: int) -> float | None:
         task_id = self.create(number)
@@ -128,11 +130,28 @@ class WorkerMidCall(SimulatedWork):
         )
         if hit is None:  # it ended before the kill landed: a round without a fault
             return self.inject_again(number)
+        if ended_before(self.sys, task_id, hit[1]):
+            # The task ended between the last look and the kill: the kill hit an idle
+            # worker, which freezes the cluster (django-q2 #23, the idle-worker fault's
+            # subject, not this fault's). Start the cluster again and redo the round.
+            self.missed += 1
+            sigkill_group(self.sys, "workers")
+            self.sys.start_workers()
+            return self.inject_again(number)
         return wait_recovered(self.sys, task_id, hit[1], timeout=RECOVERY_BOUND)
 
     def inject_again(self, number: int) -> float | None:
         wait_settled(self.sys, self.ids, SETTLE_BOUND)
         return self.inject(number + 10_000)
+
+    def settle(self) -> Tally:
+        tally = super().settle()
+        if self.missed:
+            tally.notes.append(
+                f"{self.missed} kill(s) landed just after the task ended (an idle worker): "
+                "cluster restarted, round redone"
+            )
+        return tally
 
 
 class WorkerDM(WorkerMidCall):

@@ -229,13 +229,24 @@ def kill_worker_mid_call(
             time.sleep(0.02)
             continue
         time.sleep(rng.uniform(*inside))
-        if system.task(target)["status"] != "running":
+        # Still inside the call, checked last: a worker killed once its task ended would die
+        # idle, in django-q2's queue read, and freeze the cluster (the idle-worker fault).
+        still = (busy is None or busy()) and system.task(target)["status"] == "running"
+        if not still:
             if task_id is not None:
                 return None
             continue
         if sigkill(pid):
             return target, time.monotonic()
     return None
+
+
+def ended_before(system: System, task_id: str, moment: float) -> bool:
+    """The task had ended before the monotonic `moment` (a kill then hit an idle worker)."""
+    done = system.task(task_id).get("completedAt")
+    if not done:
+        return False
+    return _epoch(str(done)) < time.time() - (time.monotonic() - moment)
 
 
 def wait_recovered(
