@@ -19,6 +19,7 @@ import re
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,7 @@ def soak(
     finally:
         system.stop()
     figures = _figures(minutes, samples, tally, reads)
+    figures["by_kind"] = dict(Counter(f"{i.work.kind}:{i.work.platform}" for i in items.values()))
     log(report(figures))
     return figures
 
@@ -242,6 +244,7 @@ def report(figures: dict[str, Any]) -> str:
         f"soak {figures['minutes']} min: {figures['tasks']} tasks {figures['statuses']}, "
         f"duplicates {figures['duplicates']}, lost {figures['lost']}, stuck {figures['stuck']}, "
         f"blocked then decided {figures['blocked_then_decided']}, reads {figures['reads']}",
+        f"work: {figures.get('by_kind', {})}",
         f"{'process':<24} {'samples':>7} {'first MB':>8} {'last MB':>8} {'max MB':>7} "
         f"{'MB/hour (2nd half)':>18}",
     ]
