@@ -73,7 +73,12 @@ class Work:
         """How many times the simulator did each key's work."""
         if self.kind == "sora":
             state = _get(f"{self.url}/_sim/state")
-            return Counter(str(c["payload"].get("prompt")) for c in state["commands"])
+            # A trilogy's part goes out with its character appended (sora.client's
+            # generation_prompt): count it by the prompt it was made from.
+            return Counter(
+                str(c["payload"].get("prompt")).split("\n\nCharacter:")[0]
+                for c in state["commands"]
+            )
         field = "username" if self.kind == "dm" else "post_url"
         return Counter(str(d.get(field)) for d in _get(f"{self.url}/_sim/sent"))
 
