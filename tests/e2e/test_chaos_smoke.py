@@ -40,9 +40,10 @@ def test_a_minute_of_mixed_work_loses_and_doubles_nothing(tmp_path):
     assert figures["tasks"] >= 10, figures
     assert (figures["duplicates"], figures["lost"], figures["stuck"]) == (0, 0, 0), figures
     assert figures["reads"]["errors"] == 0, figures
-    names = {process.split(":")[0] for process in figures["processes"]}
-    assert names >= {"web", "workers", "dispatcher", "simulate"}, names
-    assert all(row["samples"] >= 5 for row in figures["processes"].values()), figures
+    # Every process of the system was sampled all along (a worker django-q2 replaced
+    # part-way has fewer samples; the group's main process has them all).
+    sampled = {p.split(":")[0] for p, row in figures["processes"].items() if row["samples"] >= 5}
+    assert sampled >= {"web", "workers", "dispatcher", "simulate"}, figures["processes"]
 
 
 def test_the_counts_see_a_duplicate_and_a_loss_at_the_simulator():
