@@ -26,8 +26,11 @@ def run_faults(
     tmp: Path | None = None,
     seed: int = 1,
     log: Callable[[str], None] = print,
+    on_report: Callable[[list[FaultReport]], None] | None = None,
 ) -> list[FaultReport]:
-    """Run each named fault `times` times, one after the other; their reports."""
+    """Run each named fault `times` times, one after the other; their reports. Each fault's
+    row is logged as it ends, and `on_report` gets the reports so far (a later fault that
+    breaks the run loses nothing measured before it)."""
     root = tmp or Path(tempfile.mkdtemp(prefix="chaos-"))
     reports = []
     for name in names:
@@ -35,4 +38,7 @@ def run_faults(
         workdir = root / name
         workdir.mkdir(parents=True, exist_ok=True)
         reports.append(run_fault(build(name, workdir, seed=seed), times, log=log))
+        log(table(reports[-1:]))
+        if on_report is not None:
+            on_report(reports)
     return reports

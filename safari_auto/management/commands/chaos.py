@@ -53,13 +53,20 @@ class Command(BaseCommand):
             raise CommandError(f"unknown fault(s) {', '.join(unknown)}; --list names them")
         if options["times"] < 1:
             raise CommandError("--times must be at least 1")
-        reports = chaos.run_faults(
-            names, times=options["times"], seed=options["seed"], log=self.stdout.write
-        )
-        self.stdout.write(chaos.table(reports))
         out = Path(options["out"])
         out.mkdir(parents=True, exist_ok=True)
-        (out / "chaos.json").write_text(json.dumps([r.as_dict() for r in reports], indent=2))
+
+        def save(reports: list[Any]) -> None:
+            (out / "chaos.json").write_text(json.dumps([r.as_dict() for r in reports], indent=2))
+
+        reports = chaos.run_faults(
+            names,
+            times=options["times"],
+            seed=options["seed"],
+            log=self.stdout.write,
+            on_report=save,
+        )
+        self.stdout.write(chaos.table(reports))
         failed = [r.name for r in reports if not r.ok]
         if failed:
             raise CommandError(f"faults that broke an expectation: {', '.join(failed)}")
