@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 SCALE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 SCALE_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test lint install install-dev browser bench clean fuzz fuzz-pg load
+.PHONY: run test lint install install-dev browser bench clean fuzz fuzz-pg load chaos soak
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -96,6 +96,16 @@ load: install-dev
 	@if $(PY) -m tests.services_up; then profile=both; \
 	else echo "Postgres/Redis not reachable: SQLite only"; profile=sqlite; fi; \
 	LOAD_REDIS_URL=$(LOAD_REDIS_URL) $(PY) manage.py load --clients 50 --seconds 60 --profile $$profile
+
+## chaos: every fault of the chaos suite CHAOS_TIMES times (docs/RELIABILITY.md)
+CHAOS_TIMES ?= 20
+chaos: install-dev
+	$(PY) manage.py chaos --times $(CHAOS_TIMES)
+
+## soak: SOAK_MINUTES of mixed work in demo mode, memory sampled (docs/RELIABILITY.md)
+SOAK_MINUTES ?= 30
+soak: install-dev
+	$(PY) manage.py soak --minutes $(SOAK_MINUTES)
 
 clean:
 	rm -rf $(VENV) data .coverage .coverage.* htmlcov artifacts bench-results

@@ -19,9 +19,7 @@ Run on a scratch database (the bench command insists on a name containing "bench
 
 from __future__ import annotations
 
-import os
 import random
-import signal
 import tempfile
 import time
 from collections import Counter
@@ -36,6 +34,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.test.utils import override_settings
 
+from benchmarks.chaos.runner import kill_worker_mid_call
 from dm.accounts import DEFAULT_LIMITS
 from harness import System, free_offset, simulator_url
 
@@ -315,29 +314,19 @@ def sigkill(
 
 
 def _kill_loop(system: System, ids: list[str], kills: int) -> int:
-    """SIGKILL the worker running a send, `kills` times, at a random moment of the send."""
+    """SIGKILL the worker running a send, `kills` times, at a random moment of the send.
+
+    Only inside the send (it lasts 0.5-1.75 s): a worker killed while idle in django-q2's
+    queue read would leave that queue's lock held for good (the chaos suite's idle-worker
+    fault)."""
     rng = random.Random(11)
     done, deadline = 0, time.monotonic() + 60 + kills * 15
     while done < kills and time.monotonic() < deadline:
-        running = system.api("GET", "/api/scheduler/running").json().get("running", [])
-        target = next(
-            (t for t in running if t["type"] == "dm" and (t.get("result") or {}).get("pid")), None
-        )
-        if target is None:
+        if kill_worker_mid_call(system, "dm", rng=rng, inside=(0, 0.6), timeout=2) is None:
             if _all_final(system, ids):
                 break
-            time.sleep(0.02)
             continue
-        # Kill only inside the send (it lasts 0.5-1.75 s): a worker killed while idle in
-        # django-q2's queue read would leave that queue's lock held for good.
-        time.sleep(rng.uniform(0, 0.6))
-        if system.task(target["id"])["status"] != "running":
-            continue
-        try:
-            os.kill(int(target["result"]["pid"]), signal.SIGKILL)
-            done += 1
-        except ProcessLookupError:
-            continue
+        done += 1
         time.sleep(0.3)
     return done
 

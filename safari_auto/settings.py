@@ -288,6 +288,9 @@ SIM_TIME_SCALE = env_float("SIM_TIME_SCALE", 1.0)
 SIM_PROFILE = env_str("SIM_PROFILE", "real")
 # How much faster than the real services a simulated send runs (default: SIM_TIME_SCALE).
 SIM_DURATION_SCALE = env_float("SIM_DURATION_SCALE", 0.0)
+# Simulators: a folder where each service journals its deliveries, so a killed and restarted
+# simulator still counts them (the chaos suite's "drop a simulator"); empty: memory only.
+SIM_JOURNAL_DIR = env_str("SIM_JOURNAL_DIR", "")
 
 # Read timeouts per service and call kind, in seconds. A send waits inside the service: TikTok
 # about 35 s with an instant Safari and 60 s on a real Mac, Instagram 19-27 s, X 10-18 s; a

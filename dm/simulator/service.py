@@ -7,11 +7,13 @@ records it when it does, so `/_sim/sent` is the truth a test counts duplicates a
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -67,6 +69,7 @@ class SimService:
         self._defaults = (reply_probability, reply_delay_seconds)
         self.lock = threading.RLock()
         self.reset()
+        self.journal = self._journal_replay()
 
     # --- state ----------------------------------------------------------------------------
     def reset(self) -> None:
@@ -85,6 +88,34 @@ class SimService:
             self.reply_probability, self.reply_delay_seconds = self._defaults
             if self.seeded:
                 self.seed()
+
+    # --- the journal: deliveries outlive a killed service process --------------------------
+    def _journal_replay(self) -> Path | None:
+        """A killed and restarted service still shows what it delivered (the platform keeps
+        the messages; only the service process died): with SIM_JOURNAL_DIR set, each delivery
+        is appended to `<SIM_JOURNAL_DIR>/<key>.jsonl` before it is answered, replayed here
+        at construction, and emptied by `POST /_sim/reset`."""
+        folder = str(getattr(settings, "SIM_JOURNAL_DIR", "") or "")
+        if not folder or not self.key:
+            return None
+        journal = Path(folder) / f"{self.key}.jsonl"
+        journal.parent.mkdir(parents=True, exist_ok=True)
+        lines = journal.read_text().splitlines() if journal.exists() else []
+        for line in lines:
+            row = json.loads(line)
+            self._record(
+                Delivery(
+                    row["platform"], row["username"], row["text"],
+                    datetime.fromisoformat(row["time"]), row.get("post_url"),
+                )
+            )  # fmt: skip
+        return journal
+
+    def _record(self, delivery: Delivery) -> None:
+        self.delivered.append(delivery)
+        self.counter.add(delivery.time)
+        if delivery.post_url is None:
+            self.inbox.add(delivery.username, delivery.text, outbound=True, now=delivery.time)
 
     def seed(self) -> None:
         """Demo data; the DM services override it with a few conversations."""
@@ -172,13 +203,14 @@ class SimService:
     ) -> tuple[bool, bool]:
         """Record a delivery; returns (verified, crash) as the injected faults decide."""
         now = self.now()
-        self.delivered.append(Delivery(self.platform, username, text, now, post_url))
-        self.counter.add(now)
-        if post_url is None:
-            self.inbox.add(username, text, outbound=True, now=now)
-            if self.rng.random() < self.reply_probability:
-                delay = timedelta(seconds=self.reply_delay_seconds / self.scale)
-                self.inbox.schedule_reply(username, self.rng.choice(FRIENDLY_REPLIES), now + delay)
+        delivery = Delivery(self.platform, username, text, now, post_url)
+        if self.journal is not None:
+            with self.journal.open("a") as journal:  # written through: a SIGKILL keeps it
+                journal.write(json.dumps({**delivery.as_dict(), "time": now.isoformat()}) + "\n")
+        self._record(delivery)
+        if post_url is None and self.rng.random() < self.reply_probability:
+            delay = timedelta(seconds=self.reply_delay_seconds / self.scale)
+            self.inbox.schedule_reply(username, self.rng.choice(FRIENDLY_REPLIES), now + delay)
         verified = not self.faults.take("unverified", self.rng)
         return verified, self.faults.take("crash_after_delivery", self.rng)
 
@@ -207,6 +239,8 @@ class SimService:
                 return self._configure(request.body)
             if (request.method, request.path) == ("POST", "/_sim/reset"):
                 self.reset()
+                if self.journal is not None:
+                    self.journal.write_text("")
                 return ok({"reset": True})
         return Reply(404, {"error": f"Not found: {request.method} {request.path}"})
 

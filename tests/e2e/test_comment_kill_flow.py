@@ -5,9 +5,7 @@ outcome waits for a human (a comment has no trustworthy read-back)."""
 
 from __future__ import annotations
 
-import os
 import random
-import signal
 import sys
 import time
 from collections import Counter
@@ -16,6 +14,7 @@ from typing import Any
 import pytest
 import requests
 
+from benchmarks.chaos.runner import kill_worker_mid_call
 from tests.e2e.harness import System, free_offset
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -48,23 +47,10 @@ def _kill_loop(system: System, kills: int) -> int:
     rng = random.Random(7)
     done, deadline = 0, time.monotonic() + 120
     while done < kills and time.monotonic() < deadline:
-        running = system.api("GET", "/api/scheduler/running").json().get("running", [])
-        target = next(
-            (t for t in running if t["type"] == "comment" and (t.get("result") or {}).get("pid")),
-            None,
-        )
-        if target is None:
-            time.sleep(0.02)
-            continue
-        time.sleep(rng.uniform(0.1, 1.0))  # inside the post (at least 1.25 s long)
-        if system.task(target["id"])["status"] != "running":
-            continue
-        try:
-            os.kill(int(target["result"]["pid"]), signal.SIGKILL)
+        # inside the post (at least 1.25 s long)
+        if kill_worker_mid_call(system, "comment", rng=rng, inside=(0.1, 1.0), timeout=5):
             done += 1
-        except ProcessLookupError:
-            continue
-        time.sleep(0.3)
+            time.sleep(0.3)
     return done
 
 
