@@ -8,7 +8,7 @@ supervisor (a test's bare `qcluster`) keeps working as before.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -40,13 +40,26 @@ def lease() -> timedelta:
     return timedelta(seconds=float(settings.SCHEDULER["HOST_LEASE_SECONDS"]))
 
 
-def sign_on(host: str, *, machine: str, pid: int, workers: int, now: datetime) -> int:
+def sign_on(
+    host: str,
+    *,
+    machine: str,
+    pid: int,
+    workers: int,
+    now: datetime,
+    holder_gone: Callable[[str, int], bool] | None = None,
+) -> int:
     """Record a (re)started cluster for `host`; returns its incarnation. Refuses while another
-    supervisor's beat is fresh, so two machines never serve one host."""
+    supervisor's beat is fresh, so two machines never serve one host, unless `holder_gone`
+    proves that supervisor dead (same machine, process gone: a restart after a crash need not
+    wait out the lease)."""
     with transaction.atomic():
         row, _ = WorkerHost.objects.select_for_update().get_or_create(host=host)
         fresh = row.seen_at is not None and now - row.seen_at < lease()
-        if fresh and row.stopped_at is None and (row.machine, row.pid) != (machine, pid):
+        other = (row.machine, row.pid) != (machine, pid)
+        if other and holder_gone is not None and holder_gone(row.machine, row.pid):
+            fresh = False
+        if fresh and row.stopped_at is None and other:
             raise HostTaken(
                 f"host {host} already has a running worker cluster "
                 f"(supervisor {row.pid} on {row.machine}, last seen {row.seen_at:%H:%M:%S})"

@@ -41,7 +41,7 @@ from scheduler.selectors import HostWork
 
 logger = logging.getLogger(__name__)
 
-QCLUSTER = (sys.executable, "-m", "django", "qcluster")
+QCLUSTER = (sys.executable, "-m", "django", "qcluster_supervised")
 # A cluster that keeps dying is restarted after 0, 1, 2, 4 … s, at most this long.
 RESTART_BACKOFF_CAP_SECONDS = 30.0
 # A cluster that ran this long counts as healthy: its next exit is replaced at once again.
@@ -95,7 +95,12 @@ class Supervisor:
         now = timezone.now()
         self.owns_host = False
         self.incarnation = hosts.sign_on(
-            self.host, machine=self.machine, pid=os.getpid(), workers=self.workers, now=now
+            self.host,
+            machine=self.machine,
+            pid=os.getpid(),
+            workers=self.workers,
+            now=now,
+            holder_gone=self._holder_gone,
         )
         self.owns_host = True
         # Signed on, so no other supervisor serves this host, and the old cluster (if any) is
@@ -103,7 +108,10 @@ class Supervisor:
         self._recover(why, now)
         env = {**os.environ, "SAFARI_HOST": self.host}
         # Its own process group: a stop reaches django-q2's workers as well as its main process.
-        self.child = subprocess.Popen(self.command, env=env, start_new_session=True)  # noqa: S603
+        # Its stdin is a pipe this process never writes: the cluster dies with its supervisor.
+        self.child = subprocess.Popen(  # noqa: S603
+            self.command, env=env, start_new_session=True, stdin=subprocess.PIPE
+        )
         self.cluster_since = None
         self._started = time.monotonic()
         self._suspect_samples = 0
@@ -134,6 +142,19 @@ class Supervisor:
             self.log(f"host {self.host}: processes of group {child.pid} survived SIGKILL")
         self.child = None
         return code
+
+    def _holder_gone(self, machine: str, pid: int) -> bool:
+        """Whether the supervisor that last signed the host on is provably dead: it ran on this
+        machine and its process is gone (its cluster died with it: `qcluster_supervised`)."""
+        if machine != self.machine or pid == os.getpid():
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
 
     @staticmethod
     def _signal_group(pgid: int, sig: signal.Signals) -> None:

@@ -33,6 +33,15 @@ def _syscall(pid: int) -> str:
         return ""
 
 
+def _alive(pid: int) -> bool:
+    """A process that exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
 def _create(system: System, payload: dict[str, Any]) -> str:
     answer = system.api("POST", "/api/scheduler/task", json=payload)
     assert answer.status_code == 201, answer.text
@@ -157,3 +166,26 @@ def test_a_whole_cluster_killed_mid_send_has_safari_busy_again_within_15_s(tmp_p
     assert statuses == ["completed"] * 4
     assert sorted(delivered) == [f"c{n}" for n in range(4)]
     assert all(count == 1 for count in delivered.values()), delivered
+
+
+def test_a_cluster_dies_with_its_supervisor_and_a_new_one_takes_the_host_at_once(system):
+    """A supervisor SIGKILLed must not leave its cluster running (a new supervisor recovers the
+    host's work, which an orphaned cluster could still be doing), and the supervisor started
+    next on the same machine need not wait out the host lease."""
+    system.setup()
+    system.start_workers()
+    first = system.wait_for(
+        lambda: len(pids := system.cluster_pids()) > 2 and pids, 60, "the first cluster"
+    )
+    os.kill(system.procs["workers"].pid, signal.SIGKILL)
+    system.procs["workers"].wait(timeout=10)
+    # Within a few seconds: the cluster reads end-of-file on its lifeline and kills its group.
+    system.wait_for(
+        lambda: not any(_alive(pid) for pid in first) or None, 10, "the orphaned cluster gone"
+    )
+
+    system.start_workers()
+    system.wait_for(lambda: system.cluster_pids(), 30, "a new cluster")
+    log = system.log("workers")
+    assert "already has a running worker cluster" not in log
+    assert "incarnation 2" in log

@@ -46,3 +46,14 @@ def test_a_second_supervisor_cannot_take_a_live_host_but_can_take_one_gone_quiet
     # The old cluster's beats no longer count: it was taken over.
     assert not hosts.beat("laptop", incarnation=first, now=quiet)
     assert hosts.beat("laptop", incarnation=second, now=quiet)
+
+
+def test_a_supervisor_proved_dead_is_replaced_at_once_but_only_when_proved():
+    now = timezone.now()
+    first = hosts.sign_on("studio", machine="mac1", pid=10, workers=2, now=now)
+    alive = lambda machine, pid: False  # noqa: E731 - the holder still runs
+    with pytest.raises(hosts.HostTaken):
+        hosts.sign_on("studio", machine="mac1", pid=11, workers=2, now=now, holder_gone=alive)
+    dead = lambda machine, pid: (machine, pid) == ("mac1", 10)  # noqa: E731
+    second = hosts.sign_on("studio", machine="mac1", pid=11, workers=2, now=now, holder_gone=dead)
+    assert second == first + 1
