@@ -175,7 +175,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if self.writer_lock is not None:
             self.writer_lock.acquire()
         try:
-            super()._start_transaction_under_autocommit()  # type: ignore[misc]
+            if self.queries_logged or self.execute_wrappers:  # seen, as Django runs it
+                super()._start_transaction_under_autocommit()  # type: ignore[misc]
+            else:  # the BEGIN holds the write lock: no cursor wrapper around it
+                mode = getattr(self, "transaction_mode", None)  # IMMEDIATE, in our settings
+                begin = f"BEGIN {mode}" if mode else "BEGIN"
+                with self.wrap_database_errors:
+                    self.connection.execute(begin)
         except BaseException:
             self._release()
             raise

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
 
 from scheduler.models import Event, Task
 from scheduler.signals import SIGNAL_BY_KIND, event_recorded
+from scheduler.store import rows
+from scheduler.store.rows import EventRow
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +23,21 @@ def on_commit(written: list[Event], task: Task | None = None) -> None:
     def fire_all() -> None:
         for event in written:
             _fire(event, task)
+
+    transaction.on_commit(fire_all)
+
+
+def rows_on_commit(
+    written: list[tuple[EventRow, int]], task_of: Callable[[], Task] | None = None
+) -> None:
+    """`on_commit` for rows written (each with its id), their Events built on commit: on
+    SQLite the transaction holds the one write lock, and building an Event is Python work
+    that need not hold it. `task_of` gives the task sender, as `task` does for `on_commit`."""
+
+    def fire_all() -> None:
+        task = task_of() if task_of is not None else None
+        for row, pk in written:
+            _fire(rows.saved(row, pk), task)
 
     transaction.on_commit(fire_all)
 

@@ -1,8 +1,10 @@
 """The task store: every write to Task, Event and Lane, as short transactions of plain
 statements. Correct on every database; `PostgresStore` folds the hot ones into one statement.
 
-Statements are composed before a transaction opens: on SQLite the transaction holds the one
-write lock, so only the statements themselves run under it.
+Statements, event rows included, are composed before a transaction opens, and the Task and
+Event objects handed back are built after: on SQLite the transaction holds the one write
+lock, which every worker, the dispatcher and each creating process queue for, so only the
+statements themselves run under it.
 """
 
 from __future__ import annotations
@@ -45,17 +47,42 @@ class TaskStore:
         announce.on_commit([event], task)
         return event
 
-    def _record_for_tasks(self, events: list[EventRow]) -> list[Event]:
-        """One INSERT of many rows, each about another task."""
-        if not events:
-            return []
-        params = [value for row in events for value in rows.params(row)]
-        insert = sql.insert_values(Event, len(events))
+    def _write_event(self, row: EventRow, params: list[Any]) -> None:
+        """Write one event row whose `params` were composed before the transaction; its
+        Event is built, and its signals fire, on commit."""
+        _, returned = sql.execute(f"{sql.insert_values(Event)} RETURNING id", params)
+        announce.rows_on_commit([(row, int(returned[0][0]))])
+
+    def _record_claims(
+        self, claimed: list[Claim], prototype: EventRow, composed: list[Any]
+    ) -> None:
+        """One INSERT of the claims' `task.claimed` rows. They differ only in their task and
+        its attempt: each is a copy of `prototype` (and of its parameters, `composed` before
+        the transaction) with those filled in."""
+        if not claimed:
+            return
+        task_at, subject_at = rows.task_positions()
+        data_at = rows.position("data")
+        written: list[EventRow] = []
+        params = []
+        for claim in claimed:
+            data = {**prototype["data"], "attempt": claim.attempt}
+            row = list(composed)
+            row[task_at], row[subject_at] = claim.task_id, str(claim.task_id)
+            row[data_at] = sql.value(Event, "data", data)
+            params += row
+            written.append(
+                {
+                    **prototype,
+                    "task_id": claim.task_id,
+                    "subject_id": str(claim.task_id),
+                    "data": data,
+                }
+            )
+        insert = sql.insert_values(Event, len(claimed))
         _, returned = sql.execute(f"{insert} RETURNING id, task_id", params)
         ids = {int(task_id): int(pk) for pk, task_id in returned}
-        written = [rows.saved(row, ids[row["task_id"]]) for row in events]
-        announce.on_commit(written)
-        return written
+        announce.rows_on_commit([(row, ids[row["task_id"]]) for row in written])
 
     # --- create -------------------------------------------------------------------------
 
@@ -64,14 +91,26 @@ class TaskStore:
         Task. The event's task id and subject are filled in from the new row."""
         values = {f.attname: f.pre_save(task, add=True) for f in sql.insert_fields(Task)}
         insert = f"{sql.insert_values(Task)} RETURNING id", sql.insert_params(Task, values)
+        lane = sql.lane_insert(task.lane, task.created_at)
+        event = rows.params(created)
+        built: list[Task] = []  # the saved Task, built once, outside the write lock
+
+        def saved() -> Task:
+            if not built:
+                built.append(saved_task(pk, values))
+            return built[0]
+
         with transaction.atomic():
-            sql.execute(*sql.lane_insert(task.lane, task.created_at))
+            sql.execute(*lane)
             pk = int(sql.execute(*insert)[1][0][0])
-            saved = saved_task(pk, values)
             if dependencies:
-                saved.dependencies.set(dependencies)
-            self.record({**created, "task_id": pk, "subject_id": str(pk)}, saved)
-        return saved
+                saved().dependencies.set(dependencies)
+            row = {**created, "task_id": pk, "subject_id": str(pk)}
+            _, returned = sql.execute(
+                f"{sql.insert_values(Event)} RETURNING id", rows.params_for_task(event, pk)
+            )
+            announce.rows_on_commit([(row, int(returned[0][0]))], saved)
+        return saved()
 
     # --- claim --------------------------------------------------------------------------
 
@@ -89,6 +128,8 @@ class TaskStore:
         `hosts` names the host picked for each unpinned task (written on its row)."""
         if not task_ids:  # no transaction (on SQLite, no write lock) for an empty plan
             return []
+        prototype = claimed_event(Claim(0, 0, "", ""), by=by, now=now)
+        composed = rows.params(prototype)
         with transaction.atomic():
             try:
                 with transaction.atomic():
@@ -96,7 +137,7 @@ class TaskStore:
             except IntegrityError:
                 claimed = self._claim_one_by_one(task_ids, by=by, now=now, hosts=hosts)
             claimed = in_order(claimed, task_ids)
-            self._record_for_tasks([claimed_event(c, by=by, now=now) for c in claimed])
+            self._record_claims(claimed, prototype, composed)
         return claimed
 
     def _claim_one_by_one(
@@ -120,16 +161,17 @@ class TaskStore:
         when it is no longer this attempt's to run. `package` is the ORM broker's row that
         delivered it: deleted in the same transaction (acknowledged with the start)."""
         update = sql.start_update(task_id, attempt=attempt, now=now)
+        update = f"{update[0]} RETURNING {', '.join(sql.task_columns())}", update[1]
         started = rows.compose("task.started", task_id=task_id, now=now)
+        event = rows.params(started)
+        acknowledge = package_delete(package) if package is not None else None
         with transaction.atomic():
-            _, returned = sql.execute(
-                f"{update[0]} RETURNING {', '.join(sql.task_columns())}", update[1]
-            )
+            _, returned = sql.execute(*update)
             if not returned:
                 return None
-            self.record(started)
-            if package is not None:
-                sql.execute(*package_delete(package))
+            self._write_event(started, event)
+            if acknowledge is not None:
+                sql.execute(*acknowledge)
         return sql.task_from_row(tuple(returned[0]))
 
     # --- transitions --------------------------------------------------------------------
@@ -148,10 +190,11 @@ class TaskStore:
         a completion releases its dependents, a failure or cancellation fails them. False
         when someone else moved it first."""
         update = sql.task_update(task_id, statuses=source, attempt=attempt, values=values)
+        event_params = rows.params(event)
         with transaction.atomic():
             if not sql.execute(*update)[0]:
                 return False
-            self.record(event)
+            self._write_event(event, event_params)
             if target == S.COMPLETED:
                 sql.execute(*sql.release_dependents(("%s", [task_id])))
             elif target in ENDED_BADLY:

@@ -65,6 +65,27 @@ def params(row: EventRow) -> list[Any]:
     return sql.insert_params(Event, row)
 
 
+@cache
+def position(attname: str) -> int:
+    """Where column `attname` is among `params`."""
+    return [f.attname for f in event_fields()].index(attname)
+
+
+def task_positions() -> tuple[int, int]:
+    """Where the task id and the subject id are among `params`."""
+    return position("task_id"), position("subject_id")
+
+
+def params_for_task(composed: list[Any], task_id: int) -> list[Any]:
+    """`params` of a row composed before its task had an id, with the id filled in (as task
+    and subject): what `params` gives for the row with them (both go to the driver as they
+    are), without composing the row again once the write lock is held."""
+    filled = list(composed)
+    task_at, subject_at = task_positions()
+    filled[task_at], filled[subject_at] = task_id, str(task_id)
+    return filled
+
+
 def saved(row: EventRow, pk: int) -> Event:
     """The Event a written row is, built as the ORM builds a fetched one."""
     names = ["id", *(f.attname for f in event_fields())]
