@@ -3,8 +3,9 @@
 Every route can answer 400 (a parser or the request guard refused the input), 401/403
 (credentials, roles) and 413 (a body over the size limit); routes with path parameters 404;
 writes 409 (the request does not fit the object's state, or an idempotency key reused with
-another body). All share one body, `{success:false, error, fields?}`. DELETE answers 200 with a
-JSON body, never an empty 204 (the old CRM client parses every answer).
+another body); routes that read a body 415 (a Content-Type none of their parsers reads). All
+share one body, `{success:false, error, fields?}`. DELETE answers 200 with a JSON body, never an
+empty 204 (the old CRM client parses every answer).
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ ALWAYS = {
 }
 NOT_FOUND = {"404": "no such object"}
 CONFLICT = {"409": "the request does not fit the object's current state"}
+UNSUPPORTED = {"415": "the body's Content-Type is not one this route reads"}
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+WITH_BODY = {"POST", "PUT", "PATCH"}
 
 
 class AutoSchema(openapi.AutoSchema):
@@ -67,6 +70,8 @@ class AutoSchema(openapi.AutoSchema):
             codes |= NOT_FOUND
         if self.method in WRITES:
             codes |= CONFLICT
+        if self.method in WITH_BODY:
+            codes |= UNSUPPORTED
         return codes
 
 
