@@ -155,6 +155,7 @@ class Dispatcher:
         self._full_cycle_at = 0.0
         self._reasons: dict[int, str] = {}
         self.held: dict[str, str] = {}  # offline hosts: the reason their tasks wait
+        self.placeable: tuple[str, ...] = tuple(settings.SAFARI_HOSTS)  # where unpinned work goes
         self._offline_seen: set[tuple[str, int]] = set()
         self.listener: wakeups.Listener | None = None
         self._woken = threading.Event()
@@ -224,6 +225,7 @@ class Dispatcher:
                 if hosts.record_offline(live, now=now):
                     self.log(f"host {host} offline (last seen {live.since})")
         self.held = hosts.held(states)
+        self.placeable = hosts.placeable(states, settings.SAFARI_HOSTS)
         return self.held
 
     def reap(self, now: datetime) -> int:
@@ -281,7 +283,7 @@ class Dispatcher:
             gates=registry.read_gates(keys, now) if keys else {},
             pauses=load_pauses(),
             free_slots=free_slots,
-            hosts=tuple(settings.SAFARI_HOSTS),
+            hosts=self.placeable,
             offline_hosts=self.held,
             workers_per_host=int(settings.Q_CLUSTER["workers"]),
             reserved_workers=int(self.conf["RESERVED_WORKERS"]),

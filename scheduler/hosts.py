@@ -8,7 +8,7 @@ supervisor (a test's bare `qcluster`) keeps working as before.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -128,6 +128,16 @@ def held(states: Mapping[str, Liveness]) -> dict[str, str]:
         for host, live in states.items()
         if not live.online and live.since is not None
     }
+
+
+def placeable(states: Mapping[str, Liveness], configured: Sequence[str]) -> tuple[str, ...]:
+    """Where unpinned work may go, in configured order: the hosts whose workers are online. A
+    host no supervisor ever reported may have no workers at all, so it gets unpinned work only
+    while no host is known online (a system of bare `qcluster`s, as before hosts reported)."""
+    online = tuple(h for h in configured if h in states and states[h].state == "online")
+    if online:
+        return online
+    return tuple(h for h in configured if h not in states or states[h].state == "unknown")
 
 
 def record_offline(live: Liveness, *, now: datetime) -> bool:

@@ -221,9 +221,11 @@ def _host_wait_reason(cand: Candidate, resources: ResourceState, busy: set[str])
         return None
     online = [host for host in resources.hosts if host not in resources.offline_hosts]
     if not online:
-        return "no Safari host online: " + "; ".join(
+        why = [
             resources.offline_hosts.get(host, f"host {host} unknown") for host in resources.hosts
-        )
+        ]
+        why += [reason for host, reason in resources.offline_hosts.items() if host not in why]
+        return "no Safari host online: " + "; ".join(dict.fromkeys(why) or ["none configured"])
     return f"Safari is busy on every online host ({', '.join(online)})"
 
 

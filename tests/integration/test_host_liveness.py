@@ -57,3 +57,15 @@ def test_a_supervisor_proved_dead_is_replaced_at_once_but_only_when_proved():
     dead = lambda machine, pid: (machine, pid) == ("mac1", 10)  # noqa: E731
     second = hosts.sign_on("studio", machine="mac1", pid=11, workers=2, now=now, holder_gone=dead)
     assert second == first + 1
+
+
+def test_unpinned_work_goes_only_to_hosts_known_online_once_any_host_reports():
+    """A host no supervisor ever reported may have no workers: once some host is known online,
+    unpinned work goes only there; a system where no host reports (bare qcluster) keeps all."""
+    now = timezone.now()
+    configured = ["studio", "laptop"]
+    assert hosts.placeable(hosts.liveness(now, configured), configured) == ("studio", "laptop")
+    hosts.sign_on("laptop", machine="mac2", pid=20, workers=2, now=now)
+    assert hosts.placeable(hosts.liveness(now, configured), configured) == ("laptop",)
+    later = now + hosts.lease() * 2
+    assert hosts.placeable(hosts.liveness(later, configured), configured) == ("studio",)

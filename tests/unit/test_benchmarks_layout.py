@@ -23,7 +23,7 @@ def test_no_app_package_holds_a_benchmark_module():
 
 
 def test_every_benchmark_the_command_offers_is_a_module_of_the_benchmarks_package():
-    assert sorted(BENCHES) == ["crm", "dashboard", "dm", "recovery", "scheduler"]
+    assert sorted(BENCHES) == ["crm", "dashboard", "dm", "hosts", "recovery", "scheduler"]
     for name, module_name in BENCHES.items():
         assert module_name == f"benchmarks.{name}"
         assert callable(importlib.import_module(module_name).run)

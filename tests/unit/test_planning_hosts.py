@@ -116,3 +116,11 @@ def test_unpinned_ordinary_work_goes_to_the_host_whose_workers_it_may_use():
     result = plan(NOW, tasks, both)
     assert result.start == ()
     assert "kept for Safari and urgent tasks" in result.waits[1]
+
+
+def test_with_every_host_offline_unpinned_work_says_which_and_since_when():
+    """The dispatcher offers unpinned work only the online hosts: with none, the reason names
+    the offline ones (not an empty list)."""
+    tasks = [cand(1, f"check|-|-|{ANY_HOST}", ANY_HOST, exclusive=False)]
+    result = plan(NOW, tasks, ResourceState(hosts=(), offline_hosts={"laptop": OFFLINE}))
+    assert result.waits[1] == f"no Safari host online: {OFFLINE}"

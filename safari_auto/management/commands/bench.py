@@ -25,12 +25,13 @@ BENCHES = {
     "dm": "benchmarks.dm",
     "dashboard": "benchmarks.dashboard",
     "recovery": "benchmarks.recovery",
+    "hosts": "benchmarks.hosts",
 }
 
 
 class Command(BaseCommand):
     help = (
-        "Run a benchmark (scheduler, crm, dm, dashboard, recovery) on a database named for "
+        "Run a benchmark (scheduler, crm, dm, dashboard, recovery, hosts) on a database named for "
         "benching."
     )
 
