@@ -37,6 +37,9 @@ def slow_polling_system(tmp_path):
         SCHEDULER_NOTIFY_POLL_SECONDS=SLOW,
         SCHEDULER_MAX_SLEEP_SECONDS=SLOW,
         SCHEDULER_LEADER_LEASE_SECONDS="120",  # it renews every 40 s: no wake-up from that
+        # No workers run here: the leader's probes stay claimed, and with workers counted they
+        # would fill a 2-worker host's share of ordinary work. Wake-ups are what is measured.
+        SCHEDULER_RESERVED_WORKERS="0",
     )
     try:
         yield running
