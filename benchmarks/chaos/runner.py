@@ -19,6 +19,7 @@ import os
 import random
 import signal
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -77,7 +78,7 @@ class FaultReport:
         }
 
 
-class Fault:
+class Fault(ABC):
     """One kind of fault. Subclasses set `name` and `about` and implement the three steps."""
 
     name = ""
@@ -95,14 +96,17 @@ class Fault:
             raise RuntimeError(f"{self.name}: start() first")
         return self.system
 
+    @abstractmethod
     def start(self) -> None:
-        raise NotImplementedError
+        """Start the system and the work this fault needs."""
 
+    @abstractmethod
     def inject(self, number: int) -> float | None:
-        raise NotImplementedError
+        """Inject the fault once: the recovery time in seconds, or None if it did not recover."""
 
+    @abstractmethod
     def settle(self) -> Tally:
-        raise NotImplementedError
+        """Let the work finish, and count it at the simulators."""
 
     def stop(self) -> None:
         if self.system is not None:

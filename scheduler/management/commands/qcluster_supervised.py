@@ -23,8 +23,7 @@ def watch_lifeline(fd: int) -> None:
     A raw `os.read` on a descriptor of its own: a thread blocked in `sys.stdin` would hold the
     stream's lock, and django-q2's forked processes, which close stdin, would wait on it."""
     try:
-        while os.read(fd, 1):
-            pass
+        os.read(fd, 1)  # the supervisor never writes: this returns only at end-of-file
     finally:
         os.killpg(os.getpgrp(), signal.SIGKILL)
 
