@@ -27,7 +27,7 @@ from scheduler import services
 from scheduler.dispatcher import Dispatcher
 from scheduler.models import Event, Lane, Pause, SchedulerState, Task
 from scheduler.packages import cluster_for
-from scheduler.planning import ResourceState, plan
+from scheduler.planning import ResourceState, plan, pool_of
 
 
 def noop() -> None:
@@ -84,11 +84,13 @@ def throughput_baseline(n: int) -> float:
     from django_q.tasks import async_task
 
     group = f"bench-{uuid.uuid4().hex[:8]}"
+    # The cluster our `check` tasks (ordinary work) run on, so both have the same workers.
+    reserved = int(settings.SCHEDULER["RESERVED_WORKERS"])
+    pool = pool_of(safari_exclusive=False, priority=3, reserved_workers=reserved)
+    cluster = cluster_for(settings.SAFARI_HOST, pool)
     start = time.monotonic()
     for _ in range(n):
-        async_task(
-            "benchmarks.scheduler.noop", group=group, cluster=cluster_for(settings.SAFARI_HOST)
-        )
+        async_task("benchmarks.scheduler.noop", group=group, cluster=cluster)
     wait_until(lambda: Success.objects.filter(group=group).count() >= n, 600, "raw django-q2")
     return n / (time.monotonic() - start)
 

@@ -245,19 +245,31 @@ class System:
         a process group of its own (`cluster_pids`, `worker_pids`)."""
         return self.spawn(name, sys.executable, "manage.py", "workers")
 
-    def cluster_pids(self, name: str = "workers") -> list[int]:
-        """The processes of the django-q2 cluster that the supervisor `name` runs now (its
-        main process first), or [] while it has none."""
-        clusters = children(self.procs[name].pid)
-        return [clusters[0], *descendants(clusters[0])] if clusters else []
+    def pool_workers(self, pool: str = "main") -> int:
+        """How many workers a pool's cluster has (settings: Q_WORKERS, RESERVED_WORKERS)."""
+        reserved = int(self.env.get("SCHEDULER_RESERVED_WORKERS", "2"))
+        ordinary = int(self.env.get("Q_WORKERS", "4"))
+        return reserved if pool == "main" and reserved else ordinary
 
-    def worker_pids(self, name: str = "workers") -> list[int]:
+    def _cluster_main(self, name: str, pool: str) -> int | None:
+        """The main process of the supervisor `name`'s cluster of `pool` (started in order:
+        the main pool's first, then ordinary work's)."""
+        clusters = children(self.procs[name].pid)
+        index = 0 if pool == "main" else 1
+        return clusters[index] if len(clusters) > index else None
+
+    def cluster_pids(self, name: str = "workers", pool: str = "main") -> list[int]:
+        """The processes of the django-q2 cluster of `pool` that the supervisor `name` runs now
+        (its main process first), or [] while it has none."""
+        main = self._cluster_main(name, pool)
+        return [main, *descendants(main)] if main else []
+
+    def worker_pids(self, name: str = "workers", pool: str = "main") -> list[int]:
         """The django-q2 worker processes of that cluster: its sentinel's first children
         (the sentinel spawns its workers before its monitor and pusher)."""
-        clusters = children(self.procs[name].pid)
-        sentinels = children(clusters[0]) if clusters else []
-        workers = int(self.env.get("Q_WORKERS", "4"))
-        return children(sentinels[0])[:workers] if sentinels else []
+        main = self._cluster_main(name, pool)
+        sentinels = children(main) if main else []
+        return children(sentinels[0])[: self.pool_workers(pool)] if sentinels else []
 
     def start_dispatcher(self, name: str = "dispatcher") -> subprocess.Popen[bytes]:
         return self.spawn(name, sys.executable, "manage.py", "scheduler", "start", "--name", name)

@@ -178,19 +178,26 @@ SAFARI_HOSTS = env_list("SAFARI_HOSTS", ["local"])
 SAFARI_HOST = env_str("SAFARI_HOST", SAFARI_HOSTS[0])  # the host this process serves
 Q_CLUSTER_PREFIX = env_str("Q_CLUSTER_PREFIX", "safari")
 
-# Workers per Safari host (its django-q2 cluster), and how many of them ordinary work (not
-# Safari-exclusive, priority 3-5) leaves free so that Safari work and urgent tasks (priority
-# 1-2) always find one: by default 2 (one kept for Safari, one for urgent work), fewer when
-# there are fewer workers. 0 turns the reserve off.
+# Workers per Safari host. Ordinary work (not Safari-exclusive, priority 3-5) has a django-q2
+# cluster of Q_WORKERS workers, where its packages queue; SCHEDULER_RESERVED_WORKERS more, in a
+# cluster of their own, are kept for Safari work and urgent tasks (priority 1-2), so these always
+# find a worker however long the ordinary work runs: by default 2 (one for Safari, one for urgent
+# work). 0: one cluster of Q_WORKERS runs everything (fastest for short work, no guarantee).
+# `manage.py workers` starts each pool's cluster; SAFARI_WORKER_POOL tells a cluster which it is.
 Q_WORKERS = env_int("Q_WORKERS", 4)
 if Q_WORKERS < 1:
     raise ImproperlyConfigured(f"Q_WORKERS must be at least 1, got {Q_WORKERS}")
-RESERVED_WORKERS = env_int("SCHEDULER_RESERVED_WORKERS", min(2, Q_WORKERS - 1))
-if not 0 <= RESERVED_WORKERS < Q_WORKERS:
+RESERVED_WORKERS = env_int("SCHEDULER_RESERVED_WORKERS", 2)
+if RESERVED_WORKERS < 0:
     raise ImproperlyConfigured(
-        f"SCHEDULER_RESERVED_WORKERS must be between 0 and Q_WORKERS - 1 ({Q_WORKERS - 1}): "
-        f"ordinary work needs a worker too, got {RESERVED_WORKERS}"
+        f"SCHEDULER_RESERVED_WORKERS must be 0 or more (0: no workers kept), got {RESERVED_WORKERS}"
     )
+WORKER_POOL = env_str("SAFARI_WORKER_POOL", "main")
+if WORKER_POOL not in ("main", "ordinary") or (WORKER_POOL == "ordinary" and not RESERVED_WORKERS):
+    raise ImproperlyConfigured(
+        f"SAFARI_WORKER_POOL must be main, or ordinary with workers reserved; got {WORKER_POOL}"
+    )
+WORKER_POOL_WORKERS = RESERVED_WORKERS if WORKER_POOL == "main" and RESERVED_WORKERS else Q_WORKERS
 
 SCHEDULER = {
     "LEADER_LEASE_SECONDS": env_float("SCHEDULER_LEADER_LEASE_SECONDS", 10.0),
@@ -235,8 +242,9 @@ Q_CLUSTER: dict[str, Any] = {
     # enqueues for another host's cluster), one queue per host (`cluster_name`, the list this
     # host's cluster reads; scheduler.packages.cluster_for).
     "name": Q_CLUSTER_PREFIX,
-    "cluster_name": f"{Q_CLUSTER_PREFIX}-{SAFARI_HOST}",
-    "workers": Q_WORKERS,
+    "cluster_name": f"{Q_CLUSTER_PREFIX}-{SAFARI_HOST}"
+    + ("" if WORKER_POOL == "main" else f"-{WORKER_POOL}"),
+    "workers": WORKER_POOL_WORKERS,
     "recycle": 500,
     "timeout": env_int("Q_TIMEOUT_SECONDS", 3600),
     "retry": env_int("Q_TIMEOUT_SECONDS", 3600) + 600,

@@ -15,29 +15,29 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from scheduler import events, hosts, recovery, registry, wakeups
+from scheduler.inflight import InFlight, in_flight, in_status
 from scheduler.lifecycle import S
 from scheduler.models import Event, Lane, Pause, PauseScope, SchedulerState, Task, TaskStatus
 from scheduler.packages import PackageBatch, broker_for, cluster_for, enqueue
 from scheduler.planning import (
     ANY_HOST,
-    URGENT_PRIORITY,
+    MAIN_POOL,
     Candidate,
-    HostLoad,
     Pauses,
     Plan,
     ResourceState,
     plan,
+    pool_of,
 )
 from scheduler.store import Claim, get_store
 
@@ -239,7 +239,7 @@ class Dispatcher:
         held = list(self.held)
         recovered = 0
         lost = Q(heartbeat_at__lt=hb_cutoff) | Q(safari_host__in=held, heartbeat_at__lt=host_cutoff)
-        for task in Task.objects.filter(lost, status=S.RUNNING):
+        for task in Task.objects.filter(lost, pk__in=in_status(S.RUNNING)):
             silent = (now - task.heartbeat_at).total_seconds() if task.heartbeat_at else 0
             cause = self.held.get(task.safari_host) or "killed, crashed or over its timeout"
             reason = (
@@ -248,9 +248,8 @@ class Dispatcher:
             if recovery.attempt_recover_lost(task=task, reason=reason, now=now):
                 recovered += 1
         unstarted = Q(claimed_at__lt=claim_cutoff) | Q(safari_host__in=held)
-        for task_id, host in Task.objects.filter(unstarted, status=S.SCHEDULED).values_list(
-            "pk", "safari_host"
-        ):
+        scheduled = Task.objects.filter(unstarted, pk__in=in_status(S.SCHEDULED))
+        for task_id, host in scheduled.values_list("pk", "safari_host"):
             why = self.held.get(host) or "claim expired before a worker started it"
             if recovery.claim_requeue(
                 task_id=task_id,
@@ -264,7 +263,10 @@ class Dispatcher:
 
     def load_candidates(self, now: datetime, free_slots: int | None = None) -> list[Candidate]:
         batch = int(self.conf["DISPATCH_BATCH"])
-        per_lane = batch if free_slots is None else max(1, min(batch, free_slots))
+        # As many as can start: the free slots, or at least as many as the reserved workers
+        # (Safari and urgent work, which the slots do not limit).
+        least = max(1, min(batch, int(self.conf["RESERVED_WORKERS"])))
+        per_lane = batch if free_slots is None else max(least, min(batch, free_slots))
         keys = list(Lane.objects.values_list("key", flat=True))
         return [candidate_from_row(row) for row in lane_heads(keys, now, per_lane)]
 
@@ -277,7 +279,8 @@ class Dispatcher:
     ) -> ResourceState:
         # Ask only what this plan can use: a gate only to a candidate that needs it.
         keys = {key for cand in candidates for key in cand.needs}
-        inflight = inflight if inflight is not None else in_flight()
+        reserved = int(self.conf["RESERVED_WORKERS"])
+        inflight = inflight if inflight is not None else in_flight(reserved)
         return ResourceState(
             busy_hosts=inflight.safari_held,
             gates=registry.read_gates(keys, now) if keys else {},
@@ -285,9 +288,9 @@ class Dispatcher:
             free_slots=free_slots,
             hosts=self.placeable,
             offline_hosts=self.held,
-            workers_per_host=int(settings.Q_CLUSTER["workers"]),
-            reserved_workers=int(self.conf["RESERVED_WORKERS"]),
-            host_load=inflight.loads,
+            reserved_workers=reserved,
+            reserved_busy=inflight.reserved_busy,
+            queued_busy=inflight.queued_busy,
         )
 
     def next_due(self, now: datetime) -> datetime | None:
@@ -311,19 +314,22 @@ class Dispatcher:
         if time.monotonic() - self._last_reap >= 1.0:
             self.reap(now)
             self._last_reap = time.monotonic()
-        inflight = in_flight()
+        inflight = in_flight(int(self.conf["RESERVED_WORKERS"]))
         limit = int(self.conf["MAX_INFLIGHT"])
-        free = max(limit - sum(load.busy for load in inflight.loads.values()), 0)
+        free = max(limit - inflight.queued, 0)
         if self._skip_until_more_slots(free, limit):
             return Plan(start=(), waits={}, next_change=None)
         self._full_cycle_at = time.monotonic()
         candidates = self.load_candidates(now, free)
         resources = self.load_resources(now, candidates, free, inflight)
         result = plan(now, candidates, resources, next_due=self.next_due(now))
-        # Every free worker slot taken: more claims must wait for tasks to finish anyway.
-        self.saturated = bool(candidates) and len(result.start) >= free
+        # Every free slot of the queued pools taken: more claims of their work must wait for
+        # tasks to finish anyway (Safari and urgent work waits at most a few cycle gaps).
+        by_id = {c.id: c for c in candidates}
+        queued = sum(not resources.takes_reserved(by_id[task_id]) for task_id in result.start)
+        self.saturated = bool(candidates) and queued >= free
         self.store_reasons(result)
-        self.claim(result.start, now, {c.id: c for c in candidates}, hosts=result.hosts)
+        self.claim(result.start, now, by_id, hosts=result.hosts)
         return result
 
     def _skip_until_more_slots(self, free: int, limit: int) -> bool:
@@ -357,25 +363,36 @@ class Dispatcher:
         one by one if the database's Safari rule refuses the batch), then enqueue after commit.
         `hosts`: the host the plan picked for each unpinned task, written on its row."""
         claimed = get_store().claim(list(task_ids), by=self.name, now=now, hosts=hosts)
+        reserved = int(self.conf["RESERVED_WORKERS"])
+        pools = {}
         for task_id, *_ in claimed:
             self._reasons.pop(task_id, None)
-        transaction.on_commit(lambda: self._enqueue_all(claimed))  # now, outside a transaction
+            cand = candidates[task_id]
+            pools[task_id] = pool_of(
+                safari_exclusive=cand.safari_exclusive,
+                priority=cand.priority,
+                reserved_workers=reserved,
+            )
+        # now, outside a transaction
+        transaction.on_commit(lambda: self._enqueue_all(claimed, pools))
         return [task_id for task_id, *_ in claimed]
 
-    def _enqueue_all(self, claimed: list[Claim]) -> None:
-        """Packages for the claimed tasks, packed first and then sent together. A package that
-        cannot be sent leaves its claim to expire; the reaper puts the task back in the queue."""
+    def _enqueue_all(self, claimed: list[Claim], pools: Mapping[int, str]) -> None:
+        """Packages for the claimed tasks, each to its host's cluster of its pool, packed first
+        and then sent together. A package that cannot be sent leaves its claim to expire; the
+        reaper puts the task back in the queue."""
         if self.enqueue is not enqueue:  # a test's or a bench's own enqueue
             for task_id, attempt, task_type, host in claimed:
                 self.enqueue(task_id, attempt, task_type, host)
             return
         batches: dict[str, PackageBatch] = {}
         for task_id, attempt, task_type, host in claimed:
-            cluster = cluster_for(host)
+            pool = pools.get(task_id, MAIN_POOL)
+            cluster = cluster_for(host, pool)
             batch = batches.get(cluster) or batches.setdefault(
                 cluster, PackageBatch(broker_for(cluster))
             )
-            enqueue(task_id, attempt, task_type, host, broker=batch)
+            enqueue(task_id, attempt, task_type, host, pool=pool, broker=batch)
         try:
             with transaction.atomic():  # the ORM broker shares our database
                 for batch in batches.values():
@@ -492,36 +509,6 @@ class Dispatcher:
             self.listener.stop()
         self.release_lease()
         self.log(f"dispatcher {self.name} stopped")
-
-
-@dataclass(frozen=True)
-class InFlight:
-    """The scheduled and running tasks as the planner needs them: what holds each host's
-    workers, and which hosts' Safari is taken."""
-
-    loads: dict[str, HostLoad]
-    safari_held: frozenset[str]
-
-
-def in_flight() -> InFlight:
-    """One grouped query (on the status index) over the scheduled and running tasks: per host,
-    Safari-exclusive or not, holding Safari or not, and how many of them are urgent."""
-    rows = (
-        Task.objects.filter(status__in=[S.SCHEDULED, S.RUNNING])
-        .values("safari_host", "req_safari_exclusive", "holds_safari")
-        .annotate(n=Count("id"), urgent=Count("id", filter=Q(priority__lte=URGENT_PRIORITY)))
-        .order_by()
-    )
-    loads: dict[str, HostLoad] = {}
-    held: set[str] = set()
-    for row in rows:
-        host = row["safari_host"]
-        load = loads.get(host, HostLoad())
-        ordinary = 0 if row["req_safari_exclusive"] else row["n"] - row["urgent"]
-        loads[host] = HostLoad(load.busy + row["n"], load.ordinary + ordinary)
-        if row["holds_safari"]:
-            held.add(host)
-    return InFlight(loads, frozenset(held))
 
 
 def load_pauses() -> Pauses:

@@ -10,10 +10,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from scheduler import registry
+from scheduler.planning import MAIN_POOL
 
 
-def cluster_for(host: str) -> str:
-    return f"{settings.Q_CLUSTER_PREFIX}-{host}"
+def cluster_for(host: str, pool: str = MAIN_POOL) -> str:
+    """The django-q2 queue (`cluster_name`) of a host's pool: its main cluster's, or with
+    workers reserved, its ordinary work's (`planning.pool_of`)."""
+    name = f"{settings.Q_CLUSTER_PREFIX}-{host}"
+    return name if pool == MAIN_POOL else f"{name}-{pool}"
 
 
 @cache
@@ -61,15 +65,24 @@ class PackageBatch:
         self.packages = []
 
 
-def enqueue(task_id: int, attempt: int, task_type: str, host: str, *, broker: Any = None) -> None:
+def enqueue(
+    task_id: int,
+    attempt: int,
+    task_type: str,
+    host: str,
+    *,
+    pool: str = MAIN_POOL,
+    broker: Any = None,
+) -> None:
     from django_q.tasks import async_task
 
+    cluster = cluster_for(host, pool)
     async_task(
         "scheduler.runner.run",
         task_id,
         attempt,
-        cluster=cluster_for(host),
-        broker=broker or broker_for(cluster_for(host)),
+        cluster=cluster,
+        broker=broker or broker_for(cluster),
         timeout=registry.timeout_for(task_type),
         task_name=f"task-{task_id}-{attempt}",
         save=False,

@@ -73,14 +73,22 @@ class Pauses:
 # Priority 1-2 is urgent: it may use the workers kept from ordinary work.
 URGENT_PRIORITY = 2
 
+# Each Safari host runs its work on one or two django-q2 clusters ("pools"). With workers
+# reserved (SCHEDULER_RESERVED_WORKERS > 0) the main pool is those workers, kept for Safari work
+# and urgent tasks, and ordinary work has a pool of its own, where its packages queue ahead of
+# its workers. With none reserved, the main pool runs everything.
+MAIN_POOL = "main"
+ORDINARY_POOL = "ordinary"
 
-@dataclass(frozen=True)
-class HostLoad:
-    """Tasks scheduled or running on one Safari host's workers: all of them, and how many of
-    those are ordinary work (not Safari-exclusive, priority 3-5)."""
 
-    busy: int = 0
-    ordinary: int = 0
+def pool_of(*, safari_exclusive: bool, priority: int, reserved_workers: int) -> str:
+    """Which of its host's pools runs a task. Urgent work that needs no Safari shares the
+    reserved workers only when there are two or more (with one, it is Safari's alone)."""
+    if reserved_workers <= 0 or safari_exclusive:
+        return MAIN_POOL
+    if priority <= URGENT_PRIORITY and reserved_workers >= 2:
+        return MAIN_POOL
+    return ORDINARY_POOL
 
 
 @dataclass(frozen=True)
@@ -88,16 +96,31 @@ class ResourceState:
     busy_hosts: frozenset[str] = frozenset()
     gates: Mapping[str, Gate] = field(default_factory=dict)
     pauses: Pauses = field(default_factory=Pauses)
+    # Packages that may still be sent to the pool with a queue (ordinary work's, or the only
+    # one): its packages queue ahead of its workers, up to this many in flight in all.
     free_slots: int = 1_000_000
     # Hosts: every configured host (where unpinned work may go, in order of preference) and
     # the ones whose worker cluster is offline, each with the reason its tasks wait.
     hosts: tuple[str, ...] = ()
     offline_hosts: Mapping[str, str] = field(default_factory=dict)
-    # Workers per Safari host (its cluster's size; None: not counted) and how many of them
-    # ordinary work leaves free for Safari work and urgent tasks (`worker_wait`).
-    workers_per_host: int | None = None
+    # Workers each host keeps for Safari work and urgent tasks (0: none, one pool), and how
+    # many of them are taken (tasks scheduled or running there) on each host.
     reserved_workers: int = 0
-    host_load: Mapping[str, HostLoad] = field(default_factory=dict)
+    reserved_busy: Mapping[str, int] = field(default_factory=dict)
+    # Tasks in flight in each host's queued pool (where unpinned ordinary work goes least).
+    queued_busy: Mapping[str, int] = field(default_factory=dict)
+
+    def pool_of(self, cand: Candidate) -> str:
+        return pool_of(
+            safari_exclusive=cand.safari_exclusive,
+            priority=cand.priority,
+            reserved_workers=self.reserved_workers,
+        )
+
+    def takes_reserved(self, cand: Candidate) -> bool:
+        """Whether `cand` runs on its host's reserved workers (counted) rather than in a pool
+        whose packages queue (counted only in `free_slots`)."""
+        return self.reserved_workers > 0 and self.pool_of(cand) == MAIN_POOL
 
 
 @dataclass(frozen=True)
@@ -123,7 +146,7 @@ def plan(
     busy = set(resources.busy_hosts)
     remaining = {key: gate.available for key, gate in resources.gates.items()}
     free = resources.free_slots
-    loads = dict(resources.host_load)
+    loads = dict(resources.reserved_busy)
     start: list[int] = []
     picked: dict[int, str] = {}
     waits: dict[int, str] = {}
@@ -137,7 +160,8 @@ def plan(
         if cand.lane in blocked_lanes:
             waits[cand.id] = f"queued behind #{blocked_lanes[cand.lane]} in lane {cand.lane}"
             continue
-        reason = _wait_reason(cand, now, resources, busy, remaining, free, wake)
+        queued = not resources.takes_reserved(cand)
+        reason = _wait_reason(cand, now, resources, busy, remaining, free if queued else 1, wake)
         host = cand.safari_host
         if reason is None and not cand.pinned:
             # An unpinned task takes a host whose workers it may use, if any does.
@@ -149,7 +173,7 @@ def plan(
                 accepts=_fits_workers(cand, resources, loads, busy),
             ) or pick_host(cand, resources, busy, picked.values())
         if reason is None:
-            reason = worker_wait(cand, resources, loads.get(host, HostLoad()), busy, host)
+            reason = worker_wait(cand, resources, loads.get(host, 0), busy, host)
         if reason is not None:
             waits[cand.id] = reason
             blocked_lanes[cand.lane] = cand.id
@@ -157,9 +181,10 @@ def plan(
         if not cand.pinned:
             picked[cand.id] = host
         start.append(cand.id)
-        free -= 1
-        load = loads.get(host, HostLoad())
-        loads[host] = HostLoad(load.busy + 1, load.ordinary + is_ordinary(cand))
+        if queued:
+            free -= 1
+        else:
+            loads[host] = loads.get(host, 0) + 1
         if cand.safari_exclusive:
             busy.add(host)
         for key, amount in cand.needs.items():
@@ -177,12 +202,10 @@ def plan(
 
 
 def _fits_workers(
-    cand: Candidate, resources: ResourceState, loads: Mapping[str, HostLoad], busy: set[str]
+    cand: Candidate, resources: ResourceState, loads: Mapping[str, int], busy: set[str]
 ) -> Callable[[str], bool]:
     """Whether `cand` may take a worker on a given host now (`worker_wait`)."""
-    return lambda host: (
-        worker_wait(cand, resources, loads.get(host, HostLoad()), busy, host) is None
-    )
+    return lambda host: worker_wait(cand, resources, loads.get(host, 0), busy, host) is None
 
 
 def pick_host(
@@ -193,8 +216,8 @@ def pick_host(
     accepts: Callable[[str], bool] | None = None,
 ) -> str:
     """Where an unpinned task runs: an online host (its Safari free, if it needs Safari; one
-    `accepts`, if given), the one given the fewest tasks in this plan, ties by configured
-    order. "" if there is none."""
+    `accepts`, if given), the one with the fewest tasks in flight in the task's pool plus given
+    in this plan, ties by configured order. "" if there is none."""
     busy = set(busy)
     usable = [
         host
@@ -206,7 +229,11 @@ def pick_host(
     if not usable:
         return ""
     counts = list(picked)
-    return min(usable, key=lambda host: (counts.count(host), resources.hosts.index(host)))
+    load = resources.reserved_busy if resources.takes_reserved(cand) else resources.queued_busy
+    return min(
+        usable,
+        key=lambda host: (counts.count(host) + load.get(host, 0), resources.hosts.index(host)),
+    )
 
 
 def _host_wait_reason(cand: Candidate, resources: ResourceState, busy: set[str]) -> str | None:
@@ -259,47 +286,35 @@ def _wait_reason(
     return None
 
 
-def is_ordinary(cand: Candidate) -> bool:
-    """Work that must leave workers free: not Safari-exclusive and not urgent."""
-    return not cand.safari_exclusive and cand.priority > URGENT_PRIORITY
-
-
 def worker_wait(
     cand: Candidate,
     resources: ResourceState,
-    load: HostLoad,
+    taken: int,
     busy_hosts: set[str],
     host: str | None = None,
 ) -> str | None:
-    """Why `cand` may not take a worker on its host (or `host`, for an unpinned one), or None.
+    """Why `cand` may not take one of its host's (or `host`'s, for an unpinned one) reserved
+    workers now, or None. `taken`: how many of them are scheduled or running.
 
-    Long ordinary tasks must never hold every worker: ordinary work starts only while more
-    than `reserved_workers` of its host's workers are free. The reserve is Safari work's and
-    urgent work's. Urgent work that needs no Safari may use it, except the last free worker
-    while the host's Safari is idle: that one is kept for Safari work (with a reserve of 1,
-    only Safari work gets it). Safari work may take any free worker; with none free it would
-    only queue behind the others, so it waits too. With no reserve, workers are not
-    counted at all: claimed packages queue ahead of them, which is fastest for short work.
+    Long ordinary work never holds the workers Safari work and urgent tasks need: it runs in a
+    pool of its own (`pool_of`), where packages queue ahead of the workers. The reserved ones
+    are counted. Safari work may take any free one; with none free it would only queue behind
+    the others, so it waits. Urgent work that needs no Safari may take them too, except the
+    last free one while the host's Safari is idle: that one is kept for Safari work.
     """
-    workers = resources.workers_per_host
-    reserve = min(resources.reserved_workers, (workers or 1) - 1)
-    if workers is None or reserve <= 0:
-        return None  # nothing kept: packages queue ahead of the workers, as django-q2's do
+    if not resources.takes_reserved(cand):
+        return None  # a queued pool: its packages wait for its workers, as django-q2's do
     host = host or cand.safari_host
-    free = workers - load.busy
+    workers = resources.reserved_workers
+    free = workers - taken
     if free <= 0:
-        return f"waiting: all {workers} workers on {host} are busy"
+        return f"waiting: all {workers} workers kept for Safari and urgent work on {host} are busy"
     if cand.safari_exclusive:
         return None
-    if is_ordinary(cand) and free <= reserve:
-        return (
-            f"waiting: {load.busy} of {workers} workers on {host} busy "
-            f"({load.ordinary} with ordinary work); {reserve} kept for Safari and urgent tasks"
-        )
     if free <= 1 and host not in busy_hosts:
         return (
-            f"waiting: {load.busy} of {workers} workers on {host} busy; "
-            "the last one is kept for Safari work"
+            f"waiting: {taken} of {workers} workers kept for Safari and urgent work on {host} "
+            "busy; the last one is kept for Safari work"
         )
     return None
 

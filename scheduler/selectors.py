@@ -8,12 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Min, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from safari_auto.demo import real_services
 from safari_auto.times import duration_text
 from scheduler import hosts, registry
+from scheduler.inflight import in_status
 from scheduler.lifecycle import S
 from scheduler.models import (
     FINAL_STATUSES,
@@ -24,6 +25,7 @@ from scheduler.models import (
     SchedulerState,
     Task,
 )
+from scheduler.planning import MAIN_POOL, URGENT_PRIORITY
 
 
 def task_queue(*, limit: int | None = None) -> QuerySet[Task]:
@@ -62,20 +64,35 @@ class HostWork:
     running: int
 
 
-def host_work(*, host: str) -> HostWork:
-    """Two reads on the (status, claimed_at) index; both sets are bounded by MAX_INFLIGHT."""
-    oldest = Task.objects.filter(status=S.SCHEDULED, safari_host=host).aggregate(
-        oldest=Min("claimed_at")
-    )["oldest"]
-    running = Task.objects.filter(status=S.RUNNING, safari_host=host).count()
+def in_pool(pool: str | None, *, prefix: str = "") -> Q:
+    """The tasks a pool of their host runs (`planning.pool_of`); every task for None.
+    `prefix`: the lookup path to the task ("task__" from an event)."""
+    reserved = int(settings.SCHEDULER["RESERVED_WORKERS"])
+    if pool is None or reserved <= 0:
+        return Q()
+    main = Q(**{f"{prefix}req_safari_exclusive": True})
+    if reserved >= 2:
+        main |= Q(**{f"{prefix}priority__lte": URGENT_PRIORITY})
+    return main if pool == MAIN_POOL else ~main
+
+
+def host_work(*, host: str, pool: str | None = None) -> HostWork:
+    """Reads of the in-flight tasks (bounded by MAX_INFLIGHT), found by the status index."""
+    mine = Task.objects.filter(in_pool(pool), safari_host=host)
+    scheduled = mine.filter(pk__in=in_status(S.SCHEDULED))
+    oldest = scheduled.aggregate(oldest=Min("claimed_at"))["oldest"]
+    running = mine.filter(pk__in=in_status(S.RUNNING)).count()
     return HostWork(oldest_claim=oldest, running=running)
 
 
-def host_started_since(*, host: str, since: datetime) -> bool:
-    """Whether a worker of `host` started any task at or after `since` (its `task.started`
-    events, found through the events' time index)."""
+def host_started_since(*, host: str, since: datetime, pool: str | None = None) -> bool:
+    """Whether a worker of `host` (of its `pool`) started any task at or after `since` (its
+    `task.started` events, found through the events' time index)."""
     return Event.objects.filter(
-        created_at__gte=since, kind="task.started", task__safari_host=host
+        in_pool(pool, prefix="task__"),
+        created_at__gte=since,
+        kind="task.started",
+        task__safari_host=host,
     ).exists()
 
 

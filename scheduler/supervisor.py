@@ -1,6 +1,11 @@
-"""The worker supervisor: runs this host's django-q2 cluster as a child and answers for it.
+"""The worker supervisor: runs this host's django-q2 clusters as children and answers for them.
 
-It signs the host on (`scheduler.hosts`), beats while the cluster runs, and:
+A host has one cluster per pool (`planning.pool_of`): with workers reserved, one of those
+workers for Safari work and urgent tasks and one for ordinary work; with none, one cluster. They
+are handled as one: when one exits or freezes, all are stopped, the host's work recovered and
+all started again (recovery is per host, and must not find a task still running elsewhere).
+
+It signs the host on (`scheduler.hosts`), beats while the clusters run, and:
 - restarts a cluster that exits (with backoff when it keeps dying);
 - restarts a cluster that *froze*: django-q2 freezes a whole cluster when a worker dies
   holding the task queue's lock (upstream django-q2 issue #23: an idle worker SIGKILLed while
@@ -29,7 +34,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -37,6 +44,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from scheduler import hosts, recovery, selectors
+from scheduler.planning import MAIN_POOL, ORDINARY_POOL
 from scheduler.selectors import HostWork
 
 logger = logging.getLogger(__name__)
@@ -53,12 +61,36 @@ GONE_TIMEOUT_SECONDS = 5.0
 
 
 def waiting_since(work: HostWork, *, cluster_since: datetime, workers: int) -> datetime | None:
-    """Since when the host's cluster has had work it was sent waiting while a worker is free:
-    the oldest waiting claim (or the cluster's start, if later). None when nothing waits or
-    every worker is busy. A cluster that started nothing since then, for long, is frozen."""
+    """Since when a cluster has had work it was sent waiting while a worker is free: the
+    oldest waiting claim (or the cluster's start, if later). None when nothing waits or every
+    worker is busy. A cluster that started nothing since then, for long, is frozen."""
     if work.oldest_claim is None or work.running >= workers:
         return None
     return max(work.oldest_claim, cluster_since)
+
+
+def host_pools() -> list[tuple[str, int]]:
+    """This host's pools and their workers (settings: Q_WORKERS, SCHEDULER_RESERVED_WORKERS)."""
+    reserved = int(settings.SCHEDULER["RESERVED_WORKERS"])
+    if reserved <= 0:
+        return [(MAIN_POOL, int(settings.Q_WORKERS))]
+    return [(MAIN_POOL, reserved), (ORDINARY_POOL, int(settings.Q_WORKERS))]
+
+
+@dataclass
+class Cluster:
+    """One pool's django-q2 cluster as its supervisor runs it."""
+
+    pool: str
+    workers: int
+    child: subprocess.Popen[bytes] | None = None
+    since: datetime | None = None  # when all of its processes were up
+    suspect_samples: int = 0
+    suspect_since: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        return "cluster" if self.pool == MAIN_POOL else f"{self.pool} cluster"
 
 
 class Supervisor:
@@ -68,6 +100,7 @@ class Supervisor:
         host: str | None = None,
         command: Sequence[str] = QCLUSTER,
         log: Callable[[str], None] | None = None,
+        pools: Sequence[tuple[str, int]] | None = None,
     ) -> None:
         conf = settings.SCHEDULER
         self.host = host or settings.SAFARI_HOST
@@ -76,22 +109,27 @@ class Supervisor:
         self.beat_seconds = float(conf["HOST_BEAT_SECONDS"])
         self.grace_seconds = float(conf["STOP_GRACE_SECONDS"])
         self.freeze_seconds = float(conf["FREEZE_SECONDS"])
-        self.workers = int(settings.Q_CLUSTER["workers"])
+        self.clusters = [Cluster(pool, workers) for pool, workers in (pools or host_pools())]
         self.machine = socket.gethostname()
         self.stop_event = threading.Event()
-        self.child: subprocess.Popen[bytes] | None = None
-        self.cluster_since: datetime | None = None  # when its workers were all up
         self.incarnation = 0
         self.owns_host = False  # signed on, and no other supervisor took the host over since
         self.restarts = 0
         self._failures = 0
         self._started = time.monotonic()
-        self._suspect_samples = 0
-        self._suspect_since: datetime | None = None
 
-    # --- the cluster --------------------------------------------------------------------
+    @property
+    def workers(self) -> int:
+        return sum(cluster.workers for cluster in self.clusters)
 
-    def start_cluster(self, why: str = "a new worker cluster started") -> None:
+    @property
+    def child(self) -> subprocess.Popen[bytes] | None:
+        """The main pool's cluster (the one that runs Safari work)."""
+        return self.clusters[0].child
+
+    # --- the clusters -------------------------------------------------------------------
+
+    def start_clusters(self, why: str = "a new worker cluster started") -> None:
         now = timezone.now()
         self.owns_host = False
         self.incarnation = hosts.sign_on(
@@ -103,49 +141,60 @@ class Supervisor:
             holder_gone=self._holder_gone,
         )
         self.owns_host = True
-        # Signed on, so no other supervisor serves this host, and the old cluster (if any) is
+        # Signed on, so no other supervisor serves this host, and the old clusters (if any) are
         # gone: whatever of this host is still scheduled or running will never finish.
         self._recover(why, now)
-        env = {**os.environ, "SAFARI_HOST": self.host}
-        # Its own process group: a stop reaches django-q2's workers as well as its main process.
-        # Its stdin is a pipe this process never writes: the cluster dies with its supervisor.
-        self.child = subprocess.Popen(  # noqa: S603
-            self.command, env=env, start_new_session=True, stdin=subprocess.PIPE
-        )
-        self.cluster_since = None
         self._started = time.monotonic()
-        self._suspect_samples = 0
-        self.log(
-            f"host {self.host}: cluster started (pid {self.child.pid}, "
-            f"incarnation {self.incarnation})"
-        )
+        for cluster in self.clusters:
+            env = {**os.environ, "SAFARI_HOST": self.host, "SAFARI_WORKER_POOL": cluster.pool}
+            # Its own process group: a stop reaches django-q2's workers as well as its main
+            # process. Its stdin is a pipe this process never writes: it dies with its supervisor.
+            cluster.child = subprocess.Popen(  # noqa: S603
+                self.command, env=env, start_new_session=True, stdin=subprocess.PIPE
+            )
+            cluster.since = None
+            cluster.suspect_samples = 0
+            self.log(
+                f"host {self.host}: {cluster.name} started ({cluster.workers} workers, "
+                f"pid {cluster.child.pid}, incarnation {self.incarnation})"
+            )
 
-    def stop_cluster(self, *, grace: float | None = None) -> int | None:
-        """SIGTERM the cluster (django-q2 stops its own workers), SIGKILL its whole group after
-        the grace period; its exit code. Returns once no process of the group is left."""
-        child = self.child
-        if child is None:
-            return None
+    def stop_clusters(self, *, grace: float | None = None) -> list[int | None]:
+        """SIGTERM every cluster (django-q2 stops its own workers), SIGKILL each one's whole
+        group after the grace period; their exit codes. Returns once no process of theirs is
+        left."""
         grace = self.grace_seconds if grace is None else grace
-        if child.poll() is None and grace > 0:
-            child.send_signal(signal.SIGTERM)
-        try:
-            code = child.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            if grace > 0:
-                self.log(f"host {self.host}: cluster ignored SIGTERM for {grace:.0f}s; killing it")
+        running = [cluster for cluster in self.clusters if cluster.child is not None]
+        for cluster in running:
+            assert cluster.child is not None  # noqa: S101
+            if cluster.child.poll() is None and grace > 0:
+                cluster.child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        codes: list[int | None] = []
+        for cluster in running:
+            child = cluster.child
+            assert child is not None  # noqa: S101
+            try:
+                code = child.wait(timeout=max(deadline - time.monotonic(), 0))
+            except subprocess.TimeoutExpired:
+                if grace > 0:
+                    self.log(
+                        f"host {self.host}: {cluster.name} ignored SIGTERM for {grace:.0f}s; "
+                        "killing it"
+                    )
+                self._signal_group(child.pid, signal.SIGKILL)
+                code = child.wait()
+            # Workers outlive a main process that died first: the group goes whatever happened.
             self._signal_group(child.pid, signal.SIGKILL)
-            code = child.wait()
-        # Workers outlive a main process that died first: the group goes whatever happened.
-        self._signal_group(child.pid, signal.SIGKILL)
-        if not wait_group_gone(child.pid, GONE_TIMEOUT_SECONDS):
-            self.log(f"host {self.host}: processes of group {child.pid} survived SIGKILL")
-        self.child = None
-        return code
+            if not wait_group_gone(child.pid, GONE_TIMEOUT_SECONDS):
+                self.log(f"host {self.host}: processes of group {child.pid} survived SIGKILL")
+            cluster.child = None
+            codes.append(code)
+        return codes
 
     def _holder_gone(self, machine: str, pid: int) -> bool:
         """Whether the supervisor that last signed the host on is provably dead: it ran on this
-        machine and its process is gone (its cluster died with it: `qcluster_supervised`)."""
+        machine and its process is gone (its clusters died with it: `qcluster_supervised`)."""
         if machine != self.machine or pid == os.getpid():
             return False
         try:
@@ -175,37 +224,45 @@ class Supervisor:
     # --- the loop -----------------------------------------------------------------------
 
     def run(self) -> None:
-        """Until `stop_event`: keep a cluster running and beat for it. Raises HostTaken if
+        """Until `stop_event`: keep the clusters running and beat for them. Raises HostTaken if
         another supervisor serves this host."""
-        self.start_cluster()
+        self.start_clusters()
         try:
             while not self.stop_event.is_set():
                 self.tick()
                 self._until_next_beat()
         finally:
-            code = self.stop_cluster()
+            codes = self.stop_clusters()
             now = timezone.now()
             if self.owns_host:  # else the host's work is another supervisor's now
                 self._recover("workers stopped", now)
                 self._safely(
                     lambda: hosts.sign_off(self.host, incarnation=self.incarnation, now=now)
                 )
-            self.log(f"host {self.host}: cluster stopped (exit {code})")
+            exits = ", ".join(str(code) for code in codes) or "none running"
+            self.log(f"host {self.host}: clusters stopped (exit {exits})")
+
+    def _exited(self) -> Cluster | None:
+        return next(
+            (c for c in self.clusters if c.child is not None and c.child.poll() is not None),
+            None,
+        )
 
     def _until_next_beat(self) -> None:
         """Wait one beat, or less: a cluster that exits is noticed within EXIT_POLL_SECONDS."""
         deadline = time.monotonic() + self.beat_seconds
         while not self.stop_event.is_set() and (left := deadline - time.monotonic()) > 0:
-            if self.child is not None and self.child.poll() is not None:
+            if self._exited() is not None:
                 return
             self.stop_event.wait(min(left, EXIT_POLL_SECONDS))
 
     def tick(self) -> None:
         close_old_connections()
-        child = self.child
-        if child is not None and child.poll() is not None:
+        exited = self._exited()
+        if exited is not None:
+            assert exited.child is not None  # noqa: S101
             self._failures += 1
-            self.restart(f"cluster exited with code {child.returncode}", grace=0)
+            self.restart(f"{exited.name} exited with code {exited.child.returncode}", grace=0)
             return
         if time.monotonic() - self._started >= HEALTHY_AFTER_SECONDS:
             self._failures = 0
@@ -216,65 +273,70 @@ class Supervisor:
             self.owns_host = False
             raise hosts.HostTaken(
                 f"host {self.host} was taken over by another supervisor (this one was silent "
-                "for longer than SCHEDULER_HOST_LEASE_SECONDS); stopping this cluster"
+                "for longer than SCHEDULER_HOST_LEASE_SECONDS); stopping its clusters"
             )
-        frozen = self._safely(self.frozen)
-        if isinstance(frozen, str) and frozen:
-            self._failures += 1
-            self.restart(frozen, grace=0)
+        for cluster in self.clusters:
+            frozen = self._safely(partial(self.frozen, cluster))
+            if isinstance(frozen, str) and frozen:
+                self._failures += 1
+                self.restart(frozen, grace=0)
+                return
 
     def restart(self, why: str, *, grace: float) -> None:
-        """A cluster that ran well is replaced at once; one that keeps dying after 1, 2, 4 … s."""
+        """Clusters that ran well are replaced at once; ones that keep dying after 1, 2, 4 … s."""
         delay = min(2.0 ** (self._failures - 2), RESTART_BACKOFF_CAP_SECONDS)
         delay = delay if self._failures > 1 else 0.0
-        self.log(f"host {self.host}: {why}; restarting in {delay:.0f}s")
-        self.stop_cluster(grace=grace)  # whatever of its group is left
+        self.log(f"host {self.host}: {why}; restarting its clusters in {delay:.0f}s")
+        self.stop_clusters(grace=grace)  # whatever of their groups is left
         self.restarts += 1
         if self.stop_event.wait(delay):
             return
-        self.start_cluster(why)
+        self.start_clusters(why)
 
-    def frozen(self) -> str:
-        """Why the cluster counts as frozen now ('' while it does not): work it was sent has
+    def frozen(self, cluster: Cluster) -> str:
+        """Why `cluster` counts as frozen now ('' while it does not): work it was sent has
         waited FREEZE_SECONDS with a worker free and nothing started, on two beats in a row.
         Its tasks still running get up to STOP_GRACE_SECONDS to finish."""
-        if self.freeze_seconds <= 0 or not self._cluster_up():
+        if self.freeze_seconds <= 0 or not self._cluster_up(cluster):
             return ""
         now = timezone.now()
-        work = selectors.host_work(host=self.host)
-        assert self.cluster_since is not None  # noqa: S101 - set by _cluster_up
-        since = waiting_since(work, cluster_since=self.cluster_since, workers=self.workers)
+        pool = cluster.pool if len(self.clusters) > 1 else None
+        work = selectors.host_work(host=self.host, pool=pool)
+        assert cluster.since is not None  # noqa: S101 - set by _cluster_up
+        since = waiting_since(work, cluster_since=cluster.since, workers=cluster.workers)
         stuck = (
             since is not None
             and now - since >= timedelta(seconds=self.freeze_seconds)
-            and not selectors.host_started_since(host=self.host, since=since)
+            and not selectors.host_started_since(host=self.host, since=since, pool=pool)
         )
         if not stuck:
-            self._suspect_samples = 0
+            cluster.suspect_samples = 0
             return ""
-        self._suspect_samples += 1
-        if self._suspect_samples == 1:
-            self._suspect_since = now
+        cluster.suspect_samples += 1
+        if cluster.suspect_samples == 1:
+            cluster.suspect_since = now
             return ""
-        held = (now - (self._suspect_since or now)).total_seconds()
+        held = (now - (cluster.suspect_since or now)).total_seconds()
         if work.running and held < self.grace_seconds:
-            if self._suspect_samples == 2:
+            if cluster.suspect_samples == 2:
                 self.log(
-                    f"host {self.host}: cluster looks frozen; waiting for its {work.running} "
-                    "running tasks to finish before restarting it"
+                    f"host {self.host}: {cluster.name} looks frozen; waiting for its "
+                    f"{work.running} running tasks to finish before restarting it"
                 )
             return ""
         waited = (now - since).total_seconds() if since else 0.0
-        return f"cluster frozen: work waited {waited:.0f}s with a worker free and none started"
+        return (
+            f"{cluster.name} frozen: work waited {waited:.0f}s with a worker free and none started"
+        )
 
-    def _cluster_up(self) -> bool:
-        """Whether the cluster has booted: its main process, django-q2's sentinel, monitor,
+    def _cluster_up(self, cluster: Cluster) -> bool:
+        """Whether `cluster` has booted: its main process, django-q2's sentinel, monitor,
         pusher and every worker are up (a cold start on a busy machine takes seconds, and
         must not look like a freeze)."""
-        child = self.child
-        if self.cluster_since is None and child and group_members(child.pid) >= self.workers + 4:
-            self.cluster_since = timezone.now()
-        return self.cluster_since is not None
+        child = cluster.child
+        if cluster.since is None and child and group_members(child.pid) >= cluster.workers + 4:
+            cluster.since = timezone.now()
+        return cluster.since is not None
 
     def _safely(self, step: Callable[[], object]) -> object:
         """A database that is briefly away costs a beat, never the cluster."""

@@ -1,6 +1,7 @@
-"""Long ordinary work never starves Safari work, with real processes: daphne, a qcluster of
-three workers, the dispatcher and the X DM simulator. Found by testing: four long `check`
-tasks from any user held every worker and a priority-1 DM waited 42 s."""
+"""Long ordinary work never starves Safari work, with real processes: daphne, `manage.py
+workers` (a cluster of three workers for ordinary work, one kept for Safari work), the
+dispatcher and the X DM simulator. Found by testing: four long `check` tasks from any user
+held every worker and a priority-1 DM waited 42 s."""
 
 from datetime import datetime
 
@@ -42,7 +43,7 @@ def test_long_checks_leave_a_worker_for_an_urgent_dm_and_end_at_their_timeout(tm
         assert system.wait_status(warm, {"completed", "failed"}, 120)["status"] == "completed"
 
         checks = []
-        for i in range(3):
+        for i in range(4):  # one more than ordinary work's workers
             answer = system.api(
                 "POST",
                 "/api/scheduler/task",
@@ -58,7 +59,7 @@ def test_long_checks_leave_a_worker_for_an_urgent_dm_and_end_at_their_timeout(tm
 
         def running():
             tasks = [system.task(task_id) for task_id in checks]
-            return len([t for t in tasks if t["status"] == "running"]) >= 2 and tasks
+            return len([t for t in tasks if t["status"] == "running"]) >= 3 and tasks
 
         tasks = system.wait_for(running, 60, "the long checks to run")
         urgent = send_dm(system, "second_friend", "urgent, while the checks run")
@@ -68,12 +69,9 @@ def test_long_checks_leave_a_worker_for_an_urgent_dm_and_end_at_their_timeout(tm
         waited = (moment(started["startedAt"]) - moment(started["createdAt"])).total_seconds()
         assert waited <= BOUND_SECONDS, f"the priority-1 DM waited {waited:.1f}s for a worker"
         first = [t for t in tasks if t["status"] == "running"]
-        waiting = next(t for t in tasks if t["status"] == "pending")
-        assert len(first) == 2
-        assert waiting["waitReason"] == (
-            "waiting: 2 of 3 workers on local busy (2 with ordinary work); "
-            "1 kept for Safari and urgent tasks"
-        )
+        waiting = next(t for t in tasks if t["status"] != "running")
+        assert len(first) == 3
+        assert waiting["status"] in ("pending", "scheduled")  # queued for ordinary work's workers
         done = system.wait_status(urgent, {"completed", "failed"}, 60)
         assert done["status"] == "completed", done
 

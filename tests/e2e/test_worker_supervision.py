@@ -1,4 +1,4 @@
-"""The workers as users run them (`manage.py workers`: a supervisor and its django-q2 cluster),
+"""The workers as users run them (`manage.py workers`: a supervisor and its django-q2 clusters),
 with real processes: a cluster frozen by an idle worker's death is restarted and runs its work;
 a whole cluster SIGKILLed mid-send has Safari busy again within 15 s, without the reaper's
 leases, and nothing is sent twice."""
@@ -52,8 +52,12 @@ def test_a_cluster_frozen_by_an_idle_worker_killed_is_restarted_and_runs_its_wor
     system.start_all()
     warm = _create(system, {"type": "check", "name": "warm-up"})
     system.wait_status(warm, {"completed"}, timeout=90)
+    # Checks are ordinary work: they run on the ordinary pool's cluster.
+    size = system.pool_workers("ordinary")
     workers = system.wait_for(
-        lambda: len(pids := system.worker_pids()) == 2 and pids, 30, "two idle workers"
+        lambda: len(pids := system.worker_pids(pool="ordinary")) == size and pids,
+        30,
+        "the ordinary pool's idle workers",
     )
     # The idle worker inside the queue's read holds its lock: killing it freezes django-q2
     # (upstream issue #23). Without /proc's syscall, kill every idle worker: one holds it.
@@ -175,7 +179,11 @@ def test_a_cluster_dies_with_its_supervisor_and_a_new_one_takes_the_host_at_once
     system.setup()
     system.start_workers()
     first = system.wait_for(
-        lambda: len(pids := system.cluster_pids()) > 2 and pids, 60, "the first cluster"
+        lambda: (
+            len(pids := system.cluster_pids() + system.cluster_pids(pool="ordinary")) > 4 and pids
+        ),
+        60,
+        "the first clusters",
     )
     os.kill(system.procs["workers"].pid, signal.SIGKILL)
     system.procs["workers"].wait(timeout=10)

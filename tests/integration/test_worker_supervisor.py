@@ -20,7 +20,7 @@ from scheduler import hosts, registry
 from scheduler.handlers import check
 from scheduler.models import Event, Task, WorkerHost
 from scheduler.registry import TaskType
-from scheduler.supervisor import Supervisor, group_alive
+from scheduler.supervisor import Supervisor, group_alive, host_pools
 from tests.factories import TaskFactory
 
 # Supervisors close their connections between beats: a test transaction would not survive.
@@ -48,8 +48,10 @@ def supervisors():
     """Supervisors made by a test, stopped (children and all) whatever happens."""
     made: list[Supervisor] = []
 
-    def make(command=SLEEPER, **kwargs) -> Supervisor:
-        supervisor = Supervisor(host="studio", command=command, log=lines.append, **kwargs)
+    def make(command=SLEEPER, pools=(("main", 1),), **kwargs) -> Supervisor:
+        supervisor = Supervisor(
+            host="studio", command=command, log=lines.append, pools=pools, **kwargs
+        )
         made.append(supervisor)
         return supervisor
 
@@ -57,7 +59,7 @@ def supervisors():
     make.lines = lines  # type: ignore[attr-defined]
     yield make
     for supervisor in made:
-        supervisor.stop_cluster(grace=0)
+        supervisor.stop_clusters(grace=0)
 
 
 def running(pid: int) -> bool:
@@ -82,14 +84,15 @@ def test_a_cluster_that_keeps_exiting_is_restarted_with_growing_backoff(supervis
     crashing = supervisors((sys.executable, "-c", "raise SystemExit(3)"))
     delays: list[float] = []
     no_waiting(crashing, delays)
-    crashing.start_cluster()
+    crashing.start_clusters()
     for _ in range(3):
         assert crashing.child is not None
         crashing.child.wait(timeout=30)
         crashing.tick()
     assert delays == [0.0, 1.0, 2.0]  # a first exit is replaced at once
     assert crashing.incarnation == 4
-    assert any("exited with code 3; restarting in 2s" in line for line in supervisors.lines)
+    restarting = "exited with code 3; restarting its clusters in 2s"
+    assert any(restarting in line for line in supervisors.lines)
     online = Event.objects.filter(kind="host.online", subject_id="studio").count()
     assert online == 4
 
@@ -109,7 +112,7 @@ def test_a_cluster_that_ignores_sigterm_is_killed_with_its_whole_group_after_the
             "time.sleep(300)\n",
         )
     )
-    stubborn.start_cluster()
+    stubborn.start_clusters()
     deadline = time.monotonic() + 30
     while not (pids.exists() and pids.read_text()) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -118,7 +121,7 @@ def test_a_cluster_that_ignores_sigterm_is_killed_with_its_whole_group_after_the
     group = stubborn.child.pid
 
     started = time.monotonic()
-    code = stubborn.stop_cluster()
+    [code] = stubborn.stop_clusters()
     took = time.monotonic() - started
 
     assert code == -9  # SIGKILLed: it ignored the SIGTERM
@@ -183,7 +186,7 @@ def test_a_cluster_start_recovers_the_hosts_unfinished_work_at_once(supervisors)
     )
     elsewhere = TaskFactory(safari_host="laptop", status="running", attempt=1, heartbeat_at=now)
 
-    supervisors().start_cluster("cluster exited with code -9")
+    supervisors().start_clusters("cluster exited with code -9")
 
     waiting.refresh_from_db()
     running.refresh_from_db()
@@ -200,13 +203,14 @@ def frozen_host(supervisors):
     """A booted stand-in cluster of one worker on host studio, with work it was sent 10 s ago
     and never started."""
     supervisor = supervisors(CLUSTER_OF_ONE)
-    supervisor.start_cluster()
+    supervisor.start_clusters()
     assert supervisor.child is not None
     deadline = time.monotonic() + 30
-    while not supervisor._cluster_up() and time.monotonic() < deadline:
+    cluster = supervisor.clusters[0]
+    while not supervisor._cluster_up(cluster) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert supervisor.cluster_since is not None
-    supervisor.cluster_since -= timedelta(seconds=10)  # booted a while ago
+    assert cluster.since is not None
+    cluster.since -= timedelta(seconds=10)  # booted a while ago
     claimed = timezone.now() - timedelta(seconds=10)
     waiting = TaskFactory(safari_host="studio", status="scheduled", attempt=1, claimed_at=claimed)
     return supervisor, waiting
@@ -248,7 +252,7 @@ def test_a_cluster_that_started_something_or_has_every_worker_busy_is_not_frozen
 
 def test_a_frozen_cluster_lets_its_running_tasks_finish_within_the_grace(supervisors):
     supervisor, waiting = frozen_host(supervisors)
-    supervisor.workers = 2  # one runs a task, one is free
+    supervisor.clusters[0].workers = 2  # one runs a task, one is free
     running = TaskFactory(safari_host="studio", status="running", attempt=1)
     no_waiting(supervisor, [])
 
@@ -295,3 +299,74 @@ def test_a_supervisor_whose_host_was_taken_over_stops_its_cluster_and_leaves_the
     assert child.poll() is not None
     assert Task.objects.get(pk=theirs.pk).status == "running"
     assert hosts.liveness(timezone.now(), ["studio"])["studio"].state == "online"
+
+
+def test_a_host_has_one_cluster_per_pool(settings):
+    settings.Q_WORKERS = 4
+    settings.SCHEDULER = {**settings.SCHEDULER, "RESERVED_WORKERS": 2}
+    assert host_pools() == [("main", 2), ("ordinary", 4)]
+    settings.SCHEDULER = {**settings.SCHEDULER, "RESERVED_WORKERS": 0}
+    assert host_pools() == [("main", 4)]
+
+
+def test_each_pool_gets_its_own_cluster_and_one_that_exits_restarts_them_all(
+    supervisors, tmp_path: Path
+):
+    """Recovery is per host, so a cluster of one pool never restarts alone: the other's tasks
+    would be recovered while they still run."""
+    said = tmp_path / "pools"
+    tell = (
+        "bash",
+        "-c",
+        f'echo "$SAFARI_HOST $SAFARI_WORKER_POOL" >> {said}; exec sleep 300',
+    )
+    supervisor = supervisors(tell, pools=(("main", 1), ("ordinary", 3)))
+    no_waiting(supervisor, [])
+    supervisor.start_clusters()
+    deadline = time.monotonic() + 30
+    while len(said.read_text().splitlines() if said.exists() else []) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert sorted(said.read_text().splitlines()) == ["studio main", "studio ordinary"]
+    assert WorkerHost.objects.get(host="studio").workers == 4
+    main, ordinary = (cluster.child for cluster in supervisor.clusters)
+    assert main is not None
+    assert ordinary is not None
+
+    ordinary.kill()
+    ordinary.wait(timeout=30)
+    supervisor.tick()
+
+    assert main.poll() is not None  # stopped with it
+    assert all(c.child not in (None, main, ordinary) for c in supervisor.clusters)
+    assert any("ordinary cluster exited with code -9" in line for line in supervisors.lines)
+
+
+def test_each_pools_cluster_is_judged_frozen_by_its_own_work(supervisors):
+    """The main pool's one worker runs a Safari task; ordinary work sent to the ordinary
+    cluster waited 10 s and nothing started: that cluster is frozen, though the host as a whole
+    has as many tasks running as the frozen cluster has workers."""
+    supervisor = supervisors(CLUSTER_OF_ONE, pools=(("main", 1), ("ordinary", 1)))
+    no_waiting(supervisor, [])
+    supervisor.start_clusters()
+    deadline = time.monotonic() + 30
+    while not all(supervisor._cluster_up(cluster) for cluster in supervisor.clusters):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    for cluster in supervisor.clusters:
+        assert cluster.since is not None
+        cluster.since -= timedelta(seconds=10)
+    claimed = timezone.now() - timedelta(seconds=10)
+    TaskFactory(
+        safari_host="studio", status="running", attempt=1, req_safari_exclusive=True, priority=3
+    )
+    waiting = TaskFactory(
+        safari_host="studio", status="scheduled", attempt=1, claimed_at=claimed, priority=3
+    )
+
+    supervisor.tick()
+    supervisor.tick()
+
+    assert supervisor.restarts == 1
+    assert any("ordinary cluster frozen: work waited 10s" in line for line in supervisors.lines)
+    assert Task.objects.get(pk=waiting.pk).status == "pending"

@@ -94,28 +94,35 @@ def test_the_projection_gives_no_start_on_an_offline_host_and_puts_unpinned_work
     assert projected[3].start == NOW + timedelta(minutes=1)
 
 
-def test_unpinned_ordinary_work_goes_to_the_host_whose_workers_it_may_use():
-    """The worker reserve counts per host: with studio's ordinary share full, an unpinned
-    check goes to laptop (not studio, the first configured), and waits once both are full."""
-    from scheduler.planning import HostLoad
-
-    full = HostLoad(busy=2, ordinary=2)  # 4 workers, 2 kept: no more ordinary work on studio
-    resources = ResourceState(
-        hosts=HOSTS, workers_per_host=4, reserved_workers=2, host_load={"studio": full}
-    )
+def test_unpinned_work_goes_to_the_host_with_the_least_of_its_pool_in_flight():
+    """Unpinned ordinary work goes where its pool has the least in flight (studio is first
+    configured, but busier); unpinned urgent work goes to a host with a reserved worker free,
+    and waits once every host's reserve is taken."""
     tasks = [cand(1, f"check|-|-|{ANY_HOST}", ANY_HOST, exclusive=False)]
+    resources = ResourceState(hosts=HOSTS, reserved_workers=2, queued_busy={"studio": 3})
     result = plan(NOW, tasks, resources)
     assert (result.start, result.hosts) == ((1,), {1: "laptop"})
 
-    both = ResourceState(
-        hosts=HOSTS,
-        workers_per_host=4,
-        reserved_workers=2,
-        host_load={"studio": full, "laptop": full},
+    urgent = [
+        Candidate(
+            id=2,
+            lane=f"check|-|-|{ANY_HOST}",
+            priority=1,
+            scheduled_for=NOW,
+            created_at=NOW,
+            safari_host=ANY_HOST,
+        )
+    ]
+    studio_full = ResourceState(
+        hosts=HOSTS, reserved_workers=2, reserved_busy={"studio": 2}, busy_hosts=frozenset()
     )
-    result = plan(NOW, tasks, both)
+    result = plan(NOW, urgent, studio_full)
+    assert (result.start, result.hosts) == ((2,), {2: "laptop"})
+
+    both = ResourceState(hosts=HOSTS, reserved_workers=2, reserved_busy={"studio": 2, "laptop": 2})
+    result = plan(NOW, urgent, both)
     assert result.start == ()
-    assert "kept for Safari and urgent tasks" in result.waits[1]
+    assert "kept for Safari and urgent work" in result.waits[2]
 
 
 def test_with_every_host_offline_unpinned_work_says_which_and_since_when():

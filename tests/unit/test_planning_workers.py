@@ -1,9 +1,19 @@
-"""The pure planning core keeps workers for Safari work and urgent tasks: long ordinary
-tasks (not Safari, priority 3-5) never take every worker of a Safari host."""
+"""The pure planning core keeps workers for Safari work and urgent tasks: ordinary work (not
+Safari, priority 3-5) runs in a pool of its own, so however long it runs and however much of
+it is queued, Safari work and urgent tasks find a worker of their host's reserve."""
 
 from datetime import UTC, datetime
 
-from scheduler.planning import Candidate, HostLoad, ResourceState, plan
+import pytest
+
+from scheduler.planning import (
+    MAIN_POOL,
+    ORDINARY_POOL,
+    Candidate,
+    ResourceState,
+    plan,
+    pool_of,
+)
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -20,76 +30,89 @@ def cand(task_id, *, lane=None, priority=3, host="studio", safari=False):
     )
 
 
-def workers(reserve, *, busy=0, ordinary=0, safari_busy=False, per_host=4):
+def workers(reserve, *, taken=0, safari_busy=False, free_slots=64, queued=0):
     return ResourceState(
         busy_hosts=frozenset({"studio"}) if safari_busy else frozenset(),
-        workers_per_host=per_host,
+        free_slots=free_slots,
         reserved_workers=reserve,
-        host_load={"studio": HostLoad(busy=busy, ordinary=ordinary)},
+        reserved_busy={"studio": taken},
+        queued_busy={"studio": queued},
     )
 
 
-def test_ordinary_work_leaves_the_reserve_free_and_says_why():
-    checks = [cand(i) for i in range(1, 5)]
-    result = plan(NOW, checks, workers(1))
-    assert result.start == (1, 2, 3)
-    assert result.waits[4] == (
-        "waiting: 3 of 4 workers on studio busy (3 with ordinary work); "
-        "1 kept for Safari and urgent tasks"
-    )
+@pytest.mark.parametrize(
+    ("safari", "priority", "reserve", "pool"),
+    [
+        (True, 5, 2, MAIN_POOL),
+        (False, 1, 2, MAIN_POOL),
+        (False, 2, 3, MAIN_POOL),
+        (False, 3, 2, ORDINARY_POOL),
+        (False, 1, 1, ORDINARY_POOL),  # one reserved worker is Safari's alone
+        (True, 1, 1, MAIN_POOL),
+        (False, 5, 0, MAIN_POOL),  # nothing reserved: one pool runs everything
+        (True, 1, 0, MAIN_POOL),
+    ],
+)
+def test_each_task_has_one_pool(safari, priority, reserve, pool):
+    assert pool_of(safari_exclusive=safari, priority=priority, reserved_workers=reserve) == pool
 
 
-def test_a_safari_task_gets_the_kept_worker_while_ordinary_work_fills_the_rest():
-    result = plan(NOW, [cand(9, priority=1, safari=True)], workers(1, busy=3, ordinary=3))
+def test_ordinary_work_queues_in_its_own_pool_and_never_counts_the_reserve():
+    checks = [cand(i) for i in range(1, 9)]
+    result = plan(NOW, checks, workers(2, taken=2))
+    assert result.start == tuple(range(1, 9))
+
+
+def test_ordinary_work_waits_only_for_in_flight_slots():
+    result = plan(NOW, [cand(1), cand(2)], workers(2, free_slots=1))
+    assert result.start == (1,)
+    assert result.waits[2] == "all workers are busy"
+
+
+def test_a_safari_task_starts_however_much_ordinary_work_fills_the_slots():
+    tasks = [cand(1), cand(9, priority=3, safari=True)]
+    result = plan(NOW, tasks, workers(2, free_slots=0, queued=64))
     assert result.start == (9,)
-
-
-def test_the_reserve_counts_ordinary_work_already_running():
-    result = plan(NOW, [cand(5)], workers(2, busy=2, ordinary=2))
-    assert result.start == ()
-    assert "2 kept for Safari and urgent tasks" in result.waits[5]
+    assert result.waits[1] == "all workers are busy"
 
 
 def test_urgent_work_uses_the_reserve_but_leaves_the_last_worker_to_safari():
     tasks = [cand(1, priority=2), cand(2, priority=1)]
-    result = plan(NOW, tasks, workers(2, busy=2, ordinary=2))
+    result = plan(NOW, tasks, workers(2, free_slots=0))
     assert result.start == (2,)
     assert result.waits[1] == (
-        "waiting: 3 of 4 workers on studio busy; the last one is kept for Safari work"
+        "waiting: 1 of 2 workers kept for Safari and urgent work on studio busy; "
+        "the last one is kept for Safari work"
     )
 
 
 def test_urgent_work_may_take_the_last_worker_while_safari_is_taken_anyway():
     # The Safari holder gives its worker back when it ends, before the next Safari task.
-    result = plan(NOW, [cand(1, priority=1)], workers(2, busy=3, ordinary=2, safari_busy=True))
+    result = plan(NOW, [cand(1, priority=1)], workers(3, taken=2, safari_busy=True))
     assert result.start == (1,)
 
 
-def test_nothing_starts_on_a_host_whose_workers_are_all_busy():
-    result = plan(NOW, [cand(1, priority=1, safari=True)], workers(1, busy=4, ordinary=3))
-    assert result.waits[1] == "waiting: all 4 workers on studio are busy"
+def test_nothing_starts_on_the_reserve_while_all_of_it_is_busy():
+    result = plan(NOW, [cand(1, priority=1, safari=True)], workers(2, taken=2))
+    assert result.waits[1] == (
+        "waiting: all 2 workers kept for Safari and urgent work on studio are busy"
+    )
+
+
+def test_with_one_reserved_worker_urgent_work_without_safari_queues_with_ordinary_work():
+    result = plan(NOW, [cand(1, priority=1)], workers(1, taken=1))
+    assert result.start == (1,)
 
 
 def test_each_host_keeps_its_own_reserve():
-    tasks = [cand(1), cand(2, host="laptop"), cand(3, host="laptop")]
-    result = plan(NOW, tasks, workers(1, busy=3, ordinary=3))
-    assert result.start == (2, 3)
+    tasks = [cand(1, priority=1, safari=True), cand(2, priority=1, safari=True, host="laptop")]
+    result = plan(NOW, tasks, workers(2, taken=2))
+    assert result.start == (2,)
     assert "studio" in result.waits[1]
 
 
-def test_no_reserve_counts_no_workers_and_queues_ahead_of_them():
-    tasks = [cand(i) for i in range(1, 7)]
-    assert plan(NOW, tasks, workers(0, busy=4, ordinary=4)).start == (1, 2, 3, 4, 5, 6)
-
-
-def test_a_reserve_as_large_as_the_workers_still_leaves_ordinary_work_one():
-    assert plan(NOW, [cand(1), cand(2)], workers(9, per_host=2)).start == (1,)
-
-
-def test_one_worker_keeps_nothing_back():
-    assert plan(NOW, [cand(1), cand(2)], workers(1, per_host=1)).start == (1, 2)
-
-
-def test_workers_are_not_counted_when_their_number_is_unknown():
-    tasks = [cand(i) for i in range(1, 7)]
-    assert len(plan(NOW, tasks, ResourceState()).start) == 6
+def test_no_reserve_counts_no_workers_and_everything_queues_in_one_pool():
+    tasks = [cand(i) for i in range(1, 7)] + [cand(7, priority=1, safari=True)]
+    assert plan(NOW, tasks, workers(0, taken=9)).start == (7, 1, 2, 3, 4, 5, 6)
+    waiting = plan(NOW, [cand(7, priority=1, safari=True)], workers(0, free_slots=0))
+    assert waiting.waits[7] == "all workers are busy"

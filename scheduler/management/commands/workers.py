@@ -1,4 +1,4 @@
-"""`manage.py workers`: this Safari host's django-q2 cluster, supervised (scheduler.supervisor)."""
+"""`manage.py workers`: this Safari host's django-q2 clusters, supervised (scheduler.supervisor)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from scheduler.supervisor import Supervisor
 
 class Command(BaseCommand):
     help = (
-        "Run the worker cluster of this Safari host (SAFARI_HOST) under a supervisor: it reports "
-        "the host alive to the dispatcher, restarts a cluster that dies and stops it within "
-        "SCHEDULER_STOP_GRACE_SECONDS on SIGTERM or Ctrl-C."
+        "Run the worker clusters of this Safari host (SAFARI_HOST) under a supervisor: "
+        "SCHEDULER_RESERVED_WORKERS workers kept for Safari work and urgent tasks, and Q_WORKERS "
+        "for ordinary work. It reports the host alive to the dispatcher, restarts clusters that "
+        "die or freeze and stops them within SCHEDULER_STOP_GRACE_SECONDS on SIGTERM or Ctrl-C."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -28,10 +29,8 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        self.stdout.write(
-            f"workers for host {settings.SAFARI_HOST}: {settings.Q_CLUSTER['workers']} "
-            f"processes, supervised"
-        )
+        pools = ", ".join(f"{cluster.workers} {cluster.pool}" for cluster in supervisor.clusters)
+        self.stdout.write(f"workers for host {settings.SAFARI_HOST}: {pools}, supervised")
         try:
             supervisor.run()
         except HostTaken as exc:
