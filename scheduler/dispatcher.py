@@ -364,14 +364,23 @@ class Dispatcher:
         `hosts`: the host the plan picked for each unpinned task, written on its row."""
         claimed = get_store().claim(list(task_ids), by=self.name, now=now, hosts=hosts)
         reserved = int(self.conf["RESERVED_WORKERS"])
+        # Each package's pool, by the task's class (read for a task not planned here).
+        classes = {c.id: (c.safari_exclusive, c.priority) for c in candidates.values()}
+        unknown = [task_id for task_id, *_ in claimed if task_id not in classes]
+        if unknown:
+            rows = Task.objects.filter(pk__in=unknown)
+            classes |= {
+                pk: (bool(exclusive), priority)
+                for pk, exclusive, priority in rows.values_list(
+                    "pk", "req_safari_exclusive", "priority"
+                )
+            }
         pools = {}
         for task_id, *_ in claimed:
             self._reasons.pop(task_id, None)
-            cand = candidates[task_id]
+            exclusive, priority = classes.get(task_id, (True, 1))
             pools[task_id] = pool_of(
-                safari_exclusive=cand.safari_exclusive,
-                priority=cand.priority,
-                reserved_workers=reserved,
+                safari_exclusive=exclusive, priority=priority, reserved_workers=reserved
             )
         # now, outside a transaction
         transaction.on_commit(lambda: self._enqueue_all(claimed, pools))

@@ -12,8 +12,8 @@ from django_q.timeout import TimeoutHandler
 from dm import registration as dm_registration
 from scheduler import handlers, registry, services
 from scheduler.dispatcher import Dispatcher
-from scheduler.inflight import in_flight
 from scheduler.handlers import check
+from scheduler.inflight import in_flight
 from scheduler.models import Event, Task
 from scheduler.packages import cluster_for
 from scheduler.planning import MAIN_POOL, ORDINARY_POOL
