@@ -82,5 +82,5 @@ def test_stopping_run_all_under_load_leaves_no_process_behind(tmp_path):
     finally:
         system.stop()
     assert took < BOUND, took
-    assert "[workers] host local: cluster stopped" in log
+    assert "[workers] host local: clusters stopped" in log
     assert log.splitlines()[-1].endswith(" stopped")
