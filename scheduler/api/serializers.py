@@ -131,7 +131,8 @@ class TaskSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 DEPENDENCY_IDS = "_dependency_ids"
 TASK_ORDER = ("priority", "scheduled_for", "created_at", "id")  # Task.Meta.ordering
-_FLAG: Any = serializers.BooleanField()  # "cancel" or "requeue" is True, "" False, as DRF reads them
+# "cancel" or "requeue" is True and "" False, as DRF reads them.
+_FLAG: Any = serializers.BooleanField()
 
 
 def with_dependency_ids(tasks: Iterable[Task]) -> list[Task]:
