@@ -49,12 +49,3 @@ def test_two_web_processes_share_the_port_and_stop_together(tmp_path):
         assert not [pid for pid in daphnes if os.path.exists(f"/proc/{pid}")]
     finally:
         system.stop()
-
-
-def test_a_bad_process_count_is_refused_with_the_reason(monkeypatch):
-    from safari_auto import web
-
-    for raw, why in (("two", "whole number"), ("0", "between 1 and 64")):
-        monkeypatch.setenv("WEB_PROCESSES", raw)
-        with pytest.raises(SystemExit, match=why):
-            web.processes()
