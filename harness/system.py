@@ -235,9 +235,15 @@ class System:
         if not (self.tmp / "static").exists():  # DEBUG is off, as under `make run`
             self.manage("collectstatic", "--noinput", "-v", "0")
         self.spawn(
-            "web", sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
-            "safari_auto.asgi:application",
-        )  # fmt: skip
+            "web",
+            sys.executable,
+            "-m",
+            "safari_auto.web",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        )  # fmt: skip  (WEB_PROCESSES daphne processes on one socket)
         self.wait_for(self._health_ok, timeout, "daphne to answer /health")
 
     def start_workers(self, name: str = "workers") -> subprocess.Popen[bytes]:

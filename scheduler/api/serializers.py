@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime, tzinfo
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -72,18 +75,46 @@ class TaskSerializer(serializers.Serializer):  # type: ignore[type-arg]
     startedAt = serializers.DateTimeField(source="started_at", allow_null=True)
     completedAt = serializers.DateTimeField(source="finished_at", allow_null=True)
 
+    # The fields above are the shape (and the OpenAPI schema); `to_representation` writes it
+    # by hand: DRF's field-by-field walk (a deep copy of 24 fields per serializer, a lookup
+    # per attribute) cost most of a queue read's CPU. tests/integration/test_task_shape.py
+    # pins it to DRF's own rendering of these fields.
     def to_representation(self, instance: Task) -> dict[str, Any]:
-        data: dict[str, Any] = super().to_representation(instance)
-        data["platform"] = instance.platform or None
-        data["error"] = instance.error or None
-        data["waitReason"] = instance.wait_reason or None
-        data["idempotencyKey"] = idempotency.public_key(instance.idempotency_key)
-        # A row stored before creation checked its text must not break every listing.
-        for key in ("name", "payload", "result", "error", "waitReason"):
-            data[key] = taskinput.scrub(data[key])
-        return data
+        task = instance
+        zone = timezone.get_current_timezone()
+        state, detail = display_state(task)
+        scrub = taskinput.scrub
+        return {
+            "id": str(task.pk),
+            "type": task.type,
+            "name": scrub(task.name),
+            "platform": task.platform or None,
+            "account": task.account,
+            "safariHost": task.safari_host,
+            "priority": task.priority,
+            "scheduledFor": _when(task.scheduled_for, zone),
+            "dependencies": self.get_dependencies(task),
+            "resourceRequirements": self.get_resourceRequirements(task),
+            "status": task.status,
+            "display": {"state": state, "detail": detail},
+            "retryCount": task.retry_count,
+            "maxRetries": task.max_retries,
+            "attempt": task.attempt,
+            "payload": scrub(task.payload),
+            "result": scrub(task.result),
+            "error": scrub(task.error or None),
+            "waitReason": scrub(task.wait_reason or None),
+            "idempotencyKey": idempotency.public_key(task.idempotency_key),
+            "cancelRequested": _FLAG.to_representation(task.cancel_requested),
+            "createdAt": _when(task.created_at, zone),
+            "startedAt": _when(task.started_at, zone),
+            "completedAt": _when(task.finished_at, zone),
+        }
 
     def get_dependencies(self, task: Task) -> list[str]:
+        ids = getattr(task, DEPENDENCY_IDS, None)  # set for a whole page by `with_dependency_ids`
+        if ids is not None:
+            return [str(pk) for pk in ids]
         return [str(dep.pk) for dep in task.dependencies.all()]
 
     def get_resourceRequirements(self, task: Task) -> dict[str, Any]:
@@ -96,6 +127,36 @@ class TaskSerializer(serializers.Serializer):  # type: ignore[type-arg]
     def get_display(self, task: Task) -> dict[str, str]:
         state, detail = display_state(task)
         return {"state": state, "detail": detail}
+
+
+DEPENDENCY_IDS = "_dependency_ids"
+TASK_ORDER = ("priority", "scheduled_for", "created_at", "id")  # Task.Meta.ordering
+# "cancel" or "requeue" is True and "" False, as DRF reads them.
+_FLAG: Any = serializers.BooleanField()
+
+
+def with_dependency_ids(tasks: Iterable[Task]) -> list[Task]:
+    """The tasks, each with its dependencies' ids (in the model's order, as
+    `task.dependencies.all()` gives them) from one query of the link table, for
+    `TaskSerializer`: no model instance and no queryset per task, as a prefetch makes."""
+    rows = list(tasks)
+    ids: dict[int, list[int]] = {task.pk: [] for task in rows}
+    if ids:
+        link = Task.dependencies.through.objects.filter(from_task_id__in=list(ids))
+        order = [f"to_task__{field}" for field in TASK_ORDER]
+        for task_id, dep_id in link.order_by(*order).values_list("from_task_id", "to_task_id"):
+            ids[task_id].append(dep_id)
+    for task in rows:
+        setattr(task, DEPENDENCY_IDS, ids[task.pk])
+    return rows
+
+
+def _when(value: datetime | None, zone: tzinfo) -> str | None:
+    """A time as DRF's DateTimeField writes it: ISO 8601 in the current zone, UTC as Z."""
+    if value is None:
+        return None
+    text = value.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 PLATFORM_HELP = (

@@ -27,6 +27,7 @@ from scheduler.api.serializers import (
     TaskCreateSerializer,
     TaskEnvelopeSerializer,
     TaskSerializer,
+    with_dependency_ids,
 )
 from scheduler.models import Task
 
@@ -106,12 +107,16 @@ class QueueApi(APIView):
         query = self.QuerySerializer.parse(request)
         limit, offset = query["limit"], query["offset"]
         queue = selectors.task_queue()
-        page = _with_deps(queue)[offset : offset + limit]
+        page = list(queue[offset : offset + limit])
+        running = list(selectors.task_running())
+        with_dependency_ids([*page, *running])  # one query for both lists
+        # A page that ends before the limit ends the queue: its end is the count.
+        short = 0 < len(page) < limit or (offset == 0 and not page and limit > 0)
         return Response(
             {
                 "queue": TaskSerializer(page, many=True).data,
-                "running": TaskSerializer(_with_deps(selectors.task_running()), many=True).data,
-                "total": queue.count(),
+                "running": TaskSerializer(running, many=True).data,
+                "total": offset + len(page) if short else queue.count(),
             }
         )
 

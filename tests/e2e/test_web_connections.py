@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.system import descendants
 from tests.e2e.harness import System
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -55,7 +56,9 @@ def _postgres_backends(database: str) -> int:
 def _connections(web: System) -> int:
     if getattr(web, "pg_db", None):
         return _postgres_backends(web.pg_db)
-    return _database_files_open(web.procs["web"].pid, web.tmp / "db.sqlite3")
+    root = web.procs["web"].pid  # with WEB_PROCESSES > 1, the daphnes are its children
+    pids = [root, *descendants(root)]
+    return sum(_database_files_open(pid, web.tmp / "db.sqlite3") for pid in pids)
 
 
 def test_many_requests_leave_no_connections_behind(web):
