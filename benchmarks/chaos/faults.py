@@ -19,6 +19,7 @@ measures with `wait_recovered` like the ones here.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from benchmarks.chaos.runner import (
     running_pid,
     sigkill,
     sigkill_group,
+    sigkill_tree,
     wait_recovered,
     wait_settled,
     worker_pids,
@@ -327,6 +329,93 @@ class IdleWorker(SimulatedWork):
         return took
 
 
+class HostCluster(SimulatedWork):
+    """Two Safari hosts (`studio`, `laptop`), each a `manage.py workers` supervisor and its
+    django-q2 cluster, on one SQLite database (the same machine, as the other faults): SIGKILL
+    laptop's whole process tree inside a TikTok DM send pinned to it (a Mac that loses power:
+    nobody signs off), queue a DM on studio meanwhile, and start laptop's workers again at once.
+    Its new supervisor finds the old one dead and recovers the host's work (the interrupted
+    send is verified before any resend) instead of waiting for the heartbeat timeout or the
+    claim lease, which are production's here (30 s and 120 s). Recovery: until laptop's hit
+    task runs again (Safari busy again) or ends or waits for a human."""
+
+    name = "host-cluster"
+    about = "SIGKILL one Safari host's whole worker tree inside a DM send; start it again"
+    HOSTS = ("studio", "laptop")
+    work_key = "tiktok_dm"
+    env = {
+        "SAFARI_HOSTS": ",".join(HOSTS),
+        "SAFARI_HOST": HOSTS[0],
+        "SCHEDULER_HOST_LEASE_SECONDS": "4",
+        "SCHEDULER_HEARTBEAT_TIMEOUT_SECONDS": "30",
+        "SCHEDULER_CLAIM_LEASE_SECONDS": "120",
+        "PROBE_ON_LEAD": "false",  # no probe tasks on the hosts beside the rounds' work
+    }
+    inside = (0.0, 1.6)  # a TikTok send lasts 1.75 s at duration scale 20
+    missed = 0
+
+    def start_system(self) -> None:
+        system = self.sys
+        system.setup()
+        system.start_web()
+        for host in self.HOSTS:
+            self.start_host(host)
+        system.start_dispatcher()
+        system.wait_for(self._both_online, 60, "both hosts online")
+
+    def start_host(self, host: str) -> None:
+        """`manage.py workers` for `host` (`env` execs: its pid is the supervisor's)."""
+        self.sys.spawn(
+            f"workers-{host}", "env", f"SAFARI_HOST={host}", sys.executable, "manage.py", "workers"
+        )
+
+    def _both_online(self) -> bool:
+        status = self.sys.api("GET", "/api/scheduler/status").json()
+        states = {h["host"]: h["state"] for h in status.get("safariHosts", [])}
+        return all(states.get(host) == "online" for host in self.HOSTS)
+
+    def create_on(self, number: int, host: str) -> str:
+        task_id, key = self.work.create(self.sys, number, f"host{host}", host=host)
+        self.ids.append(task_id)
+        self.items[task_id] = Item(self.work, key)
+        return task_id
+
+    def inject(self, number: int) -> float | None:
+        system = self.sys
+        task_id = self.create_on(number, "laptop")
+        deadline = time.monotonic() + RECOVERY_BOUND
+        while not (running_pid(system, "dm", task_id)[1] and self.work.busy()):
+            if time.monotonic() > deadline or system.task(task_id)["status"] in FINAL:
+                return self._again(number)  # it never ran inside the call: no fault
+            time.sleep(0.02)
+        time.sleep(self.rng.uniform(*self.inside))
+        if system.task(task_id)["status"] != "running":
+            return self._again(number)
+        sigkill_tree(system, "workers-laptop")
+        killed = time.monotonic()
+        if ended_before(system, task_id, killed):  # the send ended first: no fault
+            self.start_host("laptop")
+            return self._again(number)
+        self.create_on(number, "studio")  # the other host works on meanwhile
+        self.start_host("laptop")
+        took = wait_recovered(system, task_id, killed, timeout=RECOVERY_BOUND)
+        wait_settled(system, self.ids, SETTLE_BOUND)
+        return took
+
+    def _again(self, number: int) -> float | None:
+        self.missed += 1
+        wait_settled(self.sys, self.ids, SETTLE_BOUND)
+        if self.missed > 50:
+            raise RuntimeError(f"{self.name}: 50 rounds ended before the kill landed")
+        return self.inject(number + 10_000)
+
+    def settle(self) -> Tally:
+        tally = super().settle()
+        if self.missed:
+            tally.notes.append(f"{self.missed} round(s) redone: the send ended before the kill")
+        return tally
+
+
 def _first_recovery(system: System, ids: list[str], killed: float) -> float | None:
     """The first of `ids` to run again (or end) after the kill."""
     deadline = killed + RECOVERY_BOUND
@@ -363,5 +452,6 @@ FAULTS: dict[str, type[Fault]] = {
     "restart-all-trilogy": RestartAllTrilogy,
     "simulator-drop": SimulatorDrop,
     "idle-worker": IdleWorker,
+    "host-cluster": HostCluster,
 }
 NAMES = [*(f"worker-dm-{p}" for p in DM_PLATFORMS), *FAULTS]
