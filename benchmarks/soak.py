@@ -47,7 +47,13 @@ ENV = {
 # JUDGED_SECONDS or more (a shorter run's second half is still warm-up: caches, first renders).
 GROWTH_LIMIT_MB_PER_HOUR = 20.0
 JUDGED_SECONDS = 300.0
-SORA = {"profile": "kind", "set_credits": {"free": 100_000, "paid": 0}, "generation_seconds": 20}
+# The Sora simulator's daily budget (30 videos) out of the way too: a 30-minute soak makes 50.
+SORA = {
+    "profile": "kind",
+    "set_credits": {"free": 100_000, "paid": 0},
+    "generation_seconds": 20,
+    "daily_limit": 100_000,
+}
 
 
 def soak(
