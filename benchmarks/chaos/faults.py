@@ -323,7 +323,11 @@ class IdleWorker(SimulatedWork):
         system = self.sys
         time.sleep(0.5)  # idle: nothing queued, every worker waits in the queue's read
         pids = system.wait_for(self._two_workers, 60, "two idle workers")
-        holders = [pid for pid in pids if _syscall(pid) in self.READ_SYSCALLS]
+        holders: list[int] = []
+        deadline = time.monotonic() + 5  # a worker that just took a task reads again soon
+        while not holders and time.monotonic() < deadline:
+            holders = [pid for pid in pids if _syscall(pid) in self.READ_SYSCALLS]
+            time.sleep(0 if holders else 0.05)
         if not holders:
             self.guessed += 1
         if not sigkill(self.rng.choice(holders or pids)):
