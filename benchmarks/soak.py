@@ -29,6 +29,7 @@ import requests
 from benchmarks.chaos.runner import Tally
 from benchmarks.chaos.work import DM_PLATFORMS, Item, Work, settle
 from harness import ADMIN_PASSWORD, System, free_offset
+from harness.system import descendants
 
 KEYS = [*(f"{p}_dm" for p in DM_PLATFORMS), "threads_comments", "sora"]
 ENV = {
@@ -42,7 +43,17 @@ ENV = {
     "SORA_POLL_SECONDS": "0.5",
     "Q_WORKERS": "2",
 }
-SORA = {"profile": "kind", "set_credits": {"free": 100_000, "paid": 0}, "generation_seconds": 20}
+# A process "grows" when its second-half slope exceeds this; judged only when that half spans
+# JUDGED_SECONDS or more (a shorter run's second half is still warm-up: caches, first renders).
+GROWTH_LIMIT_MB_PER_HOUR = 20.0
+JUDGED_SECONDS = 300.0
+# The Sora simulator's daily budget (30 videos) out of the way too: a 30-minute soak makes 50.
+SORA = {
+    "profile": "kind",
+    "set_credits": {"free": 100_000, "paid": 0},
+    "generation_seconds": 20,
+    "daily_limit": 100_000,
+}
 
 
 def soak(
@@ -160,22 +171,23 @@ def _login(system: System) -> requests.Session:
 
 
 def rss_by_process(system: System) -> dict[str, float]:
-    """Resident memory (MB) of every process of the system: `<name>:<pid>`, where `name` is
-    the harness's name for its process group (web, workers, dispatcher, simulate)."""
-    groups = {proc.pid: name for name, proc in system.procs.items()}
+    """Resident memory (MB) of every process of the system: `<name>:<pid>` for a process the
+    harness started (web, workers, dispatcher, simulate), `<name>.child:<pid>` for any process
+    below it (the django-q2 cluster under `workers`: its main process, sentinel, monitor,
+    pusher and workers)."""
     rss: dict[str, float] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            name = groups.get(int(fields[2]))
-            if name is None:
+    for name, proc in system.procs.items():
+        # By descent, not by process group: the workers' supervisor runs its django-q2
+        # cluster (the processes that run the tasks) in a process group of its own.
+        family = [(name, proc.pid)] + [(f"{name}.child", pid) for pid in descendants(proc.pid)]
+        for label, pid in family:
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
                 continue
-            status = (stat.parent / "status").read_text()
-        except (OSError, ValueError):
-            continue
-        match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
-        if match:
-            rss[f"{name}:{stat.parent.name}"] = int(match.group(1)) / 1024
+            match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+            if match:
+                rss[f"{label}:{pid}"] = int(match.group(1)) / 1024
     return rss
 
 
@@ -224,7 +236,10 @@ def _figures(
             "last_mb": round(points[-1][1], 1),
             "max_mb": round(max(m for _, m in points), 1),
             "slope_mb_per_hour": None if slope is None else round(slope, 1),
+            "verdict": verdict(points, slope),
         }
+    growing = sorted(p for p, row in processes.items() if row["verdict"] == "grows")
+    judged = any(row["verdict"] != "too short" for row in processes.values())
     return {
         "minutes": minutes,
         "tasks": tally.tasks,
@@ -235,8 +250,22 @@ def _figures(
         "blocked_then_decided": tally.blocked,
         "reads": reads,
         "processes": processes,
+        "growing": growing,
+        "memory_verdict": (
+            "too short to judge" if not judged else "GROWS" if growing else "no growth trend"
+        ),
+        "series": {p: [[round(t), round(m, 1)] for t, m in pts] for p, pts in samples.items()},
         "notes": tally.notes,
     }
+
+
+def verdict(points: list[tuple[float, float]], slope: float | None) -> str:
+    """ "grows" when the second half's slope is over GROWTH_LIMIT_MB_PER_HOUR, "flat" when not,
+    "too short" when that half spans less than JUDGED_SECONDS (or the process lived briefly)."""
+    half = points[len(points) // 2 :]
+    if slope is None or half[-1][0] - half[0][0] < JUDGED_SECONDS:
+        return "too short"
+    return "grows" if slope > GROWTH_LIMIT_MB_PER_HOUR else "flat"
 
 
 def report(figures: dict[str, Any]) -> str:
@@ -246,12 +275,17 @@ def report(figures: dict[str, Any]) -> str:
         f"blocked then decided {figures['blocked_then_decided']}, reads {figures['reads']}",
         f"work: {figures.get('by_kind', {})}",
         f"{'process':<24} {'samples':>7} {'first MB':>8} {'last MB':>8} {'max MB':>7} "
-        f"{'MB/hour (2nd half)':>18}",
+        f"{'MB/hour (2nd half)':>18} verdict",
     ]
     for process, row in figures["processes"].items():
         slope = "-" if row["slope_mb_per_hour"] is None else f"{row['slope_mb_per_hour']:+.1f}"
         lines.append(
             f"{process:<24} {row['samples']:>7} {row['first_mb']:>8} {row['last_mb']:>8} "
-            f"{row['max_mb']:>7} {slope:>18}"
+            f"{row['max_mb']:>7} {slope:>18} {row['verdict']}"
         )
+    lines.append(
+        f"memory: {figures['memory_verdict']} (a process grows above "
+        f"{GROWTH_LIMIT_MB_PER_HOUR:g} MB/hour over the second half; growing: "
+        f"{', '.join(figures['growing']) or 'none'})"
+    )
     return "\n".join(lines)

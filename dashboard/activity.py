@@ -2,7 +2,8 @@
 
 `describe` turns one event into the sentence the dashboard's feed and `scheduler top` show.
 Bookkeeping events (claims, starts, progress, intents) describe as "": the feed keeps them
-behind its details toggle, with their raw kinds.
+behind its details toggle, with their raw kinds. Every Sora event but its submit intent, and
+every host event (a Mac's workers online, stopped, offline), has a sentence.
 """
 
 from __future__ import annotations
@@ -53,9 +54,20 @@ def describe(
         return f"Queued: {name}" if name else ""
     if kind == "task.cancelled":
         return f"Cancelled: {name}"
+    if kind.startswith("host."):
+        return _host(kind, message)
     if kind in SIMPLE:
-        return SIMPLE[kind].format(where=where, message=message, **_safe(data))
+        fields = _Fields({**_safe(data), "where": where, "message": message})
+        return SIMPLE[kind].format_map(fields)
     return ""
+
+
+def _host(kind: str, message: str) -> str:
+    """A Mac's workers came, stopped or went silent: their message says it ("host laptop
+    offline since 10:02:03: …"), with the host capitalised to lead the line."""
+    if not message:
+        return f"Host {kind.removeprefix('host.')}"
+    return message[:1].upper() + message[1:]
 
 
 SIMPLE = {
@@ -68,9 +80,28 @@ SIMPLE = {
     "platform.cooldown": "{where} rate-limited: {message}",
     "sora.credits_refreshed": "Sora credits came back: {message}",
     "sora.trilogy_queued": "Queued trilogy {message}",
-    "sora.video_submitted": "Sora video submitted: {message}",
+    "sora.credits_checked": "{message}",  # "Sora credits: 40 remaining"
+    "sora.trigger_fired": "Sora trigger {message}",
+    "sora.trilogy_admitted": "Sora trilogy {message}",
+    "sora.trilogy_released": "Sora trilogy {message}",
+    "sora.video_submitted": "Sora video #{videoId} {message}",
+    "sora.video_intent_cleared": "Sora video #{videoId} {message}",
     "sora.video_ready": "Sora {message}",
+    "sora.video_failed": "Sora video #{videoId} {message}",
+    "sora.video_decided": "Sora video #{videoId} {message}",
+    "sora.video_resubmitted": "Sora video #{videoId}: {message}",
+    "sora.command_recovered": "Sora: {message}",
 }
+# Sora bookkeeping, behind the feed's details toggle: the intent written before a submit (its
+# outcome, submitted or not, has a sentence).
+BOOKKEEPING = {"sora.video_intent"}
+
+
+class _Fields(dict[str, str]):
+    """A sentence's fields; one the event's data lacks reads as "?" instead of failing."""
+
+    def __missing__(self, key: str) -> str:
+        return "?"
 
 
 def _safe(data: Mapping[str, Any]) -> dict[str, str]:

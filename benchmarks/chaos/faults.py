@@ -8,17 +8,18 @@
 | dispatcher-leader | SIGKILL the leading dispatcher; the standby must take over |
 | restart-all-trilogy | SIGKILL daphne, workers and dispatcher mid-trilogy, start them again |
 | simulator-drop | SIGKILL the DM simulator inside a send, start it again on its port |
-| idle-worker | SIGKILL an idle worker, then queue work (django-q2 #23: the cluster freezes) |
+| idle-worker | SIGKILL the idle worker holding django-q2's queue lock (#23): the supervisor |
+|   | must restart the frozen cluster |
+| host-cluster | two Safari hosts: SIGKILL one host's whole workers process tree inside a DM |
+|   | send, start it again |
 
-Another fault is one more `Fault` subclass in `FAULTS` (the runner needs nothing else): the
-host-liveness work adds "kill one host's whole cluster" as a `HostCluster(Fault)` that starts
-two clusters (`SAFARI_HOST=studio|laptop`), SIGKILLs one group with `sigkill_group`, and
-measures with `wait_recovered` like the ones here.
+Another fault is one more `Fault` subclass in `FAULTS` (the runner needs nothing else).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from benchmarks.chaos.runner import (
     running_pid,
     sigkill,
     sigkill_group,
+    sigkill_tree,
     wait_recovered,
     wait_settled,
     worker_pids,
@@ -300,31 +302,152 @@ class SimulatorDrop(SimulatedWork):
 
 class IdleWorker(SimulatedWork):
     """django-q2 #23: a worker SIGKILLed while idle in the task queue's read dies holding the
-    queue's lock; the cluster then starts nothing it is sent. Expected to FAIL until the worker
-    supervisor lands; each frozen round restarts the cluster so the next round means
-    something (the restart is the suite's, not a fix)."""
+    queue's lock; the cluster then starts nothing it is sent. The workers' supervisor
+    (`manage.py workers`) must see the cluster frozen (FREEZE_SECONDS, 3 s here) and start it
+    again. Each round kills the worker that holds the lock (the one inside read(2), from
+    /proc; a random idle one where /proc does not say), then queues a DM: it must start within
+    FREEZE_BOUND. A round that did not recover restarts the workers so the next round means
+    something (that restart is the suite's, counted as not recovered)."""
 
     name = "idle-worker"
-    about = "SIGKILL an idle worker, then queue work (django-q2 #23 freezes the cluster)"
-    ci = False
+    about = "SIGKILL the idle worker holding django-q2's queue lock; the supervisor recovers"
     env = {"Q_WORKERS": "2", "Q_LOG_LEVEL": "INFO"}
     work_key = "twitter_dm"
-    FREEZE_BOUND = 20.0
+    # FREEZE_SECONDS (3) and a beat to see the freeze, the frozen cluster's stop, a cold start
+    # of a new one on a loaded machine.
+    FREEZE_BOUND = 30.0
+    READ_SYSCALLS = ("0", "63")  # read(2) on x86_64 and arm64
+    guessed = 0
 
     def inject(self, number: int) -> float | None:
         system = self.sys
         time.sleep(0.5)  # idle: nothing queued, every worker waits in the queue's read
-        pids = system.wait_for(lambda: worker_pids(system), 60, "the cluster's workers")
-        if not sigkill(self.rng.choice(pids)):
+        pids = system.wait_for(self._two_workers, 60, "two idle workers")
+        holders: list[int] = []
+        deadline = time.monotonic() + 5  # a worker that just took a task reads again soon
+        while not holders and time.monotonic() < deadline:
+            holders = [pid for pid in pids if _syscall(pid) in self.READ_SYSCALLS]
+            time.sleep(0 if holders else 0.05)
+        if not holders:
+            self.guessed += 1
+        if not sigkill(self.rng.choice(holders or pids)):
             raise RuntimeError("no idle worker found to kill")
         killed = time.monotonic()
         task_id = self.create(number)
         took = wait_recovered(system, task_id, killed, timeout=self.FREEZE_BOUND)
-        if took is None:  # frozen: restart the cluster for the next round
-            sigkill_group(system, "workers")
+        if took is None:  # still frozen: the suite restarts the workers for the next round
+            sigkill_tree(system, "workers")
             system.start_workers()
         wait_settled(system, [task_id], SETTLE_BOUND)
         return took
+
+    def _two_workers(self) -> list[int] | None:
+        live = worker_pids(self.sys)
+        return live if len(live) == 2 else None
+
+    def settle(self) -> Tally:
+        tally = super().settle()
+        if self.guessed:
+            tally.notes.append(
+                f"{self.guessed} round(s) killed a random idle worker: /proc did not show "
+                "which one held the queue's lock"
+            )
+        return tally
+
+
+def _syscall(pid: int) -> str:
+    """The number of the system call `pid` waits in (Linux /proc), or "" if unknown."""
+    try:
+        return Path(f"/proc/{pid}/syscall").read_text().split()[0]
+    except (OSError, IndexError):
+        return ""
+
+
+class HostCluster(SimulatedWork):
+    """Two Safari hosts (`studio`, `laptop`), each a `manage.py workers` supervisor and its
+    django-q2 cluster, on one SQLite database (the same machine, as the other faults): SIGKILL
+    laptop's whole process tree inside a TikTok DM send pinned to it (a Mac that loses power:
+    nobody signs off), queue a DM on studio meanwhile, and start laptop's workers again at once.
+    Its new supervisor finds the old one dead and recovers the host's work (the interrupted
+    send is verified before any resend) instead of waiting for the heartbeat timeout or the
+    claim lease, which are production's here (30 s and 120 s). Recovery: until laptop's hit
+    task runs again (Safari busy again) or ends or waits for a human."""
+
+    name = "host-cluster"
+    about = "SIGKILL one Safari host's whole worker tree inside a DM send; start it again"
+    HOSTS = ("studio", "laptop")
+    work_key = "tiktok_dm"
+    env = {
+        "SAFARI_HOSTS": ",".join(HOSTS),
+        "SAFARI_HOST": HOSTS[0],
+        "SCHEDULER_HOST_LEASE_SECONDS": "4",
+        "SCHEDULER_HEARTBEAT_TIMEOUT_SECONDS": "30",
+        "SCHEDULER_CLAIM_LEASE_SECONDS": "120",
+        "PROBE_ON_LEAD": "false",  # no probe tasks on the hosts beside the rounds' work
+    }
+    inside = (0.0, 1.6)  # a TikTok send lasts 1.75 s at duration scale 20
+    missed = 0
+
+    def start_system(self) -> None:
+        system = self.sys
+        system.setup()
+        system.start_web()
+        for host in self.HOSTS:
+            self.start_host(host)
+        system.start_dispatcher()
+        system.wait_for(self._both_online, 60, "both hosts online")
+
+    def start_host(self, host: str) -> None:
+        """`manage.py workers` for `host` (`env` execs: its pid is the supervisor's)."""
+        self.sys.spawn(
+            f"workers-{host}", "env", f"SAFARI_HOST={host}", sys.executable, "manage.py", "workers"
+        )
+
+    def _both_online(self) -> bool:
+        status = self.sys.api("GET", "/api/scheduler/status").json()
+        states = {h["host"]: h["state"] for h in status.get("safariHosts", [])}
+        return all(states.get(host) == "online" for host in self.HOSTS)
+
+    def create_on(self, number: int, host: str) -> str:
+        task_id, key = self.work.create(self.sys, number, f"host{host}", host=host)
+        self.ids.append(task_id)
+        self.items[task_id] = Item(self.work, key)
+        return task_id
+
+    def inject(self, number: int) -> float | None:
+        system = self.sys
+        task_id = self.create_on(number, "laptop")
+        deadline = time.monotonic() + RECOVERY_BOUND
+        while not (running_pid(system, "dm", task_id)[1] and self.work.busy()):
+            if time.monotonic() > deadline or system.task(task_id)["status"] in FINAL:
+                return self._again(number)  # it never ran inside the call: no fault
+            time.sleep(0.02)
+        time.sleep(self.rng.uniform(*self.inside))
+        if system.task(task_id)["status"] != "running":
+            return self._again(number)
+        sigkill_tree(system, "workers-laptop")
+        killed = time.monotonic()
+        if ended_before(system, task_id, killed):  # the send ended first: no fault
+            self.start_host("laptop")
+            return self._again(number)
+        self.create_on(number, "studio")  # the other host works on meanwhile
+        self.start_host("laptop")
+        took = wait_recovered(system, task_id, killed, timeout=RECOVERY_BOUND)
+        wait_settled(system, self.ids, SETTLE_BOUND)
+        return took
+
+    def _again(self, number: int) -> float | None:
+        self.missed += 1
+        wait_settled(self.sys, self.ids, SETTLE_BOUND)
+        if self.missed > 50:
+            raise RuntimeError(f"{self.name}: 50 rounds ended before the kill landed")
+        return self.inject(number + 10_000)
+
+    def settle(self) -> Tally:
+        tally = super().settle()
+        if self.missed:
+            tally.notes.append(f"{self.missed} round(s) redone: the send ended before the kill")
+        return tally
 
 
 def _first_recovery(system: System, ids: list[str], killed: float) -> float | None:
@@ -363,5 +486,6 @@ FAULTS: dict[str, type[Fault]] = {
     "restart-all-trilogy": RestartAllTrilogy,
     "simulator-drop": SimulatorDrop,
     "idle-worker": IdleWorker,
+    "host-cluster": HostCluster,
 }
 NAMES = [*(f"worker-dm-{p}" for p in DM_PLATFORMS), *FAULTS]

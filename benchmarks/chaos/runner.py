@@ -28,6 +28,7 @@ from typing import Any
 
 from benchmarks.figures import pct
 from harness import System
+from harness.system import descendants
 
 FINAL = {"completed", "failed", "cancelled"}
 
@@ -170,6 +171,24 @@ def sigkill_group(system: System, name: str) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
+
+
+def sigkill_tree(system: System, name: str) -> list[int]:
+    """SIGKILL the process `name` and every process below it, however many process groups
+    they lead (a workers supervisor runs each of its django-q2 clusters in a group of its
+    own), as a machine that loses power: nobody signs off. The pids killed."""
+    proc = system.procs[name]
+    tree = [proc.pid, *descendants(proc.pid)]
+    groups = set()
+    for pid in tree:
+        with contextlib.suppress(OSError):
+            groups.add(os.getpgid(pid))
+    killed = [pid for pid in tree if sigkill(pid)]  # the supervisor first: it restarts nothing
+    for group in groups:  # a worker forked since the listing is in its cluster's group
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, signal.SIGKILL)
+    proc.wait(timeout=10)
+    return killed
 
 
 def running_pid(

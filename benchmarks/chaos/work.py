@@ -43,14 +43,20 @@ class Work:
     def task_type(self) -> str:
         return self.kind
 
-    def create(self, system: System, number: int, label: str) -> tuple[str, str]:
-        """Make one task; (task id, the key the simulator counts it by)."""
+    def create(
+        self, system: System, number: int, label: str, *, host: str | None = None
+    ) -> tuple[str, str]:
+        """Make one task (a DM pinned to Safari host `host`, if given); (task id, the key the
+        simulator counts it by)."""
+        if host is not None and self.kind != "dm":
+            raise ValueError(f"only DMs are pinned to a host here, not {self.kind}")
         if self.kind == "dm":
             key = f"{label}{number}"
             body: dict[str, Any] = {
                 "platform": self.platform,
                 "username": key,
                 "text": f"chaos {label} #{number}",
+                **({"safariHost": host} if host else {}),
             }
             answer = system.api("POST", "/api/dm/send", json=body)
         elif self.kind == "comment":

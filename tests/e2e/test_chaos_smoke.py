@@ -1,9 +1,6 @@
 """CI's fast part of the reliability suites (`manage.py chaos`, `manage.py soak`): a few faults
 twice each and a one-minute soak, with real processes, asserting what the full runs promise:
 0 duplicate deliveries (counted at the simulators), 0 lost, 0 stuck, every round recovered.
-
-Not here yet: the idle-worker fault (django-q2 #23 freezes the cluster until the worker
-supervisor lands: then add "idle-worker" to FAULTS) and the host-cluster fault (host liveness).
 """
 
 from __future__ import annotations
@@ -18,10 +15,17 @@ from dm.simulator import SimServer, TwitterDMSim
 
 pytestmark = [pytest.mark.e2e]
 
-FAULTS = ["worker-dm-tiktok", "dispatcher-leader", "simulator-drop", "restart-all-trilogy"]
+FAULTS = [
+    "worker-dm-tiktok",
+    "dispatcher-leader",
+    "simulator-drop",
+    "restart-all-trilogy",
+    "idle-worker",
+    "host-cluster",
+]
 
 
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(1200)
 def test_each_fault_twice_loses_and_doubles_nothing(tmp_path):
     reports = run_faults(FAULTS, times=2, tmp=tmp_path)
     print(table(reports))

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, ROOT
+from benchmarks.chaos.runner import sigkill_tree
+from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, ROOT, free_offset, simulator_url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -191,3 +192,37 @@ def test_it_shows_disconnected_and_catches_up_after_a_restart(system, chromium):
     # The failed socket handshakes and fetches while daphne was down are the browser's own
     # network errors, not the page's.
     assert [p for p in problems if "ERR_CONNECTION_REFUSED" not in p and "WebSocket" not in p] == []
+
+
+def host_state(system, host="local"):
+    hosts = system.api("GET", "/api/scheduler/status").json().get("safariHosts", [])
+    return next((h["state"] for h in hosts if h["host"] == host), None)
+
+
+def test_the_feed_shows_a_mac_going_offline_and_sora_events_as_sentences(system, chromium):
+    """Real events, live: the workers' whole process tree SIGKILLed (the host goes offline
+    after its lease), started again (online), and a Sora credit check against the simulator."""
+    offset = free_offset(["sora"])
+    system.env["SORA_URL"] = simulator_url("sora", offset)
+    system.env["SCHEDULER_HOST_LEASE_SECONDS"] = "2"
+    system.start_simulators(["sora"], offset)
+    system.start_all()
+    page, problems = open_dashboard(chromium, system)
+    system.wait_for(lambda: host_state(system) == "online", 60, "the host's workers online")
+
+    sigkill_tree(system, "workers")
+    offline = page.locator('#feed li.kind-host-offline:has-text("Host local offline since")')
+    offline.wait_for(timeout=20_000)
+    system.start_workers()
+    online = page.locator('#feed li.kind-host-online:has-text("Host local: ")')
+    online.last.wait_for(timeout=20_000)
+    system.manage("sora", "check")
+    checked = page.locator('#feed li.kind-sora-credits-checked:has-text("Sora credits: ")')
+    checked.first.wait_for(timeout=30_000)
+    # Sentences, not raw kinds behind the details toggle.
+    for line in (offline, online.last, checked.first):
+        assert line.locator(".what").is_visible(), line.inner_html()
+        assert not line.locator("code").is_visible()
+    shot(page, "09-host-and-sora")
+    assert page.evaluate("window.__sameDocument") is True
+    assert problems == []

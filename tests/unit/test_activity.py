@@ -1,6 +1,9 @@
 """The activity feed's sentences (dashboard.activity.describe)."""
 
-from dashboard.activity import describe
+import re
+from pathlib import Path
+
+from dashboard.activity import BOOKKEEPING, describe
 
 
 def test_sends_read_like_the_prd():
@@ -40,3 +43,38 @@ def test_bookkeeping_has_no_sentence_and_odd_data_never_breaks_it():
     assert describe("task.completed", task={"name": "n", "type": "sync", "result": "x"}) == (
         "Completed: n"
     )
+
+
+def test_hosts_and_sora_read_as_sentences():
+    offline = "host laptop offline since 10:02:03: its workers stopped beating"
+    assert describe("host.offline", message=offline) == (
+        "Host laptop offline since 10:02:03: its workers stopped beating"
+    )
+    assert describe("host.online", message="host studio: 2 workers started on mini") == (
+        "Host studio: 2 workers started on mini"
+    )
+    assert describe("host.stopped") == "Host stopped"
+    assert describe("sora.credits_checked", message="Sora credits: 40 remaining") == (
+        "Sora credits: 40 remaining"
+    )
+    failed = describe("sora.video_failed", data={"videoId": 7}, message="generation failed: x")
+    assert failed == "Sora video #7 generation failed: x"
+    assert describe("sora.video_decided", message="decided 'generated'") == (
+        "Sora video #? decided 'generated'"  # a field the data lacks never breaks the line
+    )
+
+
+def test_every_sora_and_host_event_the_code_records_has_a_sentence():
+    """A new `sora.*` or `host.*` event kind gets a sentence (or is named bookkeeping), so the
+    live feed never hides it behind the details toggle."""
+    root = Path(__file__).resolve().parents[2]
+    recorded = re.compile(r"(?:record|event)\(\s*\"((?:sora|host)\.\w+)\"")
+    kinds = {
+        kind
+        for app in ("scheduler", "sora", "dm", "crm", "dashboard", "safari_auto")
+        for path in (root / app).rglob("*.py")
+        for kind in recorded.findall(path.read_text())
+    }
+    assert {"host.offline", "host.online", "sora.video_failed"} <= kinds, kinds
+    silent = {k for k in kinds if not describe(k, message="m") and k not in BOOKKEEPING}
+    assert not silent, f"no feed sentence for {sorted(silent)}"

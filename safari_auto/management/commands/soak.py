@@ -3,7 +3,7 @@
 Runs the whole system in demo mode on a scratch folder (never on the database this command is
 pointed at) with mixed work for `--minutes`, samples every process's memory, and prints each
 one's growth trend and what was lost or doubled. Exits non-zero when work was lost, doubled or
-stuck.
+stuck, or a process's memory grows (`benchmarks.soak.verdict`).
 """
 
 from __future__ import annotations
@@ -54,4 +54,10 @@ class Command(BaseCommand):
         broken = {k: figures[k] for k in ("duplicates", "lost", "stuck") if figures[k]}
         if broken:
             raise CommandError(f"the soak lost, doubled or left work stuck: {broken}")
-        self.stdout.write(self.style.SUCCESS("soak: 0 duplicates, 0 lost, 0 stuck"))
+        if figures["growing"]:
+            raise CommandError(f"memory grows in {', '.join(figures['growing'])}")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"soak: 0 duplicates, 0 lost, 0 stuck; memory: {figures['memory_verdict']}"
+            )
+        )
