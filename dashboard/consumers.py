@@ -12,6 +12,7 @@ with `{"type": "error", "error": …}` and the socket stays open. However the co
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -53,7 +54,12 @@ def snapshot(since: int | None) -> dict[str, Any]:
 
 
 class DashboardConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+    # No channel layer: the relay delivers in this process. With one, each socket also sat in
+    # a blocking read on channels-redis that nothing ever writes to, and redis-py ended that
+    # read with a TimeoutError after ~5 s, which killed the consumer and closed the socket.
+    channel_layer_alias = "dashboard: no channel layer"  # not in CHANNEL_LAYERS: None
     relay: relay.Relay | None = None
+    subscriber = ""
     # Events delivered before the snapshot went out (None once it has).
     held: list[dict[str, Any]] | None = None
 
@@ -73,7 +79,8 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         # Subscribe (which fixes where the relay starts) before reading the snapshot, so no
         # event falls between them; the page drops the duplicates by id.
         self.held = []
-        await self.relay.subscribe(self.channel_name, self.deliver)
+        self.subscriber = f"socket-{uuid.uuid4().hex}"
+        await self.relay.subscribe(self.subscriber, self.deliver)
         query = parse_qs(self.scope.get("query_string", b"").decode(errors="replace"))
         await self.send_json(
             await database_sync_to_async(snapshot)(_since((query.get("since") or [None])[0]))
@@ -121,4 +128,4 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         joined, self.relay = self.relay, None
         if joined is None:
             return
-        joined.unsubscribe(self.channel_name)
+        joined.unsubscribe(self.subscriber)
