@@ -1,5 +1,7 @@
 """The dashboard's socket: the viewer role (or operator); a snapshot on connect, then the
-relay's events.
+relay's events, which the relay hands to `deliver` in this process (no channel layer between).
+Events the relay delivers before the snapshot is out wait for it, so the page always gets the
+snapshot first.
 
 A reconnecting page passes the last event id it saw (`?since=ID`, or a message
 `{"type": "resume", "since": ID}`) and receives what it missed. Consumers never write.
@@ -10,6 +12,7 @@ with `{"type": "error", "error": …}` and the socket stays open. However the co
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -51,7 +54,14 @@ def snapshot(since: int | None) -> dict[str, Any]:
 
 
 class DashboardConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+    # No channel layer: the relay delivers in this process. With one, each socket also sat in
+    # a blocking read on channels-redis that nothing ever writes to, and redis-py ended that
+    # read with a TimeoutError after ~5 s, which killed the consumer and closed the socket.
+    channel_layer_alias = "dashboard: no channel layer"  # not in CHANNEL_LAYERS: None
     relay: relay.Relay | None = None
+    subscriber = ""
+    # Events delivered before the snapshot went out (None once it has).
+    held: list[dict[str, Any]] | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
@@ -65,15 +75,19 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self.close(code=REFUSED)
             return
         self.relay = relay.get_relay()
-        await self.channel_layer.group_add(self.relay.group, self.channel_name)
         await self.accept()
         # Subscribe (which fixes where the relay starts) before reading the snapshot, so no
         # event falls between them; the page drops the duplicates by id.
-        await self.relay.subscribe(self.channel_name)
+        self.held = []
+        self.subscriber = f"socket-{uuid.uuid4().hex}"
+        await self.relay.subscribe(self.subscriber, self.deliver)
         query = parse_qs(self.scope.get("query_string", b"").decode(errors="replace"))
         await self.send_json(
             await database_sync_to_async(snapshot)(_since((query.get("since") or [None])[0]))
         )
+        held, self.held = self.held, None
+        if held:
+            await self.deliver(held)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data is None:
@@ -99,16 +113,19 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     async def _error(self, text: str) -> None:
         await self.send_json({"type": "error", "error": text})
 
-    async def dashboard_events(self, message: dict[str, Any]) -> None:
-        await self.send_json({"type": "events", "events": message["events"]})
+    async def deliver(self, events: list[dict[str, Any]]) -> None:
+        """The relay's new events, to this socket (held until the snapshot is out)."""
+        if self.held is not None:
+            self.held.extend(events)
+            return
+        await self.send_json({"type": "events", "events": events})
 
     async def disconnect(self, code: int) -> None:
         await self._leave()
 
     async def _leave(self) -> None:
-        """Leave the group and the relay; safe to call more than once."""
+        """Leave the relay; safe to call more than once."""
         joined, self.relay = self.relay, None
         if joined is None:
             return
-        joined.unsubscribe(self.channel_name)
-        await self.channel_layer.group_discard(joined.group, self.channel_name)
+        joined.unsubscribe(self.subscriber)

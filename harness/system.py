@@ -311,15 +311,19 @@ class System:
             return False
 
     def cpu_seconds(self) -> float:
-        """User + system CPU of every process in the system's process groups (Linux)."""
+        """User + system CPU of every live process the system started: its process groups
+        and every descendant, also one in a session of its own (the supervisor's cluster of
+        `manage.py workers`). Processes that exited are not counted (Linux)."""
         groups = {proc.pid for proc in self.procs.values()}
+        below = {pid for group in groups for pid in descendants(group)}
         ticks = 0
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
                 fields = stat.read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[2]) in groups:  # field 5 of stat: the process group
+            # field 5 of stat: the process group
+            if int(fields[2]) in groups or int(stat.parent.name) in below:
                 ticks += int(fields[11]) + int(fields[12])
         return ticks / os.sysconf("SC_CLK_TCK")
 

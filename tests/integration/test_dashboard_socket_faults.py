@@ -37,6 +37,10 @@ async def _open(user):
     return communicator
 
 
+async def _ignore(batch):
+    pass
+
+
 async def _until(predicate, timeout=2.0):
     deadline = asyncio.get_running_loop().time() + timeout
     while not predicate():
@@ -114,8 +118,8 @@ def test_the_relay_stops_polling_when_the_last_subscriber_leaves(fresh_relay, mo
     monkeypatch.setattr(fresh_relay, "fetch", lambda: polls.append(1) or real_fetch())
 
     async def scenario():
-        await fresh_relay.subscribe("a")
-        await fresh_relay.subscribe("b")
+        await fresh_relay.subscribe("a", _ignore)
+        await fresh_relay.subscribe("b", _ignore)
         await _until(lambda: len(polls) > 3)
         threads = set(fresh_relay._executor._threads)
         assert threads

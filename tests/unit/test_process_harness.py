@@ -4,6 +4,7 @@ the simulators, and what a missing Postgres or Redis means to the tests."""
 from __future__ import annotations
 
 import socket
+import sys
 import time
 
 import pytest
@@ -122,3 +123,28 @@ def test_a_system_left_running_is_stopped_whole_and_named(tmp_path):
         time.sleep(0.05)
     assert not _alive(child)
     assert harness.system.stop_all() == []  # stopped systems are not named again
+
+
+BURN_IN_OWN_SESSION = """
+import subprocess, sys, time
+code = (
+    "import time\\nt = time.process_time()\\n"
+    "while time.process_time() - t < 0.4: pass\\ntime.sleep(60)"
+)
+subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+time.sleep(60)
+"""
+
+
+def test_cpu_seconds_counts_a_child_that_runs_in_a_session_of_its_own(tmp_path):
+    # `manage.py workers` runs its django-q2 cluster in a session of its own: its CPU is the
+    # workers' CPU, and a bench's idle-CPU figure must include it.
+    system = System(tmp_path)
+    system.spawn("burner", sys.executable, "-c", BURN_IN_OWN_SESSION)
+    try:
+        deadline = time.monotonic() + 20
+        while system.cpu_seconds() < 0.35 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert system.cpu_seconds() >= 0.35
+    finally:
+        system.stop(timeout=5)

@@ -122,14 +122,23 @@
   }
 
   // --- patching the sections ------------------------------------------------------------
+  // Live events refresh the sections at most once per REFRESH_GAP_MS: each refresh renders
+  // every section on the server, in the web process that also relays the events, so a busy
+  // minute used to keep it rendering non-stop. The feed itself is patched at once.
+  var REFRESH_GAP_MS = 1000;
+  var lastRefreshAt = 0;
+  var againNow = false; // a control's refresh asked for while one was running: no gap
   function refresh(now) {
-    if (refreshing) { refreshAgain = true; return; }
-    if (refreshTimer) return;
-    refreshTimer = setTimeout(doRefresh, now ? 0 : 150);
+    if (refreshing) { refreshAgain = true; againNow = againNow || !!now; return; }
+    if (refreshTimer && !now) return;
+    clearTimeout(refreshTimer);
+    var wait = now ? 0 : Math.max(150, lastRefreshAt + REFRESH_GAP_MS - Date.now());
+    refreshTimer = setTimeout(doRefresh, wait);
   }
 
   function doRefresh() {
     refreshTimer = null;
+    lastRefreshAt = Date.now();
     refreshing = true;
     var url = root.dataset.fragmentsUrl + location.search;
     fetch(url, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
@@ -161,7 +170,11 @@
       .catch(function () { /* offline: the socket's reconnect will refresh */ })
       .then(function () {
         refreshing = false;
-        if (refreshAgain) { refreshAgain = false; refresh(false); }
+        if (refreshAgain) {
+          var now = againNow;
+          refreshAgain = againNow = false;
+          refresh(now);
+        }
       });
   }
 
