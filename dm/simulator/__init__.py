@@ -22,8 +22,8 @@ Test routes, on every service:
 
 - `GET /_sim/sent` -> `[{platform, username, text, time, post_url?}]`: every delivery, in order
   (comments have `username: ""` and `post_url`).
-- `GET /_sim/requests` -> `[{method, path, query, json, authorization}]`: every call to the
-  service's own routes, so a test can assert the exact URL and JSON a client sent.
+- `GET /_sim/requests` -> `[{method, path, query, json, authorization}]`: the last 5,000 calls
+  to the service's own routes, so a test can assert the exact URL and JSON a client sent.
 - `POST /_sim/reset` -> back to the state at construction (empty, or the demo seed).
 - `GET /_sim/faults` -> the faults in force.
 - `GET /_sim/tab` -> `{busy, overlaps:[{method, path, during}]}`: calls that reached the Safari

@@ -11,6 +11,7 @@ import json
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +28,10 @@ Route = Callable[[Request], Reply]
 
 def ok(body: Any) -> Reply:
     return Reply(200, body)
+
+
+# `GET /_sim/requests` shows the last this many calls (a soak makes tens of thousands).
+REQUESTS_KEPT = 5_000
 
 
 def error(status: int, message: str, **extra: Any) -> Reply:
@@ -78,7 +83,7 @@ class SimService:
             self.faults = Faults()
             self.inbox = Inbox()
             self.delivered: list[Delivery] = []
-            self.requests: list[Request] = []
+            self.requests: deque[Request] = deque(maxlen=REQUESTS_KEPT)
             # Calls that reached the tab while a send was driving it (the real services
             # interleave them): a client that keeps one call at a time leaves this empty.
             self.overlaps: list[dict[str, str]] = []

@@ -10,7 +10,7 @@ import sys
 import time
 from types import SimpleNamespace
 
-from benchmarks.soak import rss_by_process, slope_mb_per_hour, verdict
+from benchmarks.soak import _figures, rss_by_process, slope_mb_per_hour, verdict
 from harness.system import children
 
 
@@ -54,3 +54,27 @@ def test_the_processes_below_a_started_one_are_sampled_even_in_a_group_of_their_
             os.kill(pid, signal.SIGKILL)
         parent.kill()
         parent.wait()
+
+
+def test_the_simulators_memory_is_reported_but_not_judged() -> None:
+    """They stand for the services and keep every delivery (the duplicate count): growing
+    with the work is what they are for. Safari Auto's own processes are judged."""
+    rising = _series(30, 60)
+    samples = {
+        "simulate:10": rising,
+        "simulate.child:11": rising,
+        "web:12": rising,
+        "workers.child:13": _series(30, 0),
+    }
+    tally = SimpleNamespace(
+        tasks=0, statuses={}, duplicates=0, lost=0, stuck=0, blocked=0, notes=[]
+    )
+    figures = _figures(30, samples, tally, {})  # type: ignore[arg-type]
+    verdicts = {name: row["verdict"] for name, row in figures["processes"].items()}
+    assert verdicts == {
+        "simulate:10": "not judged",
+        "simulate.child:11": "not judged",
+        "web:12": "grows",
+        "workers.child:13": "flat",
+    }
+    assert figures["growing"] == ["web:12"]
