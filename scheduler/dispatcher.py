@@ -58,6 +58,7 @@ HEAD_FIELDS = (
     "account",
     "attempt",  # a type's needs may depend on whether the task has run (Sora admission)
 )
+TIMES = ("scheduled_for", "created_at")
 # SQLite allows 500 terms in one compound SELECT; stay well under it.
 LANES_PER_QUERY = 200
 # `store_reasons` remembers the reason last written for each waiting task, to skip rewriting
@@ -71,8 +72,15 @@ READY = f"status = '{TaskStatus.PENDING.value}' AND pending_deps = 0"
 
 
 def _aware(value: object) -> datetime:
-    """Raw SQLite rows carry datetimes as text; Postgres rows as aware datetimes."""
-    moment = parse_datetime(value) if isinstance(value, str) else value
+    """Raw rows carry datetimes as UTC text (SQLite's, and `lane_heads`' on Postgres) or as
+    aware datetimes. `fromisoformat` is C: a tenth of the cost of psycopg's time-zone aware
+    loader, which Django's backend makes the Python one (1,000 heads: 2,000 of them a cycle)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            value = parse_datetime(value)
+    moment = value
     if not isinstance(moment, datetime):  # pragma: no cover - the column only holds datetimes
         raise TypeError(f"not a datetime: {value!r}")
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
@@ -86,11 +94,19 @@ def lane_heads(keys: list[str], now: datetime, per_lane: int) -> list[dict[str, 
         # Without statistics SQLite prefers the due-time index and sorts every ready task;
         # the lane index answers the ORDER BY ... LIMIT directly.
         table += " INDEXED BY task_lane_head"
-    cols = ", ".join(connection.ops.quote_name(name) for name in HEAD_FIELDS)
+    quote = connection.ops.quote_name
+    cols = ", ".join(quote(name) for name in HEAD_FIELDS)
+    outer = "*"
+    if connection.vendor == "postgresql":  # the two times as UTC text (see `_aware`)
+        outer = ", ".join(
+            f"({quote(name)} AT TIME ZONE 'UTC')::text" if name in TIMES else quote(name)
+            for name in HEAD_FIELDS
+        )
     # Only quoted identifiers and an int are formatted into the SQL; values are parameters.
     one = (
-        f"SELECT * FROM (SELECT {cols} FROM {table} WHERE lane = %s AND {READY} "  # noqa: S608
-        f"AND scheduled_for <= %s ORDER BY priority, scheduled_for, id LIMIT {int(per_lane)}) AS h"
+        f"SELECT {outer} FROM (SELECT {cols} FROM {table} WHERE lane = %s "  # noqa: S608
+        f"AND {READY} AND scheduled_for <= %s ORDER BY priority, scheduled_for, id "
+        f"LIMIT {int(per_lane)}) AS h"
     )
     moment = connection.ops.adapt_datetimefield_value(now)
     rows: list[dict[str, Any]] = []
