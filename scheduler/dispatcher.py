@@ -75,12 +75,12 @@ def _aware(value: object) -> datetime:
     """Raw rows carry datetimes as UTC text (SQLite's, and `lane_heads`' on Postgres) or as
     aware datetimes. `fromisoformat` is C: a tenth of the cost of psycopg's time-zone aware
     loader, which Django's backend makes the Python one (1,000 heads: 2,000 of them a cycle)."""
+    moment = value
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value)
+            moment = datetime.fromisoformat(value)
         except ValueError:
-            value = parse_datetime(value)
-    moment = value
+            moment = parse_datetime(value)
     if not isinstance(moment, datetime):  # pragma: no cover - the column only holds datetimes
         raise TypeError(f"not a datetime: {value!r}")
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
