@@ -53,7 +53,11 @@ ENV = {
     ),
     "DM_SEND_MAX_RETRIES": "8",
     "SCHEDULER_DEFAULT_MAX_RETRIES": "8",
+    # One cluster of one worker (no pool kept for Safari work): a kill finds the task's worker
+    # as the cluster's one live worker, and the idle-worker fault freezes the cluster the
+    # work goes to. The pools are tested on their own (tests/e2e/test_worker_*.py).
     "Q_WORKERS": "1",
+    "SCHEDULER_RESERVED_WORKERS": "0",
     "SORA_POLL_SECONDS": "0.2",
 }
 NO_CAPS = {"hourly_limit": 10**6, "daily_limit": 10**6, "reply_probability": 0}
