@@ -22,7 +22,6 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -86,16 +85,6 @@ def stop_all() -> list[str]:
 
 
 atexit.register(stop_all)
-
-
-def _exit_on_sigterm() -> None:
-    """A benchmark or test run stopped with SIGTERM (a `kill`, a CI timeout) exits through
-    Python, so `stop_all` runs and the system's processes do not outlive it. Only where
-    nothing else handles SIGTERM, and only in the main thread (where handlers can be set)."""
-    if threading.current_thread() is not threading.main_thread():
-        return
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 def _processes() -> dict[int, tuple[int, int]]:
@@ -230,7 +219,6 @@ class System:
             self._replaced.append(self.procs[name])
         self.procs[name] = proc
         _RUNNING.add(self)
-        _exit_on_sigterm()
         return proc
 
     def setup(self) -> System:
