@@ -6,7 +6,6 @@ the web dashboard. `--once` prints one frame (for scripts and tests).
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import threading
 from argparse import ArgumentParser
@@ -25,6 +24,7 @@ from safari_auto.times import duration_text
 from scheduler import cli
 from scheduler import selectors as scheduler_selectors
 
+LEAVE = (signal.SIGINT, signal.SIGTERM)
 HELP = "The dashboard in the terminal: resources, queue, recent activity (Ctrl-C to quit)."
 
 
@@ -112,15 +112,15 @@ def handle(options: dict[str, Any], out: Any) -> None:
     out.write(f"Refreshing every {interval:g} s; Ctrl-C to quit.")
     out.flush()
     stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C and SIGTERM both leave the live view, set here rather than inherited: a command
+    # started in the background of a shell inherits SIGINT ignored, and then never quit.
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in LEAVE}
     try:
-        with (
-            contextlib.suppress(KeyboardInterrupt),  # Ctrl-C is how one leaves a live view
-            Live(frame(rows=rows), console=Console(), screen=False, auto_refresh=False) as live,
-        ):
+        with Live(frame(rows=rows), console=Console(), screen=False, auto_refresh=False) as live:
             while not stop.wait(interval):
                 close_old_connections()
                 live.update(frame(rows=rows), refresh=True)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     out.write("Bye.")

@@ -1,5 +1,7 @@
+import os
 import signal
 import sys
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -86,6 +88,18 @@ def pytest_configure(config):
     """A SIGTERM (a cancelled CI job, a `kill`) ends pytest through SystemExit, so the
     harness's exit hook still stops the processes the tests started."""
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    shift_clock(float(os.environ.get("TEST_CLOCK_SHIFT_HOURS") or 0))
+
+
+def shift_clock(hours: float) -> None:
+    """Run this process's clock `hours` ahead (it still ticks). CI runs the integration tests
+    twice, the second time 12 hours ahead: one run falls inside a 09:00-21:00 day and one
+    outside it, so a test that passes only at some hours of the day fails in every CI run.
+    Only this process's clock moves; the processes the e2e tests start keep the real one."""
+    if hours:
+        import time_machine
+
+        time_machine.travel(datetime.now(UTC) + timedelta(hours=hours), tick=True).start()
 
 
 @pytest.fixture(autouse=True)

@@ -37,7 +37,18 @@ def test_one_frame_shows_resources_queue_and_activity_in_words():
     assert "TikTok paused: by you" in text
 
 
-def test_top_refreshes_until_interrupted_then_exits_cleanly(tmp_path):
+def _as_a_background_job() -> None:
+    """What a shell does to a command it starts with `&`: Ctrl-C (SIGINT) is ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _as_a_foreground_job() -> None:
+    """As typed at a terminal (whatever this test run itself inherited)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.mark.parametrize("background", [False, True], ids=["foreground", "background"])
+def test_top_refreshes_until_interrupted_then_exits_cleanly(tmp_path, background):
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "safari_auto.settings",
@@ -57,6 +68,8 @@ def test_top_refreshes_until_interrupted_then_exits_cleanly(tmp_path):
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        # Either way the view leaves on Ctrl-C: it used to inherit SIGINT ignored and run on.
+        preexec_fn=_as_a_background_job if background else _as_a_foreground_job,
     )
     assert proc.stdout is not None
     first = proc.stdout.readline()  # printed once Django is up, before the live view starts

@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from safari_auto.management.stopping import stop_on_sigterm
 from safari_auto.progress import heartbeat
 
 BENCHES = {
@@ -50,6 +51,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        stop_on_sigterm()
         db = settings.DATABASES["default"]
         if "bench" not in str(db.get("NAME", "")):
             raise CommandError(

@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import importlib
 import json
-import signal
 from argparse import ArgumentParser
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-
-def _stop(signum: int, frame: FrameType | None) -> None:
-    """SIGTERM ends the run as Ctrl-C does: each system it started is stopped on the way out."""
-    raise KeyboardInterrupt
+from safari_auto.management.stopping import stop_on_sigterm
 
 
 class Command(BaseCommand):
@@ -40,7 +35,7 @@ class Command(BaseCommand):
         parser.add_argument("--list", action="store_true", help="List the faults and exit.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        signal.signal(signal.SIGTERM, _stop)
+        stop_on_sigterm()
         chaos = importlib.import_module("benchmarks.chaos")
         faults = importlib.import_module("benchmarks.chaos.faults")
         if options["list"]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from safari_auto.management.stopping import stop_on_sigterm
 from safari_auto.progress import heartbeat
 
 
@@ -63,6 +64,7 @@ class Command(BaseCommand):
         parser.add_argument("--out", default="bench-results", help="Folder for the JSON file.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        stop_on_sigterm()
         if options["clients"] < 1 or options["seconds"] <= 0 or options["warmup"] < 0:
             raise CommandError("--clients must be 1 or more, --seconds above 0, --warmup >= 0")
         if options["pace"] <= 0 or not 0 <= options["create_share"] <= 1:

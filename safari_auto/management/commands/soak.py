@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import importlib
 import json
-import signal
 from argparse import ArgumentParser
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-
-def _stop(signum: int, frame: FrameType | None) -> None:
-    """SIGTERM ends the run as Ctrl-C does: each system it started is stopped on the way out."""
-    raise KeyboardInterrupt
+from safari_auto.management.stopping import stop_on_sigterm
 
 
 class Command(BaseCommand):
@@ -38,7 +33,7 @@ class Command(BaseCommand):
         parser.add_argument("--out", default="bench-results", help="Folder for soak.json.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        signal.signal(signal.SIGTERM, _stop)
+        stop_on_sigterm()
         if options["minutes"] <= 0 or options["sample_seconds"] <= 0 or options["pace"] < 0:
             raise CommandError("--minutes and --sample-seconds must be positive, --pace >= 0")
         soak = importlib.import_module("benchmarks.soak")
