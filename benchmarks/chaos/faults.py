@@ -112,8 +112,15 @@ class SimulatedWork(Fault):
         self.items[task_id] = Item(self.work, key)
         return task_id
 
+    # Counters a fault keeps of its rounds (attribute: note), each noted when above zero.
+    counted: dict[str, str] = {}
+
     def settle(self) -> Tally:
-        return settle(self.sys, self.items, timeout=SETTLE_BOUND)
+        tally = settle(self.sys, self.items, timeout=SETTLE_BOUND)
+        for name, note in self.counted.items():
+            if count := getattr(self, name):
+                tally.notes.append(note.format(count))
+        return tally
 
 
 class WorkerMidCall(SimulatedWork):
@@ -150,14 +157,10 @@ class WorkerMidCall(SimulatedWork):
         wait_settled(self.sys, self.ids, SETTLE_BOUND)
         return self.inject(number + 10_000)
 
-    def settle(self) -> Tally:
-        tally = super().settle()
-        if self.missed:
-            tally.notes.append(
-                f"{self.missed} kill(s) landed just after the task ended (an idle worker): "
-                "cluster restarted, round redone"
-            )
-        return tally
+    counted = {
+        "missed": "{} kill(s) landed just after the task ended (an idle worker): "
+        "cluster restarted, round redone"
+    }
 
 
 class WorkerDM(WorkerMidCall):
@@ -349,14 +352,10 @@ class IdleWorker(SimulatedWork):
         live = worker_pids(self.sys)
         return live if len(live) == 2 else None
 
-    def settle(self) -> Tally:
-        tally = super().settle()
-        if self.guessed:
-            tally.notes.append(
-                f"{self.guessed} round(s) killed a random idle worker: /proc did not show "
-                "which one held the queue's lock"
-            )
-        return tally
+    counted = {
+        "guessed": "{} round(s) killed a random idle worker: /proc did not show "
+        "which one held the queue's lock"
+    }
 
 
 def _syscall(pid: int) -> str:
@@ -447,11 +446,7 @@ class HostCluster(SimulatedWork):
             raise RuntimeError(f"{self.name}: 50 rounds ended before the kill landed")
         return self.inject(number + 10_000)
 
-    def settle(self) -> Tally:
-        tally = super().settle()
-        if self.missed:
-            tally.notes.append(f"{self.missed} round(s) redone: the send ended before the kill")
-        return tally
+    counted = {"missed": "{} round(s) redone: the send ended before the kill"}
 
 
 def _first_recovery(system: System, ids: list[str], killed: float) -> float | None:
