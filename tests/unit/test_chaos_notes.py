@@ -26,4 +26,5 @@ def test_each_counter_above_zero_is_one_note_with_its_count(
     assert quiet.settle().notes == []
     setattr(quiet, counter, 2)
     (note,) = quiet.settle().notes
-    assert note.startswith("2 ") and said in note
+    assert note.startswith("2 ")
+    assert said in note
