@@ -276,7 +276,15 @@ def run(*, stdout: Any, options: dict[str, Any]) -> dict[str, Any]:
         # On this process's own database and broker, as deployed (no test timings, no logs).
         # Q_SAVE_LIMIT=0 keeps every result of the baseline's packages, so that their count
         # tells when it is done.
-        system = System(Path(workdir), "inherit", fast=False, keep_logs=False, Q_SAVE_LIMIT="0")
+        # PROBE_ON_LEAD off: the leader's probe tasks would hold Safari in the first rounds.
+        system = System(
+            Path(workdir),
+            "inherit",
+            fast=False,
+            keep_logs=False,
+            Q_SAVE_LIMIT="0",
+            PROBE_ON_LEAD="false",
+        )
         system.start_workers()
         system.start_dispatcher("bench-dispatcher")
         try:
