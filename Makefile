@@ -51,9 +51,9 @@ test: install-dev browser
 	rm -f .coverage .coverage.*
 	$(PY) -m coverage run -m pytest tests
 	@if $(PY) -m tests.services_up; then \
-	  echo "== integration tests again on the scale profile (Postgres + Redis), 12 h ahead =="; \
+	  echo "== unit and integration tests again on the scale profile (Postgres + Redis), 12 h ahead =="; \
 	  DATABASE_URL=$(SCALE_DATABASE_URL) REDIS_URL=$(SCALE_REDIS_URL) TEST_CLOCK_SHIFT_HOURS=12 \
-	    $(PY) -m coverage run -m pytest tests/integration; \
+	    $(PY) -m coverage run -m pytest tests/unit tests/integration; \
 	elif [ "$${CI:-}" = "true" ]; then \
 	  echo "Postgres or Redis is down: the scale profile must run in CI"; exit 1; \
 	else echo "Postgres/Redis not reachable: scale-profile run skipped"; fi

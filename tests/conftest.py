@@ -92,10 +92,11 @@ def pytest_configure(config):
 
 
 def shift_clock(hours: float) -> None:
-    """Run this process's clock `hours` ahead (it still ticks). CI runs the integration tests
-    twice, the second time 12 hours ahead: one run falls inside a 09:00-21:00 day and one
-    outside it, so a test that passes only at some hours of the day fails in every CI run.
-    Only this process's clock moves; the processes the e2e tests start keep the real one."""
+    """Run this process's clock `hours` ahead (it still ticks). CI runs the unit and
+    integration tests twice, the second time 12 hours ahead: one run falls inside a
+    09:00-21:00 day and one outside it, so a test that passes only at some hours of the day
+    fails in every CI run. Only this process's clock moves; the processes the e2e tests start
+    keep the real one."""
     if hours:
         import time_machine
 
