@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Exists, OuterRef, Q
+
 READ = "safari_auto.read"
 OPERATE = "safari_auto.operate"
 VIEWER = "viewer"
@@ -72,6 +74,9 @@ def has_any(user: Any, *perms: str) -> bool:
         return False
     if user.is_superuser:
         return True
+    read_with_token = getattr(user, "role_perms", None)
+    if read_with_token is not None:  # this request's own read (safari_auto.tokens)
+        return any(perm in read_with_token for perm in perms)
     app = {perm.split(".", 1)[0] for perm in perms}
     codenames = [perm.split(".", 1)[1] for perm in perms]
     if app != {"safari_auto"}:
@@ -80,6 +85,32 @@ def has_any(user: Any, *perms: str) -> bool:
         content_type__app_label="safari_auto", codename__in=codenames
     )
     return granted.filter(group__user=user).exists() or granted.filter(user=user).exists()
+
+
+GRANTS = {READ: "grants_read", OPERATE: "grants_operate"}
+
+
+def grant_annotations(user_field: str) -> dict[str, Any]:
+    """For a query of rows that point at a user through `user_field`: one boolean per role
+    permission (`GRANTS`), true when that user holds it through a group or directly, as
+    `has_any` asks it. Lets the API token's query bring the roles along (one statement)."""
+    from django.contrib.auth.models import Permission
+
+    user = OuterRef(user_field)
+    annotations: dict[str, Any] = {}
+    for perm, name in GRANTS.items():
+        granted = Permission.objects.filter(
+            content_type__app_label="safari_auto", codename=perm.split(".", 1)[1]
+        )
+        annotations[name] = Q(Exists(granted.filter(group__user=user))) | Q(
+            Exists(granted.filter(user=user))
+        )
+    return annotations
+
+
+def granted_from(row: Any) -> frozenset[str]:
+    """The role permissions a row annotated by `grant_annotations` says its user holds."""
+    return frozenset(perm for perm, name in GRANTS.items() if getattr(row, name))
 
 
 def can_read(user: Any) -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 from knox.models import AuthToken
 
 
@@ -41,6 +42,8 @@ class Command(BaseCommand):
         self.stdout.write(token)
 
     def _list(self, options: dict[str, Any]) -> None:
+        # Expired tokens are refused; API requests no longer sweep them (safari_auto.tokens).
+        AuthToken.objects.filter(expiry__lt=timezone.now()).delete()
         tokens = AuthToken.objects.select_related("user").order_by("created")
         if options["username"]:
             tokens = tokens.filter(user__username=options["username"])
