@@ -94,6 +94,12 @@ def test_roles_read_with_the_token_answer_as_the_database_does(role):
     request = APIClient(HTTP_AUTHORIZATION=f"Token {token}").get(QUEUE).wsgi_request
     with_token = request.user  # the DRF request's user is set on the Django request
     assert with_token.role_perms is not None
+    assert (with_token.pk, with_token.username, with_token.date_joined, with_token.is_staff) == (
+        user.pk,
+        user.username,
+        user.date_joined,
+        user.is_staff,
+    )
     assert (can_read(with_token), can_operate(with_token)) == (can_read(user), can_operate(user))
     assert (can_read(user), can_operate(user)) == (role is not None, role == "operator")
 
