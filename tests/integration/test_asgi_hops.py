@@ -51,3 +51,38 @@ def test_a_request_hops_to_a_thread_once_for_its_middleware_and_view(settings):
     # request_started and request_finished receivers, the response's close, and the chain
     assert len(chain) == 1, hops
     assert len(hops) <= 4, hops
+
+
+def test_requests_reuse_their_threads_and_each_request_stays_in_one(settings):
+    """A request's signals, chain and close run in one thread (its connections close where
+    they were opened); the next request borrows that thread instead of starting its own."""
+    settings.ALLOWED_HOSTS = ["127.0.0.1"]
+    import threading
+
+    from django.core import signals
+
+    from safari_auto.asgi import application
+
+    seen = []
+
+    def started(**kwargs):
+        seen.append(("started", threading.get_ident()))
+
+    def finished(**kwargs):
+        seen.append(("finished", threading.get_ident()))
+
+    signals.request_started.connect(started)
+    signals.request_finished.connect(finished)
+    try:
+
+        async def two():
+            return [await get(application, "/health"), await get(application, "/health")]
+
+        assert asyncio.run(two()) == [200, 200]
+    finally:
+        signals.request_started.disconnect(started)
+        signals.request_finished.disconnect(finished)
+    assert [kind for kind, _ in seen] == ["started", "finished"] * 2
+    threads = {ident for _, ident in seen}
+    assert len(threads) == 1, seen
+    assert threads != {threading.get_ident()}  # not the event loop's thread
