@@ -41,8 +41,9 @@ def test_a_queue_read_runs_three_statements_auth_and_role_in_one(
 
 def test_a_create_runs_auth_and_role_in_one_statement(operator_api, django_assert_max_num_queries):
     assert _create(operator_api) == 201
-    # token + user + roles; lane, task, event (a savepoint around them); the answer's task
-    with django_assert_max_num_queries(7):
+    # token + user + roles; lane, task, event (a savepoint around them); the new task has
+    # no dependencies to read back
+    with django_assert_max_num_queries(6):
         assert _create(operator_api) == 201
 
 
@@ -116,3 +117,21 @@ def test_an_expired_token_is_refused_and_deleted_and_listing_sweeps_the_others()
     call_command("apitoken", "list", stdout=listing)
     assert other.token_key[:8] not in listing.getvalue()
     assert list(AuthToken.objects.filter(expiry__lt=timezone.now())) == []
+
+
+def test_a_create_answers_the_dependencies_it_was_given_and_a_repeat_its_first_tasks(
+    operator_api,
+):
+    def create(**extra):
+        body = {"type": "check", "name": "t", "payload": {"seconds": 0}, **extra}
+        return operator_api.post(CREATE, body, format="json").json()
+
+    first, second = create()["taskId"], create()["taskId"]
+    assert create()["task"]["dependencies"] == []
+    made = create(dependencies=[int(second), int(first)], idempotencyKey="k")
+    assert sorted(made["task"]["dependencies"]) == sorted([first, second])
+    again = create(dependencies=[int(second), int(first)], idempotencyKey="k")
+    assert (again["created"], again["task"]["dependencies"]) == (
+        False,
+        made["task"]["dependencies"],
+    )
