@@ -117,21 +117,3 @@ def test_an_expired_token_is_refused_and_deleted_and_listing_sweeps_the_others()
     call_command("apitoken", "list", stdout=listing)
     assert other.token_key[:8] not in listing.getvalue()
     assert list(AuthToken.objects.filter(expiry__lt=timezone.now())) == []
-
-
-def test_a_create_answers_the_dependencies_it_was_given_and_a_repeat_its_first_tasks(
-    operator_api,
-):
-    def create(**extra):
-        body = {"type": "check", "name": "t", "payload": {"seconds": 0}, **extra}
-        return operator_api.post(CREATE, body, format="json").json()
-
-    first, second = create()["taskId"], create()["taskId"]
-    assert create()["task"]["dependencies"] == []
-    made = create(dependencies=[int(second), int(first)], idempotencyKey="k")
-    assert sorted(made["task"]["dependencies"]) == sorted([first, second])
-    again = create(dependencies=[int(second), int(first)], idempotencyKey="k")
-    assert (again["created"], again["task"]["dependencies"]) == (
-        False,
-        made["task"]["dependencies"],
-    )
