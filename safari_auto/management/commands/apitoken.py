@@ -23,7 +23,9 @@ class Command(BaseCommand):
         create = sub.add_parser("create", help="Create a token and print it (shown only once).")
         create.add_argument("username", help="The user the token acts as.")
         create.add_argument("--days", type=int, default=0, help="Expire after N days (0: never).")
-        listing = sub.add_parser("list", help="List tokens: key prefix, user, expiry.")
+        listing = sub.add_parser(
+            "list", help="List tokens: key prefix, user, expiry (expired ones are deleted first)."
+        )
         listing.add_argument("username", nargs="?", help="Only this user's tokens.")
         revoke = sub.add_parser("revoke", help="Revoke the token whose first characters these are.")
         revoke.add_argument("prefix", help="The token's first characters (8 at least).")
