@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from knox.auth import TokenAuthentication
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from crm.models import ApiKey
 from crm.services import apikey_authenticate
+from safari_auto.tokens import TokenAuthentication
 
 HEADER = "HTTP_X_API_KEY"
 

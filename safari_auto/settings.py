@@ -368,7 +368,7 @@ LOGIN_URL = "/admin/login/"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "knox.auth.TokenAuthentication",
+        "safari_auto.tokens.TokenAuthentication",
     ],
     # Deny unless the view declares its role (safari_auto/permissions.py).
     "DEFAULT_PERMISSION_CLASSES": ["safari_auto.permissions.DeclareARole"],

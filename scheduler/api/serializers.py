@@ -135,13 +135,15 @@ TASK_ORDER = ("priority", "scheduled_for", "created_at", "id")  # Task.Meta.orde
 _FLAG: Any = serializers.BooleanField()
 
 
-def with_dependency_ids(tasks: Iterable[Task]) -> list[Task]:
+def with_dependency_ids(tasks: Iterable[Task], *, known_none: bool = False) -> list[Task]:
     """The tasks, each with its dependencies' ids (in the model's order, as
     `task.dependencies.all()` gives them) from one query of the link table, for
-    `TaskSerializer`: no model instance and no queryset per task, as a prefetch makes."""
+    `TaskSerializer`: no model instance and no queryset per task, as a prefetch makes.
+    `known_none`: the caller knows they have none (a task it just created without any), so
+    no query is made."""
     rows = list(tasks)
     ids: dict[int, list[int]] = {task.pk: [] for task in rows}
-    if ids:
+    if ids and not known_none:
         link = Task.dependencies.through.objects.filter(from_task_id__in=list(ids))
         order = [f"to_task__{field}" for field in TASK_ORDER]
         for task_id, dep_id in link.order_by(*order).values_list("from_task_id", "to_task_id"):

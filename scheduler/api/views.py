@@ -208,6 +208,8 @@ class TaskCreateApi(APIView):
             max_retries=data.get("maxRetries"),
             idempotency_key=key,
         )
+        # A task this request created has the dependencies it asked for: none, or a query.
+        with_dependency_ids([task], known_none=created and not data.get("dependencies"))
         return Response(
             {
                 "success": True,

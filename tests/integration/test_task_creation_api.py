@@ -238,3 +238,21 @@ def test_a_refused_dm_send_writes_no_row_at_all(api, extra, field):
     assert field in answer.json()["fields"]
     assert not Task.objects.exists()
     assert not PlatformAccount.objects.exists()
+
+
+def test_a_create_answers_the_dependencies_it_was_given_and_a_repeat_its_first_tasks(
+    operator_api,
+):
+    def create(**extra):
+        body = {"type": "check", "name": "t", "payload": {"seconds": 0}, **extra}
+        return operator_api.post("/api/scheduler/task", body, format="json").json()
+
+    first, second = create()["taskId"], create()["taskId"]
+    assert create()["task"]["dependencies"] == []
+    made = create(dependencies=[int(second), int(first)], idempotencyKey="k")
+    assert sorted(made["task"]["dependencies"]) == sorted([first, second])
+    again = create(dependencies=[int(second), int(first)], idempotencyKey="k")
+    assert (again["created"], again["task"]["dependencies"]) == (
+        False,
+        made["task"]["dependencies"],
+    )

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 from knox.models import AuthToken
 
 
@@ -22,7 +23,9 @@ class Command(BaseCommand):
         create = sub.add_parser("create", help="Create a token and print it (shown only once).")
         create.add_argument("username", help="The user the token acts as.")
         create.add_argument("--days", type=int, default=0, help="Expire after N days (0: never).")
-        listing = sub.add_parser("list", help="List tokens: key prefix, user, expiry.")
+        listing = sub.add_parser(
+            "list", help="List tokens: key prefix, user, expiry (expired ones are deleted first)."
+        )
         listing.add_argument("username", nargs="?", help="Only this user's tokens.")
         revoke = sub.add_parser("revoke", help="Revoke the token whose first characters these are.")
         revoke.add_argument("prefix", help="The token's first characters (8 at least).")
@@ -41,6 +44,8 @@ class Command(BaseCommand):
         self.stdout.write(token)
 
     def _list(self, options: dict[str, Any]) -> None:
+        # Expired tokens are refused; API requests no longer sweep them (safari_auto.tokens).
+        AuthToken.objects.filter(expiry__lt=timezone.now()).delete()
         tokens = AuthToken.objects.select_related("user").order_by("created")
         if options["username"]:
             tokens = tokens.filter(user__username=options["username"])
