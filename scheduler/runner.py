@@ -149,9 +149,7 @@ def run(task_id: int, attempt: int) -> str:
     package = delivery.package["ack_id"] if delivery is not None else None
     # The worker's pid goes into the result with the start: operators and the chaos suite
     # see which process runs any task.
-    task = get_store().start(
-        task_id, attempt, now=timezone.now(), package=package, pid=os.getpid()
-    )
+    task = get_store().start(task_id, attempt, now=timezone.now(), package=package, pid=os.getpid())
     if task is not None and delivery is not None:  # acknowledged with the start
         delivery.acknowledged()
     if task is None:
