@@ -27,6 +27,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from benchmarks.figures import pct
 from harness import System
 from harness.system import descendants
@@ -218,6 +220,21 @@ def worker_pids(system: System, name: str = "workers", pool: str = MAIN_POOL) ->
     django-q2 started again after a death counts, its monitor and pusher never do."""
     ready = {int(pid) for pid in READY.findall(system.log(name))}
     return [pid for pid in system.cluster_pids(name, pool) if pid in ready]
+
+
+def tab_busy(*urls: str) -> Callable[[], bool]:
+    """Whether any of the DM or comment simulators at `urls` is inside a send or post (its
+    Safari tab busy): what `kill_worker_mid_call` waits for (a task that started may still
+    be before its call: the runner names its worker at the start)."""
+
+    def busy() -> bool:
+        for url in urls:
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"{url}/_sim/tab", timeout=5).json().get("busy"):
+                    return True
+        return False
+
+    return busy
 
 
 def kill_worker_mid_call(

@@ -89,9 +89,9 @@ class Work:
         return Counter(str(d.get(field)) for d in _get(f"{self.url}/_sim/sent"))
 
     def busy(self) -> bool:
-        """The DM service is inside a call that drives its Safari tab (other services: True,
-        a kill lands inside their call by timing alone)."""
-        if self.kind != "dm":
+        """The DM or comment service is inside a send or post (its Safari tab is busy; Sora:
+        True, a kill lands inside its call by timing alone)."""
+        if self.kind == "sora":
             return True
         return bool(_get(f"{self.url}/_sim/tab").get("busy"))
 
