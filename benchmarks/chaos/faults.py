@@ -19,6 +19,7 @@ Another fault is one more `Fault` subclass in `FAULTS` (the runner needs nothing
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -334,6 +335,7 @@ class IdleWorker(SimulatedWork):
         system = self.sys
         time.sleep(0.5)  # idle: nothing queued, every worker waits in the queue's read
         pids = system.wait_for(self._idle_workers, 60, f"the {self.pool} pool's idle workers")
+        self._healthy(pids)
         holders: list[int] = []
         deadline = time.monotonic() + 5  # a worker that just took a task reads again soon
         while not holders and time.monotonic() < deadline:
@@ -352,6 +354,15 @@ class IdleWorker(SimulatedWork):
         wait_settled(system, [task_id], SETTLE_BOUND)
         return took
 
+    def _healthy(self, pids: list[int]) -> None:
+        """Wait until the clusters have run long enough to count as healthy to their
+        supervisor (HEALTHY_AFTER_SECONDS), so each round is one freeze of a healthy cluster.
+        Rounds that come sooner are a cluster that keeps failing: the supervisor backs off
+        (1, 2, 4 … s, at most 30) and by the sixth quick round outwaits FREEZE_BOUND."""
+        from scheduler.supervisor import HEALTHY_AFTER_SECONDS
+
+        time.sleep(max(HEALTHY_AFTER_SECONDS + 0.5 - min(_age(pid) for pid in pids), 0.0))
+
     def _idle_workers(self) -> list[int] | None:
         """The pool's workers, once every one is up (after a restart, a cold start)."""
         live = worker_pids(self.sys, pool=self.pool)
@@ -361,6 +372,16 @@ class IdleWorker(SimulatedWork):
         "guessed": "{} round(s) killed a random idle worker: /proc did not show "
         "which one held the queue's lock"
     }
+
+
+def _age(pid: int) -> float:
+    """Seconds since `pid` started (Linux /proc); 0 if it is gone."""
+    try:
+        started = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return uptime - started / os.sysconf("SC_CLK_TCK")
 
 
 def _syscall(pid: int) -> str:
