@@ -23,7 +23,7 @@ import random
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.test.utils import override_settings
 
-from benchmarks.chaos.runner import kill_worker_mid_call
+from benchmarks.chaos.runner import kill_worker_mid_call, tab_busy
 from dm.accounts import DEFAULT_LIMITS
 from harness import System, free_offset, simulator_url
 
@@ -300,7 +300,7 @@ def sigkill(
             ).json()["taskId"]
             for n in range(count)
         ]
-        done = _kill_loop(system, ids, kills)
+        done = _kill_loop(system, ids, kills, tab_busy(*sims.values()))
         blocked = _wait_quiet(system, ids)
         resolved = _resolve_over_http(system, ids, sims)
         _wait_quiet(system, ids, allow_blocked=False)
@@ -313,7 +313,7 @@ def sigkill(
     return figures
 
 
-def _kill_loop(system: System, ids: list[str], kills: int) -> int:
+def _kill_loop(system: System, ids: list[str], kills: int, busy: Callable[[], bool]) -> int:
     """SIGKILL the worker running a send, `kills` times, at a random moment of the send.
 
     Only inside the send (it lasts 0.5-1.75 s): a worker killed while idle in django-q2's
@@ -322,7 +322,8 @@ def _kill_loop(system: System, ids: list[str], kills: int) -> int:
     rng = random.Random(11)
     done, deadline = 0, time.monotonic() + 60 + kills * 15
     while done < kills and time.monotonic() < deadline:
-        if kill_worker_mid_call(system, "dm", rng=rng, inside=(0, 0.6), timeout=2) is None:
+        hit = kill_worker_mid_call(system, "dm", rng=rng, inside=(0, 0.6), timeout=2, busy=busy)
+        if hit is None:
             if _all_final(system, ids):
                 break
             continue

@@ -16,13 +16,12 @@ from scheduler.errors import TaskBlocked, TaskDeferred, TaskError
 
 
 class Attempt(Protocol):
-    """What a send needs of the running task: its clock, its events, its progress."""
+    """What a send needs of the running task: its clock and its events (the runner notes
+    which worker runs it, `result["pid"]`, when it starts)."""
 
     def now(self) -> datetime: ...
 
     def event(self, kind: str, message: str = "", **data: Any) -> None: ...
-
-    def save_progress(self, **result: Any) -> None: ...
 
 
 def done(entry: SendLedger, note: str) -> dict[str, Any]:

@@ -10,7 +10,6 @@ marked unknown by `send_recover`, so its next attempt verifies first.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -110,7 +109,6 @@ def dm_deliver(
         baseline=baseline,
     )
     entry = _begin(spec, account, attempt.now())
-    attempt.save_progress(pid=os.getpid())  # which worker is sending, for operators and the bench
     try:
         if thread_id:
             result = client.send_to_thread(thread_id, text)
@@ -195,7 +193,6 @@ def comment_deliver(
         sender.key, sender.task_id, sender.platform, Action.COMMENT, "", post_url, text
     )
     entry = _begin(spec, account, attempt.now())
-    attempt.save_progress(pid=os.getpid())  # which worker is posting, for operators and tests
     try:
         result = client.post(sender.platform, post_url, text)
     except SendOutcomeUnknown as exc:

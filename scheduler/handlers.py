@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +25,6 @@ def check(ctx: TaskContext) -> dict[str, Any]:
     end to end and is what the benchmarks run; `fail: "message"` makes it fail on purpose."""
     seconds = float(ctx.payload.get("seconds", 0) or 0)
     if seconds > 0:
-        ctx.save_progress(pid=os.getpid())  # which worker runs it, for operators and tests
         ctx.sleep(seconds)
     if ctx.payload.get("fail"):
         raise TaskError(str(ctx.payload["fail"]), permanent=bool(ctx.payload.get("permanent")))

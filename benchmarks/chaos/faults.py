@@ -19,6 +19,7 @@ Another fault is one more `Fault` subclass in `FAULTS` (the runner needs nothing
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -42,6 +43,7 @@ from benchmarks.chaos.runner import (
 )
 from benchmarks.chaos.work import DM_PLATFORMS, Item, Work, settle
 from harness import System, free_offset, simulator_url
+from scheduler.planning import pool_of
 
 # Short leases, a quick reaper: a round takes seconds. Limits out of the way: chaos is not
 # about pacing, and a kill must find a send to hit.
@@ -53,11 +55,9 @@ ENV = {
     ),
     "DM_SEND_MAX_RETRIES": "8",
     "SCHEDULER_DEFAULT_MAX_RETRIES": "8",
-    # One cluster of one worker (no pool kept for Safari work): a kill finds the task's worker
-    # as the cluster's one live worker, and the idle-worker fault freezes the cluster the
-    # work goes to. The pools are tested on their own (tests/e2e/test_worker_*.py).
-    "Q_WORKERS": "1",
-    "SCHEDULER_RESERVED_WORKERS": "0",
+    # The workers run as deployed: two pools per host, `SCHEDULER_RESERVED_WORKERS` (2) for
+    # Safari work and urgent tasks, `Q_WORKERS` (harness FAST: 2) for ordinary work. A kill
+    # finds its task's worker in the task's result (the runner notes it at the start).
     "SORA_POLL_SECONDS": "0.2",
 }
 NO_CAPS = {"hourly_limit": 10**6, "daily_limit": 10**6, "reply_probability": 0}
@@ -127,7 +127,6 @@ class WorkerMidCall(SimulatedWork):
     """SIGKILL the worker inside the call of one task; one task per round."""
 
     inside: tuple[float, float] = (0.0, 0.6)
-    only_worker = False  # the handler does not say which worker runs it: find the one
     missed = 0
 
     def inject(self, number: int) -> float | None:
@@ -139,13 +138,12 @@ class WorkerMidCall(SimulatedWork):
             inside=self.inside,
             task_id=task_id,
             busy=self.work.busy,
-            only_worker=self.only_worker,
         )
         if hit is None:  # it ended before the kill landed: a round without a fault
             return self.inject_again(number)
         if ended_before(self.sys, task_id, hit[1]):
             # The task ended between the last look and the kill: the kill hit an idle
-            # worker, which freezes the cluster (django-q2 #23, the idle-worker fault's
+            # worker, which may freeze its cluster (django-q2 #23, the idle-worker fault's
             # subject, not this fault's). Start the cluster again and redo the round.
             self.missed += 1
             sigkill_group(self.sys, "workers")
@@ -187,6 +185,9 @@ class WorkerComment(WorkerMidCall):
 SORA_FAULTS = {
     "profile": "kind",
     "set_credits": {"free": 100_000, "paid": 0},
+    # The service's 30 videos a day would refuse round 11 of a trilogy fault (its parts
+    # deferred for hours): out of the way, as the DM limits.
+    "daily_limit": 100_000,
     "generation_seconds": 1.5,
 }
 
@@ -196,8 +197,6 @@ class WorkerSora(WorkerMidCall):
     about = "SIGKILL the worker during a Sora part (its submit or its generation)"
     keys = (*DM_KEYS, "sora")
     work_key = "sora"
-    env = {"Q_LOG_LEVEL": "INFO"}  # one worker: it runs the part (Sora's handler names none)
-    only_worker = True
     inside = (0.0, 1.2)
 
 
@@ -232,7 +231,6 @@ class RestartAllTrilogy(SimulatedWork):
     about = "SIGKILL daphne, the workers and the dispatcher mid-trilogy; start them again"
     keys = (*DM_KEYS, "sora")
     work_key = "sora"
-    env = {"Q_LOG_LEVEL": "INFO"}
     PROCESSES = ("web", "workers", "dispatcher")
 
     def start(self) -> None:
@@ -243,9 +241,7 @@ class RestartAllTrilogy(SimulatedWork):
         system = self.sys
         ids = self._queue_trilogy(number)
         part = ids[self.rng.randrange(2)]  # kill during part 1 or part 2
-        system.wait_for(
-            lambda: running_pid(system, "sora", part, only_worker=True)[1], 60, f"{part} to run"
-        )
+        system.wait_for(lambda: running_pid(system, "sora", part)[1], 60, f"{part} to run")
         time.sleep(self.rng.uniform(0, 1.2))
         for name in self.PROCESSES:
             sigkill_group(system, name)
@@ -311,15 +307,24 @@ class IdleWorker(SimulatedWork):
     """django-q2 #23: a worker SIGKILLed while idle in the task queue's read dies holding the
     queue's lock; the cluster then starts nothing it is sent. The workers' supervisor
     (`manage.py workers`) must see the cluster frozen (FREEZE_SECONDS, 3 s here) and start it
-    again. Each round kills the worker that holds the lock (the one inside read(2), from
-    /proc; a random idle one where /proc does not say), then queues a DM: it must start within
-    FREEZE_BOUND. A round that did not recover restarts the workers so the next round means
-    something (that restart is the suite's, counted as not recovered)."""
+    again. Each round kills, in the pool that runs the round's work (a DM needs Safari: the
+    main pool's reserved workers, `planning.pool_of`), the worker that holds that cluster's
+    lock (the one inside read(2), from /proc; a random idle one where /proc does not say),
+    then queues a DM: it must start within FREEZE_BOUND. A round that did not recover restarts
+    the workers so the next round means something (that restart is the suite's, counted as
+    not recovered)."""
 
     name = "idle-worker"
     about = "SIGKILL the idle worker holding django-q2's queue lock; the supervisor recovers"
-    env = {"Q_WORKERS": "2", "Q_LOG_LEVEL": "INFO"}
+    env = {"Q_LOG_LEVEL": "INFO"}  # "ready for work at PID": which processes are workers
     work_key = "twitter_dm"
+
+    @property
+    def pool(self) -> str:
+        """The pool the round's DM goes to (it needs Safari), as the planner picks it."""
+        reserved = int(self.sys.env.get("SCHEDULER_RESERVED_WORKERS", "2"))
+        return pool_of(safari_exclusive=True, priority=3, reserved_workers=reserved)
+
     # FREEZE_SECONDS (3) and a beat to see the freeze, the frozen cluster's stop, a cold start
     # of a new one on a loaded machine.
     FREEZE_BOUND = 30.0
@@ -329,7 +334,8 @@ class IdleWorker(SimulatedWork):
     def inject(self, number: int) -> float | None:
         system = self.sys
         time.sleep(0.5)  # idle: nothing queued, every worker waits in the queue's read
-        pids = system.wait_for(self._two_workers, 60, "two idle workers")
+        pids = system.wait_for(self._idle_workers, 60, f"the {self.pool} pool's idle workers")
+        self._healthy(pids)
         holders: list[int] = []
         deadline = time.monotonic() + 5  # a worker that just took a task reads again soon
         while not holders and time.monotonic() < deadline:
@@ -348,14 +354,34 @@ class IdleWorker(SimulatedWork):
         wait_settled(system, [task_id], SETTLE_BOUND)
         return took
 
-    def _two_workers(self) -> list[int] | None:
-        live = worker_pids(self.sys)
-        return live if len(live) == 2 else None
+    def _healthy(self, pids: list[int]) -> None:
+        """Wait until the clusters have run long enough to count as healthy to their
+        supervisor (HEALTHY_AFTER_SECONDS), so each round is one freeze of a healthy cluster.
+        Rounds that come sooner are a cluster that keeps failing: the supervisor backs off
+        (1, 2, 4 … s, at most 30) and by the sixth quick round outwaits FREEZE_BOUND."""
+        from scheduler.supervisor import HEALTHY_AFTER_SECONDS
+
+        time.sleep(max(HEALTHY_AFTER_SECONDS + 0.5 - min(_age(pid) for pid in pids), 0.0))
+
+    def _idle_workers(self) -> list[int] | None:
+        """The pool's workers, once every one is up (after a restart, a cold start)."""
+        live = worker_pids(self.sys, pool=self.pool)
+        return live if len(live) == self.sys.pool_workers(self.pool) else None
 
     counted = {
         "guessed": "{} round(s) killed a random idle worker: /proc did not show "
         "which one held the queue's lock"
     }
+
+
+def _age(pid: int) -> float:
+    """Seconds since `pid` started (Linux /proc); 0 if it is gone."""
+    try:
+        started = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return uptime - started / os.sysconf("SC_CLK_TCK")
 
 
 def _syscall(pid: int) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 import signal
 import time
 from abc import ABC, abstractmethod
@@ -26,9 +27,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from benchmarks.figures import pct
 from harness import System
 from harness.system import descendants
+from scheduler.planning import MAIN_POOL
 
 FINAL = {"completed", "failed", "cancelled"}
 
@@ -191,13 +195,9 @@ def sigkill_tree(system: System, name: str) -> list[int]:
     return killed
 
 
-def running_pid(
-    system: System, task_type: str, task_id: str | None = None, *, only_worker: bool = False
-) -> tuple[str, int]:
-    """(task id, worker pid) of a running task of `task_type` (or that one task), once its
-    handler has said which worker runs it (DM and comment handlers do); ("", 0) when none is.
-    With `only_worker` (a cluster of one worker, logging at INFO) a running task's worker is
-    the cluster's one live worker, for handlers that do not say (Sora's)."""
+def running_pid(system: System, task_type: str, task_id: str | None = None) -> tuple[str, int]:
+    """(task id, worker pid) of a running task of `task_type` (or that one task): the runner
+    notes its worker in the result as it starts it (`result["pid"]`); ("", 0) when none runs."""
     running = system.api("GET", "/api/scheduler/running").json().get("running", [])
     for task in running:
         if task["type"] != task_type or (task_id is not None and str(task["id"]) != task_id):
@@ -205,29 +205,36 @@ def running_pid(
         if task.get("status", "running") != "running":
             continue
         pid = (task.get("result") or {}).get("pid")
-        if not pid and only_worker:
-            live = worker_pids(system)
-            pid = live[0] if len(live) == 1 else 0
         if pid:
             return str(task["id"]), int(pid)
     return "", 0
 
 
-def worker_pids(system: System, name: str = "workers") -> list[int]:
-    """The live worker processes of a cluster, from django-q2's "ready for work at PID" lines
-    (the cluster must log at INFO: `Q_LOG_LEVEL=INFO`)."""
-    pids = []
-    for line in system.log(name).splitlines():
-        if "ready for work at" not in line:
-            continue
-        pid = int(line.rsplit(" ", 1)[-1].strip())
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state not in ("Z", "X"):
-            pids.append(pid)
-    return pids
+READY = re.compile(r"ready for work at (\d+)")
+
+
+def worker_pids(system: System, name: str = "workers", pool: str = MAIN_POOL) -> list[int]:
+    """The live worker processes of the supervisor `name`'s cluster of `pool`: the processes
+    of that cluster that said "ready for work at PID" (django-q2 at INFO: `Q_LOG_LEVEL=INFO`).
+    Both pools log to the supervisor's one file; the process tree tells them apart. A worker
+    django-q2 started again after a death counts, its monitor and pusher never do."""
+    ready = {int(pid) for pid in READY.findall(system.log(name))}
+    return [pid for pid in system.cluster_pids(name, pool) if pid in ready]
+
+
+def tab_busy(*urls: str) -> Callable[[], bool]:
+    """Whether any of the DM or comment simulators at `urls` is inside a send or post (its
+    Safari tab busy): what `kill_worker_mid_call` waits for (a task that started may still
+    be before its call: the runner names its worker at the start)."""
+
+    def busy() -> bool:
+        for url in urls:
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"{url}/_sim/tab", timeout=5).json().get("busy"):
+                    return True
+        return False
+
+    return busy
 
 
 def kill_worker_mid_call(
@@ -239,7 +246,6 @@ def kill_worker_mid_call(
     task_id: str | None = None,
     timeout: float = 60,
     busy: Callable[[], bool] | None = None,
-    only_worker: bool = False,
 ) -> tuple[str, float] | None:
     """SIGKILL the worker running a `task_type` task (or `task_id`) at a random moment
     `inside` seconds after it is seen running (and, with `busy`, once `busy()` says the
@@ -247,7 +253,7 @@ def kill_worker_mid_call(
     such task ran within `timeout` or it ended before the kill."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        target, pid = running_pid(system, task_type, task_id, only_worker=only_worker)
+        target, pid = running_pid(system, task_type, task_id)
         if not pid or (busy is not None and not busy()):
             time.sleep(0.02)
             continue

@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from benchmarks.chaos.runner import FINAL, Tally, wait_settled
+from benchmarks.chaos.runner import FINAL, Tally, tab_busy, wait_settled
 from harness import System
 
 DM_PLATFORMS = ("tiktok", "instagram", "twitter")
@@ -89,11 +89,9 @@ class Work:
         return Counter(str(d.get(field)) for d in _get(f"{self.url}/_sim/sent"))
 
     def busy(self) -> bool:
-        """The DM service is inside a call that drives its Safari tab (other services: True,
-        a kill lands inside their call by timing alone)."""
-        if self.kind != "dm":
-            return True
-        return bool(_get(f"{self.url}/_sim/tab").get("busy"))
+        """The DM or comment service is inside a send or post (its Safari tab is busy; Sora:
+        True, a kill lands inside its call by timing alone)."""
+        return self.kind == "sora" or tab_busy(self.url)()
 
     def decision(self, done: bool) -> str:
         if self.kind == "sora":

@@ -27,7 +27,8 @@ Test routes, on every service:
 - `POST /_sim/reset` -> back to the state at construction (empty, or the demo seed).
 - `GET /_sim/faults` -> the faults in force.
 - `GET /_sim/tab` -> `{busy, overlaps:[{method, path, during}]}`: calls that reached the Safari
-  tab while a send drove it (`real` profile; see `tab.py`).
+  tab while a send drove it (`real` profile; see `tab.py`). On the comment services `busy`
+  says a post is under way (`real` profile).
 - `POST /_sim/faults` merges a faults document (400 on an unknown key or a bad value):
 
       {

@@ -179,6 +179,16 @@ class CommentSim(SimService):
         return seconds / self.scale
 
     def _post_slowly(self, text: str, post_url: str) -> Reply:
+        """The post drives the tab while it waits (`GET /_sim/tab` says busy), until its
+        answer or its 504."""
+        driving = self.tab.acquire(blocking=False)
+        try:
+            return self._post_waiting(text, post_url)
+        finally:
+            if driving:
+                self.tab.release()
+
+    def _post_waiting(self, text: str, post_url: str) -> Reply:
         duration = self._duration()
         gateway = GATEWAY_SECONDS / self.scale
         if self.gateway_timeout and duration > gateway:

@@ -155,12 +155,19 @@ class TaskStore:
     # --- start --------------------------------------------------------------------------
 
     def start(
-        self, task_id: int, attempt: int, *, now: datetime, package: int | None = None
+        self,
+        task_id: int,
+        attempt: int,
+        *,
+        now: datetime,
+        package: int | None = None,
+        pid: int | None = None,
     ) -> Task | None:
         """scheduled → running at `attempt`, with its `task.started` event: the task, or None
         when it is no longer this attempt's to run. `package` is the ORM broker's row that
-        delivered it: deleted in the same transaction (acknowledged with the start)."""
-        update = sql.start_update(task_id, attempt=attempt, now=now)
+        delivered it: deleted in the same transaction (acknowledged with the start). `pid`,
+        the worker process that runs it, goes into its result (`result["pid"]`)."""
+        update = sql.start_update(task_id, attempt=attempt, now=now, pid=pid)
         update = f"{update[0]} RETURNING {', '.join(sql.task_columns())}", update[1]
         started = rows.compose("task.started", task_id=task_id, now=now)
         event = rows.params(started)

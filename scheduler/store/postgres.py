@@ -99,7 +99,13 @@ class PostgresStore(TaskStore):
         return claimed
 
     def start(
-        self, task_id: int, attempt: int, *, now: datetime, package: int | None = None
+        self,
+        task_id: int,
+        attempt: int,
+        *,
+        now: datetime,
+        package: int | None = None,
+        pid: int | None = None,
     ) -> Task | None:
         started = rows.compose("task.started", task_id=task_id, now=now)
         extra = []
@@ -107,7 +113,7 @@ class PostgresStore(TaskStore):
             delete, params = package_delete(package)
             extra.append((f"{delete} AND EXISTS (SELECT 1 FROM t)", params))  # noqa: S608
         done = self._update_with_event(
-            sql.start_update(task_id, attempt=attempt, now=now),
+            sql.start_update(task_id, attempt=attempt, now=now, pid=pid),
             started,
             whole_row=True,
             extra=extra,

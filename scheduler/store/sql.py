@@ -146,12 +146,22 @@ def lane_insert(key: str, now: Any) -> Prepared:
 
 
 def task_update(
-    task_id: int, *, statuses: Iterable[str], attempt: int | None, values: Mapping[str, Any]
+    task_id: int,
+    *,
+    statuses: Iterable[str],
+    attempt: int | None,
+    values: Mapping[str, Any],
+    exprs: Mapping[str, Prepared] | None = None,
 ) -> Prepared:
-    """UPDATE one task WHERE it is still in one of `statuses` (and at `attempt`)."""
+    """UPDATE one task WHERE it is still in one of `statuses` (and at `attempt`): each column
+    of `values` set to a parameter, each of `exprs` to an SQL expression (with its own)."""
     wanted = [str(status) for status in statuses]
-    sets = ", ".join(f"{column(Task, name)} = %s" for name in values)
+    sets = ", ".join(
+        [f"{column(Task, name)} = %s" for name in values]
+        + [f"{column(Task, name)} = {sql}" for name, (sql, _) in (exprs or {}).items()]
+    )
     params = [value(Task, name, given) for name, given in values.items()]
+    params += [param for _, more in (exprs or {}).values() for param in more]
     where = f"id = %s AND status IN ({', '.join(['%s'] * len(wanted))})"
     params += [task_id, *wanted]
     if attempt is not None:
@@ -160,14 +170,33 @@ def task_update(
     return f"UPDATE {table(Task)} SET {sets} WHERE {where}", params  # noqa: S608
 
 
-def start_update(task_id: int, *, attempt: int, now: Any) -> Prepared:
-    """scheduled → running at `attempt`."""
+def start_update(task_id: int, *, attempt: int, now: Any, pid: int | None = None) -> Prepared:
+    """scheduled → running at `attempt`; with `pid`, the worker that runs it noted in the
+    result (`{"pid": …}` merged into what an earlier attempt left there) by the same write."""
+    exprs = {"result": result_with("pid", pid)} if pid is not None else None
     return task_update(
         task_id,
         statuses=[S.SCHEDULED],
         attempt=attempt,
         values={"status": S.RUNNING, "started_at": now, "heartbeat_at": now},
+        exprs=exprs,
     )
+
+
+def result_with(key: str, number: int) -> Prepared:
+    """The task's result with `key` set to `number`: an object (or no result yet) gets the
+    key, any other JSON value is left as it is. The one JSON merge the hot path does in SQL,
+    so it is spelled per database."""
+    result = column(Task, "result")
+    if connection.vendor == "postgresql":
+        merged = f"COALESCE({result}, '{{}}'::jsonb) || jsonb_build_object(%s::text, %s::integer)"
+        kind = f"jsonb_typeof({result})"
+    else:
+        merged = f"json_set(COALESCE({result}, '{{}}'), %s, %s)"
+        kind = f"json_type({result})"
+        key = f"$.{key}"
+    sql = f"CASE WHEN {result} IS NULL OR {kind} = 'object' THEN {merged} ELSE {result} END"
+    return sql, [key, number]
 
 
 def claim_update(

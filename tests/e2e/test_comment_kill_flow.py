@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 
-from benchmarks.chaos.runner import kill_worker_mid_call
+from benchmarks.chaos.runner import kill_worker_mid_call, tab_busy
 from tests.e2e.harness import System, free_offset
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -42,13 +42,16 @@ def _sent(url: str) -> list[dict[str, Any]]:
     raise AssertionError(f"{url} stayed down")
 
 
-def _kill_loop(system: System, kills: int) -> int:
+def _kill_loop(system: System, kills: int, sims: dict[str, str]) -> int:
     """SIGKILL the worker while it waits inside a post, `kills` times."""
     rng = random.Random(7)
     done, deadline = 0, time.monotonic() + 120
+    posting = tab_busy(*sims.values())
     while done < kills and time.monotonic() < deadline:
         # inside the post (at least 1.25 s long)
-        if kill_worker_mid_call(system, "comment", rng=rng, inside=(0.1, 1.0), timeout=5):
+        if kill_worker_mid_call(
+            system, "comment", rng=rng, inside=(0.1, 1.0), timeout=5, busy=posting
+        ):
             done += 1
             time.sleep(0.3)
     return done
@@ -112,7 +115,7 @@ def test_killing_the_worker_mid_post_never_duplicates_or_loses_a_comment(tmp_pat
             assert answer.status_code == 201, answer.text
             ids.append(answer.json()["taskId"])
 
-        kills = _kill_loop(system, KILLS)
+        kills = _kill_loop(system, KILLS, sims)
         _settled(system, ids, {"completed", "failed", "cancelled", "blocked"})
         time.sleep(10 / SCALE * 2)  # a post still going on behind a 504 lands meanwhile
         posted = {p: Counter(d["post_url"] for d in _sent(url)) for p, url in sims.items()}

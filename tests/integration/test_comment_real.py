@@ -3,6 +3,7 @@ services behave"), through the dispatcher, runner, handler, ledger and client, o
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -295,3 +296,32 @@ def test_a_post_interrupted_by_a_lost_worker_asks_a_human_to_check_the_post(sim_
     assert "check the post" in task.wait_reason
     assert "conversation" not in task.wait_reason
     assert sent(server) == []  # never posted blind
+
+
+def test_the_simulator_says_its_tab_is_busy_while_a_post_waits(sim_for):
+    """What the chaos suite and the kill tests wait for before they kill a worker mid-post."""
+    server = sim_for("threads")
+    configure(server, post_seconds=25)  # 0.25 s at this scale, before the 504 at 0.3 s
+
+    def tab_busy() -> bool:
+        return bool(requests.get(f"{server.url}/_sim/tab", timeout=5).json()["busy"])
+
+    answers: list[int] = []
+    post = threading.Thread(
+        target=lambda: answers.append(
+            requests.post(
+                f"{server.url}/api/threads/comments/post",
+                json={"text": "x", "postUrl": POST["threads"]},
+                headers={"Authorization": f"Bearer {REAL_TOKENS['threads']}"},
+                timeout=10,
+            ).status_code
+        )
+    )
+    assert not tab_busy()
+    post.start()
+    deadline = time.monotonic() + 5
+    while not tab_busy() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    busy_while_posting = not answers and tab_busy()
+    post.join(10)
+    assert (busy_while_posting, answers, tab_busy()) == (True, [200], False)

@@ -32,9 +32,6 @@ class FixedClockContext:
     def event(self, kind: str, message: str = "", **data: Any) -> None:
         self.events.append(kind)
 
-    def save_progress(self, **result: Any) -> None:
-        pass
-
     def check_cancelled(self) -> None:
         pass
 

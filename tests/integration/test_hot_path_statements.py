@@ -3,6 +3,9 @@ statement (CTEs), on SQLite a short transaction under the writer lock. Same rows
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 import pytest
 from django.db import connection
 
@@ -52,3 +55,31 @@ def test_a_repeated_idempotency_key_answers_with_the_first_task() -> None:
     two, created_two = services.task_schedule(type="check", idempotency_key="same")
     assert (one.pk, created_one, created_two) == (two.pk, True, False)
     assert Task.objects.filter(idempotency_key="same").count() == 1
+
+
+def test_a_task_names_the_worker_that_runs_it_in_the_writes_it_already_makes() -> None:
+    """Any task's result says which worker process ran it (what operators and the chaos suite
+    kill), written with the start: a task that waits a moment writes its row as often as one
+    that does nothing (the start, the end, its dependents' release)."""
+    quick, _ = services.task_schedule(type="check", name="quick")
+    waits, _ = services.task_schedule(type="check", name="waits", payload={"seconds": 0.05})
+    broken, _ = services.task_schedule(
+        type="check", name="broken", payload={"fail": "boom", "permanent": True}
+    )
+    Dispatcher(name="d1", enqueue_fn=lambda *args: None).cycle()
+    writes: dict[int, list[str]] = {}
+
+    def wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        verbs = ("INSERT", "UPDATE", "DELETE", "WITH")
+        if sql.lstrip().upper().startswith(verbs) and Task._meta.db_table in sql:
+            writes[current].append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        for task in (quick, waits, broken):
+            current = task.pk
+            writes[current] = []
+            run(task.pk, 1)
+    assert len(writes[waits.pk]) == len(writes[quick.pk]), writes
+    broken.refresh_from_db()
+    assert (broken.status, broken.result) == ("failed", {"pid": os.getpid()})

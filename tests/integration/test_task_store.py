@@ -168,6 +168,24 @@ def test_a_start_returns_the_running_task_once_per_attempt(step: Any) -> None:
     assert not Event.objects.get(task_id=task.pk, kind="task.started").wakes
 
 
+def test_a_start_names_its_worker_in_the_result_keeping_what_an_attempt_left(step: Any) -> None:
+    fresh, resumed, odd = new("fresh"), new("resumed"), new("odd")
+    Task.objects.filter(pk=resumed.pk).update(result={"commandId": "c-1", "pid": 1})
+    Task.objects.filter(pk=odd.pk).update(result=["not", "an", "object"])
+    claim(step, fresh, resumed, odd)
+    runs = []
+    for task in (fresh, resumed, odd):
+        with step():
+            runs.append(get_store().start(task.pk, 1, now=timezone.now(), pid=4321))
+    assert [run.result for run in runs if run is not None] == [
+        {"pid": 4321},
+        {"commandId": "c-1", "pid": 4321},  # the earlier attempt's progress stays
+        ["not", "an", "object"],  # no object to name it in: left as it was
+    ]
+    stored = dict(Task.objects.filter(pk__in=[fresh.pk, resumed.pk]).values_list("pk", "result"))
+    assert stored == {fresh.pk: {"pid": 4321}, resumed.pk: {"commandId": "c-1", "pid": 4321}}
+
+
 def test_a_start_acknowledges_the_broker_package_that_delivered_it(step: Any) -> None:
     task = new("delivered")
     claim(step, task)
